@@ -1,0 +1,113 @@
+/* layer.h — the layer contract (internal).
+ *
+ * A layer kind is a const table of four functions. A layer never owns
+ * parameter storage: it reads its weights at theta + tensors[i].offset, so
+ * the same layer evaluates any replica's vector. Activations are laid out
+ * [batch, c, h, w] row-major (dense layers see [batch, c*h*w]).
+ *
+ * Memory: `plan` states, per planned batch, how many floats the layer must
+ * save between forward and backward (`saved`) and how much scratch it needs
+ * during one call (`scratch`). The model allocates all of it once.
+ *
+ * Accumulation: backward ADDS into dtheta and din (the model zeroes both
+ * once per step), so fan-out and weight tying need no special case.
+ * din == NULL means "the input needs no gradient" (first layer). */
+#ifndef ENT_LAYER_H
+#define ENT_LAYER_H
+
+#include "entropic.h"
+
+typedef enum {
+    ENT_LAYER_DENSE = 0,
+    ENT_LAYER_CONV2D,
+    ENT_LAYER_MAXPOOL,
+    ENT_LAYER_BATCHNORM, /* 1-D on [n, c] (h = w = 1) or 2-D on [n, c, h, w] */
+    ENT_LAYER_DROPOUT,
+    ENT_LAYER_RELU,
+    ENT_LAYER_COUNT
+} ent_layer_kind;
+
+/* Per-call context. */
+typedef struct {
+    int train;       /* 1: dropout active, batch-norm on batch statistics */
+    int64_t n;       /* batch size of this call (<= planned max_batch) */
+    ent_rng *rng;    /* dropout stream (train only) */
+    float *buffers;  /* the model's non-trainable vector (running stats) */
+    float *scratch;  /* scratch of at least layer->scratch floats */
+} ent_ctx;
+
+typedef struct ent_layer ent_layer;
+
+typedef struct {
+    const char *kind_name;
+    /* From in_{c,h,w} and the kind's settings: set out_{c,h,w}, the tensor
+     * records (name suffix, shape, numel; offsets are set by the model),
+     * saved and scratch (floats, for max_batch samples). Returns ENT_ESHAPE
+     * on impossible shapes. */
+    ent_status (*plan)(ent_layer *l);
+    /* PyTorch's default initialisation of this layer's tensors. */
+    void (*init)(const ent_layer *l, float *theta, float *buffers,
+                 ent_rng *rng);
+    void (*forward)(const ent_layer *l, const float *theta, const float *in,
+                    float *out, float *saved, ent_ctx *ctx);
+    void (*backward)(const ent_layer *l, const float *theta, const float *in,
+                     const float *out, const float *saved, const float *dout,
+                     float *din, float *dtheta, ent_ctx *ctx);
+} ent_layer_ops;
+
+#define ENT_LAYER_MAX_TENSORS 6
+
+struct ent_layer {
+    const ent_layer_ops *ops;
+    ent_layer_kind kind;
+    char name[48];          /* state_dict prefix, e.g. "fc1", "bn2" */
+    int64_t in_c, in_h, in_w;
+    int64_t out_c, out_h, out_w;
+    int64_t max_batch;
+    /* Tensors: trainable ones index theta, is_buffer ones index buffers. */
+    int n_tensors;
+    ent_tensor_info tensors[ENT_LAYER_MAX_TENSORS]; /* name = suffix ("weight") */
+    int is_buffer[ENT_LAYER_MAX_TENSORS];
+    int64_t saved;          /* floats saved for backward (for max_batch) */
+    int64_t scratch;        /* floats of scratch per call (for max_batch) */
+    /* Kind settings (only the kind's own struct is meaningful). */
+    struct { int64_t out; } dense;
+    struct { int64_t out_c, k, stride, pad; } conv;
+    struct { int64_t k, stride; } pool;
+    struct { float eps, momentum; } bn;
+    struct { float p; } dropout;
+};
+
+/* Tensor indices, by kind, into l->tensors. */
+enum { ENT_T_WEIGHT = 0, ENT_T_BIAS = 1 };
+enum { ENT_BN_WEIGHT = 0, ENT_BN_BIAS = 1, ENT_BN_MEAN = 2, ENT_BN_VAR = 3,
+       ENT_BN_COUNT = 4 };
+
+static inline int64_t ent_layer_in_size(const ent_layer *l) {
+    return l->in_c * l->in_h * l->in_w;
+}
+static inline int64_t ent_layer_out_size(const ent_layer *l) {
+    return l->out_c * l->out_h * l->out_w;
+}
+/* Add a tensor record (used by plan functions). */
+void ent_layer_add_tensor(ent_layer *l, const char *suffix, int is_buffer,
+                          int is_int64, int ndim, int64_t d0, int64_t d1,
+                          int64_t d2, int64_t d3);
+
+extern const ent_layer_ops ent_dense_ops;
+extern const ent_layer_ops ent_conv2d_ops;
+extern const ent_layer_ops ent_maxpool_ops;
+extern const ent_layer_ops ent_batchnorm_ops;
+extern const ent_layer_ops ent_dropout_ops;
+extern const ent_layer_ops ent_relu_ops;
+
+const ent_layer_ops *ent_layer_ops_of(ent_layer_kind kind);
+
+/* Softmax + mean cross-entropy over logits [n, k]. Writes probabilities
+ * into prob (may alias nothing), returns the mean loss, counts correct
+ * argmax predictions. dlogits (if not NULL) = (prob - onehot) / n. */
+double ent_softmax_ce(const float *logits, const int32_t *y, int64_t n,
+                      int64_t k, float *prob, float *dlogits,
+                      int64_t *correct);
+
+#endif
