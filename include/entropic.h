@@ -138,14 +138,15 @@ ent_status ent_dataset_load(ent_dataset **out, const char *name,
 void ent_dataset_truncate(ent_dataset *d, int64_t n);
 void ent_dataset_free(ent_dataset *d);
 
-/* Mini-batch sampler: epochs of seeded shuffles without replacement; the
- * last partial batch of an epoch is dropped only if drop_last. State is
- * (rng, epoch, position) and fully restorable. */
+/* Mini-batch sampler: epochs of seeded shuffles without replacement; epoch
+ * e's order depends only on (seed, e). The last batch of an epoch holds
+ * n mod batch samples when that is not 0 (never dropped); the call after it
+ * starts the next epoch. State is (seed, epoch, pos): fully restorable. */
 typedef struct {
     const ent_dataset *data;
     int64_t batch;
     int64_t *perm; /* n */
-    int64_t epoch; /* completed shuffles */
+    int64_t epoch; /* epoch being drawn, 0 first */
     int64_t pos;   /* next index into perm */
     uint64_t seed;
 } ent_sampler;
@@ -193,6 +194,8 @@ const char *ent_model_preset(const ent_model *m);
 int64_t ent_model_n_param(const ent_model *m);
 int64_t ent_model_n_buffer(const ent_model *m);
 int64_t ent_model_max_batch(const ent_model *m);
+/* The options in force (preset defaults filled in). */
+ent_model_opts ent_model_get_opts(const ent_model *m);
 /* Parameter and buffer tables (borrowed, valid for the model's life). */
 const ent_tensor_info *ent_model_params(const ent_model *m, int *count);
 const ent_tensor_info *ent_model_buffers(const ent_model *m, int *count);
@@ -240,6 +243,21 @@ static inline ent_status ent_objective_eval(const ent_objective *o,
                                             double *loss) {
     return o->eval(o->ctx, theta, grad, loss);
 }
+
+/* Network objective: a model + its training set as an ent_objective.
+ * next_batch draws the next mini-batch from a seeded sampler; eval runs the
+ * model in training mode (dropout on, batch-norm statistics updated in
+ * `buffers`) and writes the gradient of the mean cross-entropy. */
+typedef struct ent_netobj ent_netobj;
+ent_status ent_netobj_new(ent_netobj **out, ent_model *m, float *buffers,
+                          const ent_dataset *train, int64_t batch,
+                          uint64_t seed);
+void ent_netobj_free(ent_netobj *o);
+ent_objective ent_netobj_objective(ent_netobj *o);
+ent_sampler *ent_netobj_sampler(ent_netobj *o); /* for checkpoints */
+ent_rng *ent_netobj_dropout_rng(ent_netobj *o);
+int64_t ent_netobj_correct(const ent_netobj *o); /* of the last eval */
+int64_t ent_netobj_batch_size(const ent_netobj *o); /* of the last batch */
 
 /* Analytic objectives (for tests and demonstrations). */
 typedef struct ent_analytic ent_analytic;
@@ -338,6 +356,46 @@ typedef struct {
 int ent_optim_state_scalars(const ent_optim *o, ent_state_u64 *out, int max);
 ent_status ent_optim_set_scalar(ent_optim *o, const char *name, uint64_t v);
 
+/* ------------------------------------------------------------ training run */
+
+#define ENT_MAX_MILESTONES 16
+
+typedef struct {
+    char model[32];          /* preset name */
+    char dataset[32];        /* "fashion-mnist" | "mnist" */
+    char data_dir[512];      /* "" = the data set's default */
+    char out_dir[512];       /* run directory */
+    char init_from[512];     /* "" or a checkpoint to take weights from */
+    int resume;              /* 1: continue the run in out_dir exactly */
+    ent_model_opts model_opts;
+    ent_optim_params optim;
+    double epochs;           /* budget in EFFECTIVE epochs (x L for Entropy-SGD) */
+    int64_t batch;
+    uint64_t seed;
+    int threads;             /* 0 = all cores */
+    double eval_every;       /* effective epochs between evaluations */
+    int n_milestones;        /* lr *= lr_factor at each milestone (effective epochs) */
+    double lr_milestones[ENT_MAX_MILESTONES];
+    double lr_factor;
+    int64_t train_subset, test_subset; /* 0 = whole set */
+    int progress;            /* 1: progress line on a terminal, plain lines otherwise; 0: quiet */
+    int argc;                /* the command line, recorded in config.json */
+    char **argv;
+} ent_train_config;
+
+ent_train_config ent_train_config_default(void);
+/* Check every setting; ENT_EUSAGE with a message naming the bad one. */
+ent_status ent_train_config_check(const ent_train_config *c);
+/* Train; writes out_dir/config.json, metrics.csv, checkpoint.safetensors.
+ * Returns ENT_EDIVERGED (and keeps the last good checkpoint) if the loss
+ * becomes NaN or infinite. */
+ent_status ent_train_run(const ent_train_config *c);
+
+/* Checkpoints: model tensors under their state_dict names, optimizer state
+ * under "optim.", run state in the metadata. */
+ent_status ent_checkpoint_load_weights(const char *path, const ent_model *m,
+                                       float *theta, float *buffers);
+
 /* ----------------------------------------------------------- safetensors */
 
 /* One tensor to write: F32 data (I64 if is_int64: the floats are written as
@@ -369,6 +427,11 @@ int ent_st_find(const ent_st_file *f, const char *name, int *ndim,
 ent_status ent_st_get(const ent_st_file *f, const char *name, float *dst,
                       int64_t n);
 const char *ent_st_meta(const ent_st_file *f, const char *key); /* or NULL */
+/* Model weights from an open checkpoint: every tensor of the model's
+ * tables, by state_dict name, shapes checked (ENT_ESHAPE names the tensor). */
+ent_status ent_checkpoint_read_weights(const ent_st_file *f, const char *path,
+                                       const ent_model *m, float *theta,
+                                       float *buffers);
 
 /* ------------------------------------------------------------------- json */
 

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# setup.sh — install what entropic needs from Debian's packages, once.
+# Runs apt-get as root (or through sudo); does nothing if all are present.
+set -euo pipefail
+pkgs=(gcc make libc6-dev libopenblas-openmp-dev zlib1g-dev dataset-fashion-mnist)
+missing=()
+for p in "${pkgs[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+    echo "setup: all packages present (${pkgs[*]})"
+    exit 0
+fi
+sudo=""
+if [ "$(id -u)" -ne 0 ]; then sudo=sudo; fi
+echo "setup: installing ${missing[*]}"
+$sudo apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"

@@ -1,0 +1,193 @@
+/* cmd_train.c — `entropic train`: parse, resolve defaults, run.
+ * Defaults depend on the optimizer (SGD lr 0.1, Adam 1e-3, Entropy-SGD the
+ * paper's MNIST values), so the optimizer is found first, its defaults set,
+ * and then every option given overrides them. --resume RUNDIR re-reads the
+ * command line recorded in RUNDIR/config.json and applies the new one on top. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/args.h"
+#include "cli/cli.h"
+
+typedef struct {
+    int noise_conv, momentum_on, outer_step, outer_rule, inner_rule, variant, quiet;
+    char optimizer[32], resume_dir[512];
+} train_extra;
+
+#define N_TRAIN_ARGS 48
+
+static int train_spec(ent_arg *a, ent_train_config *c, train_extra *x) {
+    ent_optim_params *o = &c->optim;
+    ent_model_opts *m = &c->model_opts;
+    int n = 0;
+#define OPT(NAME, TYPE, DST, CAP, CHOICES, HELP, ...) \
+    a[n++] = (ent_arg){.name = NAME, .type = TYPE, .dst = DST, .cap = CAP, .choices = CHOICES, .help = HELP, __VA_ARGS__}
+    OPT("model", ARG_STRING, c->model, sizeof c->model, NULL, "network preset: mnistfc | lenet");
+    OPT("dataset", ARG_STRING, c->dataset, sizeof c->dataset, NULL, "fashion-mnist | mnist");
+    OPT("data-dir", ARG_STRING, c->data_dir, sizeof c->data_dir, NULL, "folder with the IDX files (default: the data set's)");
+    OPT("optimizer", ARG_STRING, x->optimizer, sizeof x->optimizer, NULL, "sgd | adam | entropy-sgd");
+    OPT("epochs", ARG_DOUBLE, &c->epochs, 0, NULL, "budget in EFFECTIVE epochs (Entropy-SGD: outer epochs x L)");
+    OPT("batch-size", ARG_I64, &c->batch, 0, NULL, "mini-batch size");
+    OPT("seed", ARG_U64, &c->seed, 0, NULL, "seed of every random stream (init, data order, dropout, noise)");
+    OPT("threads", ARG_INT, &c->threads, 0, NULL, "threads (0 = all cores)");
+    OPT("out", ARG_STRING, c->out_dir, sizeof c->out_dir, NULL, "run directory (config.json, metrics.csv, checkpoint.safetensors)");
+    OPT("resume", ARG_STRING, x->resume_dir, sizeof x->resume_dir, NULL, "continue the run in this directory exactly where it stopped");
+    OPT("init-from", ARG_STRING, c->init_from, sizeof c->init_from, NULL, "start from the weights of this checkpoint");
+    OPT("eval-every", ARG_DOUBLE, &c->eval_every, 0, NULL, "effective epochs between evaluations (and checkpoints)");
+    OPT("lr", ARG_DOUBLE, &o->lr, 0, NULL, "learning rate (Entropy-SGD: outer step eta)");
+    OPT("lr-milestones", ARG_LIST, c->lr_milestones, ENT_MAX_MILESTONES, NULL, "effective epochs at which lr *= lr-factor", .count = &c->n_milestones);
+    OPT("lr-factor", ARG_DOUBLE, &c->lr_factor, 0, NULL, "learning-rate step factor");
+    OPT("momentum", ARG_DOUBLE, &o->momentum, 0, NULL, "momentum (Entropy-SGD: of the outer step)");
+    OPT("nesterov", ARG_BOOL, &o->nesterov, 0, NULL, "Nesterov momentum");
+    OPT("weight-decay", ARG_DOUBLE, &o->weight_decay, 0, NULL, "L2 weight decay (Entropy-SGD: outer step)");
+    OPT("beta1", ARG_DOUBLE, &o->beta1, 0, NULL, "Adam beta1");
+    OPT("beta2", ARG_DOUBLE, &o->beta2, 0, NULL, "Adam beta2");
+    OPT("adam-eps", ARG_DOUBLE, &o->adam_eps, 0, NULL, "Adam epsilon");
+    OPT("dropout", ARG_FLOAT, &m->dropout, 0, NULL, "hidden dropout (-1 = preset default: 0.5)");
+    OPT("input-dropout", ARG_FLOAT, &m->input_dropout, 0, NULL, "input dropout (-1 = preset default: mnistfc 0.2, lenet 0)");
+    OPT("train-subset", ARG_I64, &c->train_subset, 0, NULL, "use only the first N training samples (0 = all)");
+    OPT("test-subset", ARG_I64, &c->test_subset, 0, NULL, "use only the first N test samples (0 = all)");
+    OPT("quiet", ARG_BOOL, &x->quiet, 0, NULL, "no progress output");
+    OPT("L", ARG_INT, &o->L, 0, NULL, "Entropy-SGD: Langevin steps per update");
+    OPT("gamma0", ARG_DOUBLE, &o->gamma0, 0, NULL, "Entropy-SGD: initial scope gamma");
+    OPT("gamma1", ARG_DOUBLE, &o->gamma1, 0, NULL, "Entropy-SGD: scoping, gamma = gamma0 (1+gamma1)^t, t = updates");
+    OPT("scoping", ARG_DOUBLE, &o->gamma1, 0, NULL, "alias of --gamma1");
+    OPT("gamma-max", ARG_DOUBLE, &o->gamma_max, 0, NULL, "Entropy-SGD: cap on gamma (0 = none)");
+    OPT("sgld-lr", ARG_DOUBLE, &o->sgld_lr, 0, NULL, "Entropy-SGD: inner (SGLD) step eta'");
+    OPT("noise", ARG_DOUBLE, &o->noise, 0, NULL, "Entropy-SGD: thermal noise epsilon");
+    OPT("noise-convention", ARG_CHOICE, &x->noise_conv, 0, "paper|code", "noise std eps*sqrt(eta') (paper) or eps*sqrt(2 eta') (code)");
+    OPT("alpha", ARG_DOUBLE, &o->alpha, 0, NULL, "Entropy-SGD: weight of the newest sample in mu");
+    OPT("inner-momentum", ARG_DOUBLE, &o->inner_momentum, 0, NULL, "Entropy-SGD: SGLD momentum");
+    OPT("inner-nesterov", ARG_BOOL, &o->inner_nesterov, 0, NULL, "Entropy-SGD: SGLD Nesterov momentum");
+    OPT("inner-momentum-on", ARG_CHOICE, &x->momentum_on, 0, "drift|grad", "momentum on the whole drift, or on grad f only (Lua code)");
+    OPT("inner-weight-decay", ARG_DOUBLE, &o->inner_weight_decay, 0, NULL, "Entropy-SGD: weight decay on x' in the SGLD loop");
+    OPT("outer-step", ARG_CHOICE, &x->outer_step, 0, "rescaled|unscaled", "x -= eta (x - mu) (rescaled) or eta gamma (x - mu) (line 7)");
+    OPT("outer-rule", ARG_CHOICE, &x->outer_rule, 0, "sgd|adam", "update of the outer step (adam = Entropy-Adam)");
+    OPT("inner-rule", ARG_CHOICE, &x->inner_rule, 0, "sgd|adam", "update of the SGLD steps");
+    OPT("grad-at-x", ARG_BOOL, &o->grad_at_x, 0, NULL, "Entropy-SGD: also evaluate grad f(x) per update, as the reference codes do");
+    OPT("esgd-variant", ARG_CHOICE, &x->variant, 0, "paper|reference-code", "paper's Algorithm 1, or the reference Lua code's conventions");
+#undef OPT
+    return n;
+}
+
+/* The optimizer kind decides the defaults: find it before parsing. */
+static int resolve_defaults(ent_train_config *c, train_extra *x, int argc, char **argv) {
+    const char *opt = ent_args_peek(argc, argv, "optimizer");
+    ent_optim_kind kind = ENT_OPTIM_SGD;
+    if (opt && !ent_optim_kind_parse(opt, &kind)) {
+        fprintf(stderr, "entropic train: --optimizer %s: want sgd, adam or entropy-sgd\n", opt);
+        return 2;
+    }
+    c->optim = ent_optim_params_default(kind);
+    const char *variant = ent_args_peek(argc, argv, "esgd-variant");
+    if (variant && strcmp(variant, "reference-code") == 0) ent_optim_params_reference_code(&c->optim);
+    x->noise_conv = c->optim.noise_code;
+    x->momentum_on = c->optim.inner_momentum_grad_only;
+    x->outer_step = c->optim.outer_unscaled;
+    x->outer_rule = c->optim.outer_rule == ENT_UPDATE_ADAM;
+    x->inner_rule = c->optim.inner_rule == ENT_UPDATE_ADAM;
+    x->variant = variant && strcmp(variant, "reference-code") == 0;
+    snprintf(x->optimizer, sizeof x->optimizer, "%s", ent_optim_kind_name(kind));
+    return 0;
+}
+
+static void apply_choices(ent_train_config *c, const train_extra *x) {
+    c->optim.noise_code = x->noise_conv;
+    c->optim.inner_momentum_grad_only = x->momentum_on;
+    c->optim.outer_unscaled = x->outer_step;
+    c->optim.outer_rule = x->outer_rule ? ENT_UPDATE_ADAM : ENT_UPDATE_SGD;
+    c->optim.inner_rule = x->inner_rule ? ENT_UPDATE_ADAM : ENT_UPDATE_SGD;
+}
+
+/* --resume DIR: the recorded command line, then the new one on top. */
+static int resume_argv(const char *dir, int argc, char **argv, int *out_argc, char ***out_argv) {
+    char path[600];
+    snprintf(path, sizeof path, "%s/config.json", dir);
+    char *text = NULL;
+    size_t len = 0;
+    ent_jv root;
+    if (ent_read_file(path, &text, &len) != ENT_OK || ent_jv_parse(&root, text, len) != ENT_OK) {
+        fprintf(stderr, "entropic train: --resume %s: %s\n", dir, ent_last_error());
+        free(text);
+        return 2;
+    }
+    free(text);
+    const ent_jv *av = ent_jv_get(&root, "argv");
+    if (!av || av->type != ENT_JSON_ARRAY) {
+        fprintf(stderr, "entropic train: %s: no recorded command line ('argv')\n", path);
+        ent_jv_free(&root);
+        return 2;
+    }
+    char **all = calloc((size_t)(av->n + argc + 2), sizeof *all);
+    int n = 0;
+    for (int64_t i = 0; i < av->n; i++)
+        if (av->items[i].type == ENT_JSON_STRING) all[n++] = strdup(av->items[i].str);
+    for (int i = 0; i < argc; i++) all[n++] = strdup(argv[i]);
+    ent_jv_free(&root);
+    *out_argc = n;
+    *out_argv = all;
+    return 0;
+}
+
+static void train_help(ent_arg *spec, int n) {
+    printf("usage: entropic train --model mnistfc|lenet --dataset fashion-mnist|mnist --optimizer sgd|adam|entropy-sgd\n"
+           "                      --epochs N --batch-size B --seed S --threads T --out RUNDIR [options]\n\n"
+           "Trains a network; --epochs is a budget in effective epochs for every optimizer\n"
+           "(Entropy-SGD: updates x L / batches per epoch), so equal flags mean equal numbers of\n"
+           "mini-batch gradients. Defaults below are those of the optimizer named on the command\n"
+           "line (try --optimizer entropy-sgd --help).\n\n");
+    ent_args_help(spec, n);
+    printf("\nexit status: 0 done, 1 the run diverged (loss NaN/inf; the last good checkpoint is kept),\n"
+           "2 usage or input error.\n");
+}
+
+/* Drop "--resume DIR" / "--resume=DIR" from a command line. */
+static int without_resume(int argc, char **argv, char **out) {
+    int n = 0;
+    for (int i = 0; i < argc; i++) {
+        if (strcmp(argv[i], "--resume") == 0) { i++; continue; }
+        if (strncmp(argv[i], "--resume=", 9) == 0) continue;
+        out[n++] = argv[i];
+    }
+    return n;
+}
+
+int ent_cmd_train(int argc, char **argv) {
+    ent_train_config c = ent_train_config_default();
+    train_extra x;
+    memset(&x, 0, sizeof x);
+    int help = 0;
+    for (int i = 0; i < argc; i++) help |= strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0;
+    const char *resume = ent_args_peek(argc, argv, "resume");
+    char **own = calloc((size_t)argc + 1, sizeof *own);
+    int own_n = without_resume(argc, argv, own), all_n = own_n, rc;
+    char **all = own;
+    if (resume && !help && (rc = resume_argv(resume, own_n, own, &all_n, &all)) != 0) {
+        free(own);
+        return rc;
+    }
+    ent_arg spec[N_TRAIN_ARGS];
+    int n = train_spec(spec, &c, &x);
+    if ((rc = resolve_defaults(&c, &x, all_n, all)) == 0) {
+        if (help) {
+            train_help(spec, n);
+        } else if ((rc = ent_args_parse(spec, n, all_n, all, "train", NULL, 0, NULL)) == 0) {
+            apply_choices(&c, &x);
+            c.progress = !x.quiet;
+            c.argc = all_n;
+            c.argv = all;
+            if (resume) {
+                c.resume = 1;
+                snprintf(c.out_dir, sizeof c.out_dir, "%s", resume);
+            }
+            rc = ent_cli_status(ent_train_run(&c), "train");
+        }
+    }
+    if (all != own) {
+        for (int i = 0; i < all_n; i++) free(all[i]);
+        free(all);
+    }
+    free(own);
+    return rc;
+}

@@ -1,0 +1,84 @@
+/* sampler.c — mini-batches from seeded shuffles without replacement.
+ *
+ * Epoch e's order is ent_rng_permutation on stream 1000 + e of `seed`, so
+ * it depends only on (seed, e) and seek(e, pos) restores the stream
+ * exactly by regenerating that permutation. The last batch of an epoch
+ * holds n mod batch samples when that is not zero; the call after it
+ * starts the next epoch. `epoch` is the index of the epoch being drawn
+ * (0 first) and `pos` the next index into its permutation. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "entropic.h"
+
+#define SAMPLER_STREAM_BASE 1000
+
+static void shuffle(ent_sampler *s) {
+    ent_rng r;
+    ent_rng_init(&r, s->seed, SAMPLER_STREAM_BASE + (uint64_t)s->epoch);
+    ent_rng_permutation(&r, s->perm, s->data->n);
+}
+
+ent_status ent_sampler_init(ent_sampler *s, const ent_dataset *d,
+                            int64_t batch, uint64_t seed) {
+    if (!s) return ent_fail(ENT_EINVAL, "ent_sampler_init: NULL sampler");
+    memset(s, 0, sizeof *s);
+    if (!d || d->n <= 0 || !d->x || !d->y)
+        return ent_fail(ENT_EINVAL, "ent_sampler_init: empty data set");
+    if (batch <= 0)
+        return ent_fail(ENT_EINVAL, "ent_sampler_init: batch size %lld must be > 0",
+                        (long long)batch);
+    if ((uint64_t)d->n > SIZE_MAX / sizeof(int64_t))
+        return ent_fail(ENT_ENOMEM, "ent_sampler_init: data set too large");
+    s->perm = malloc((size_t)d->n * sizeof(int64_t));
+    if (!s->perm)
+        return ent_fail(ENT_ENOMEM, "ent_sampler_init: out of memory (%lld samples)",
+                        (long long)d->n);
+    s->data = d;
+    s->batch = batch;
+    s->seed = seed;
+    s->epoch = 0;
+    s->pos = 0;
+    shuffle(s);
+    return ENT_OK;
+}
+
+int64_t ent_sampler_next(ent_sampler *s, float *x, int32_t *y) {
+    const ent_dataset *d = s->data;
+    if (s->pos >= d->n) {
+        s->epoch++;
+        s->pos = 0;
+        shuffle(s);
+    }
+    int64_t k = d->n - s->pos;
+    if (k > s->batch) k = s->batch;
+    int64_t sz = d->c * d->h * d->w;
+    for (int64_t i = 0; i < k; i++) {
+        int64_t j = s->perm[s->pos + i];
+        if (x) memcpy(x + i * sz, d->x + j * sz, (size_t)sz * sizeof(float));
+        if (y) y[i] = d->y[j];
+    }
+    s->pos += k;
+    return k;
+}
+
+void ent_sampler_seek(ent_sampler *s, int64_t epoch, int64_t pos) {
+    if (!s || !s->perm) return;
+    if (epoch < 0) epoch = 0;
+    if (pos < 0) pos = 0;
+    if (pos > s->data->n) pos = s->data->n;
+    s->epoch = epoch;
+    s->pos = pos;
+    shuffle(s);
+}
+
+void ent_sampler_free(ent_sampler *s) {
+    if (!s) return;
+    free(s->perm);
+    s->perm = NULL;
+}
+
+int64_t ent_batches_per_epoch(int64_t n, int64_t batch) {
+    if (n <= 0 || batch <= 0) return 0;
+    return (n + batch - 1) / batch;
+}

@@ -1,0 +1,65 @@
+/* dense.c — fully connected layer, PyTorch nn.Linear.
+ * weight [out, in], bias [out]; in [n, in] (flattened c*h*w), out [n, out]. */
+#include <math.h>
+
+#include "layers/layer.h"
+
+static ent_status dense_plan(ent_layer *l) {
+    const int64_t in = ent_layer_in_size(l);
+    if (in <= 0 || l->dense.out <= 0)
+        return ent_fail(ENT_ESHAPE, "%s: dense %lld -> %lld", l->name,
+                        (long long)in, (long long)l->dense.out);
+    l->out_c = l->dense.out;
+    l->out_h = l->out_w = 1;
+    l->n_tensors = 0;
+    ent_layer_add_tensor(l, "weight", 0, 0, 2, l->dense.out, in, 0, 0);
+    ent_layer_add_tensor(l, "bias", 0, 0, 1, l->dense.out, 0, 0, 0);
+    l->saved = 0;
+    l->scratch = 0;
+    return ENT_OK;
+}
+
+/* U(-1/sqrt(in), 1/sqrt(in)) for both, as kaiming_uniform(a=sqrt(5)). */
+static void dense_init(const ent_layer *l, float *theta, float *buffers,
+                       ent_rng *rng) {
+    const float b = 1.0f / sqrtf((float)ent_layer_in_size(l));
+    for (int i = ENT_T_WEIGHT; i <= ENT_T_BIAS; i++)
+        ent_rng_uniform_fill(rng, theta + l->tensors[i].offset,
+                             l->tensors[i].numel, -b, b);
+}
+
+/* out = in W^T + b */
+static void dense_forward(const ent_layer *l, const float *theta,
+                          const float *in, float *out, float *saved,
+                          ent_ctx *ctx) {
+    const int64_t n = ctx->n, I = ent_layer_in_size(l), O = l->dense.out;
+    const float *w = theta + l->tensors[ENT_T_WEIGHT].offset;
+    const float *b = theta + l->tensors[ENT_T_BIAS].offset;
+    if (n <= 0) return;
+    for (int64_t i = 0; i < n; i++)
+        for (int64_t o = 0; o < O; o++) out[i * O + o] = b[o];
+    ent_gemm(0, 1, n, O, I, 1.0f, in, I, w, I, 1.0f, out, O);
+}
+
+/* dW += dout^T in, db += colsum(dout), din += dout W */
+static void dense_backward(const ent_layer *l, const float *theta,
+                           const float *in, const float *out,
+                           const float *saved, const float *dout, float *din,
+                           float *dtheta, ent_ctx *ctx) {
+    const int64_t n = ctx->n, I = ent_layer_in_size(l), O = l->dense.out;
+    const float *w = theta + l->tensors[ENT_T_WEIGHT].offset;
+    float *dw = dtheta + l->tensors[ENT_T_WEIGHT].offset;
+    float *db = dtheta + l->tensors[ENT_T_BIAS].offset;
+    if (n <= 0) return;
+    ent_gemm(1, 0, O, I, n, 1.0f, dout, O, in, I, 1.0f, dw, I);
+#pragma omp parallel for if (n * O > 32768)
+    for (int64_t o = 0; o < O; o++) {
+        double s = 0.0;
+        for (int64_t i = 0; i < n; i++) s += dout[i * O + o];
+        db[o] += (float)s;
+    }
+    if (din) ent_gemm(0, 0, n, I, O, 1.0f, dout, O, w, I, 1.0f, din, I);
+}
+
+const ent_layer_ops ent_dense_ops = {"dense", dense_plan, dense_init,
+                                     dense_forward, dense_backward};

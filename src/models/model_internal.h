@@ -1,0 +1,38 @@
+/* model_internal.h — what a preset builder sees of a model. */
+#ifndef ENT_MODEL_INTERNAL_H
+#define ENT_MODEL_INTERNAL_H
+
+#include "layers/layer.h"
+
+#define ENT_MAX_LAYERS 32
+#define ENT_MAX_TENSORS (ENT_MAX_LAYERS * 2)
+
+struct ent_model {
+    char preset[32];
+    ent_model_opts opts;
+    int64_t in_c, in_h, in_w, n_classes, max_batch;
+    int n_layers;
+    ent_layer layers[ENT_MAX_LAYERS];
+    /* tables over the flat vectors */
+    int n_params, n_buffers;
+    ent_tensor_info params[ENT_MAX_TENSORS], buffers[ENT_MAX_TENSORS];
+    int64_t n_param, n_buffer;
+    /* workspace, planned once for max_batch */
+    float *act;            /* outputs of every layer, back to back */
+    float *dact;           /* their gradients, same layout */
+    int64_t act_off[ENT_MAX_LAYERS];  /* offset of layer i's output */
+    float *saved;
+    int64_t saved_off[ENT_MAX_LAYERS];
+    float *scratch;
+    float *prob, *dlogits;
+};
+
+/* Append a layer of `kind` named `name` (state_dict prefix); the caller
+ * fills its settings; planning happens in ent_model_new. */
+ent_layer *ent_model_add(ent_model *m, ent_layer_kind kind, const char *name);
+
+/* Preset builders: append the layers. */
+ent_status ent_preset_mnistfc(ent_model *m);
+ent_status ent_preset_lenet(ent_model *m);
+
+#endif

@@ -1,0 +1,134 @@
+/* params.c — optimizer hyper-parameters: defaults (PyTorch for SGD/Adam,
+ * the Entropy-SGD paper's MNIST settings for Entropy-SGD), the reference
+ * Lua code's conventions (algorithms.md A.7), range checks, kind names. */
+#include <math.h>
+#include <string.h>
+
+#include "entropic.h"
+
+ent_optim_params ent_optim_params_default(ent_optim_kind kind) {
+    ent_optim_params p;
+    memset(&p, 0, sizeof p);
+    p.kind = kind;
+    /* Adam moments are set for every kind (Entropy-Adam uses them too). */
+    p.beta1 = 0.9;
+    p.beta2 = 0.999;
+    p.adam_eps = 1e-8;
+    /* Entropy-SGD fields: paper, MNIST (algorithms.md A.3, A.4, B.4). */
+    p.L = 20;
+    p.gamma0 = 1e-4;
+    p.gamma1 = 1e-3;
+    p.gamma_max = 0.0;
+    p.sgld_lr = 0.1;
+    p.noise = 1e-4;
+    p.noise_code = 0;
+    p.alpha = 0.75;
+    p.inner_momentum = 0.9;
+    p.inner_nesterov = 1;
+    p.inner_momentum_grad_only = 0;
+    p.inner_weight_decay = 0.0;
+    p.outer_unscaled = 0;
+    p.outer_rule = ENT_UPDATE_SGD;
+    p.inner_rule = ENT_UPDATE_SGD;
+    p.grad_at_x = 0;
+    switch (kind) {
+    case ENT_OPTIM_SGD:
+        p.lr = 0.1;
+        p.momentum = 0.9;
+        p.nesterov = 1;
+        break;
+    case ENT_OPTIM_ADAM:
+        p.lr = 1e-3;
+        break;
+    case ENT_OPTIM_ENTROPY_SGD:
+    default:
+        /* Outer step: x <- x - eta (x - mu), eta = 1, no momentum (the Lua
+         * code that produced the paper's numbers has none). */
+        p.lr = 1.0;
+        break;
+    }
+    return p;
+}
+
+void ent_optim_params_reference_code(ent_optim_params *p) {
+    if (!p) return;
+    p->alpha = 0.25;                 /* mu <- 0.75 mu + 0.25 x' */
+    p->noise_code = 1;               /* std = eps sqrt(2 eta') */
+    p->inner_momentum = 0.9;
+    p->inner_nesterov = 1;
+    p->inner_momentum_grad_only = 1; /* Nesterov on grad f only */
+    p->momentum = 0.0;               /* outer: no momentum ... */
+    p->nesterov = 0;
+    p->outer_unscaled = 0;           /* ... x <- x - eta (x - mu) */
+    p->grad_at_x = 1;                /* the extra gradient at x */
+}
+
+static const char *const kind_names[] = {"sgd", "adam", "entropy-sgd"};
+
+const char *ent_optim_kind_name(ent_optim_kind k) {
+    if ((int)k < 0 || (size_t)k >= sizeof kind_names / sizeof kind_names[0])
+        return "unknown";
+    return kind_names[k];
+}
+
+/* Returns 1 and sets *out when s names a kind, else 0. */
+int ent_optim_kind_parse(const char *s, ent_optim_kind *out) {
+    if (!s) return 0;
+    for (size_t i = 0; i < sizeof kind_names / sizeof kind_names[0]; i++) {
+        if (strcmp(s, kind_names[i]) == 0) {
+            if (out) *out = (ent_optim_kind)i;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* `!(cond)` below so that NaN (every comparison false) is always rejected. */
+#define REQUIRE(cond, name, val, rule)                                      \
+    do {                                                                    \
+        if (!(cond))                                                        \
+            return ent_fail(ENT_EUSAGE, "optimizer parameter %s = %g: %s",  \
+                            name, (double)(val), rule);                     \
+    } while (0)
+
+ent_status ent_optim_params_check(const ent_optim_params *p) {
+    if (!p) return ent_fail(ENT_EINVAL, "ent_optim_params_check: params are NULL");
+    if ((int)p->kind < ENT_OPTIM_SGD || p->kind > ENT_OPTIM_ENTROPY_SGD)
+        return ent_fail(ENT_EUSAGE, "optimizer parameter kind = %d: unknown optimizer", (int)p->kind);
+    const int esgd = p->kind == ENT_OPTIM_ENTROPY_SGD;
+    REQUIRE(p->lr > 0.0 && isfinite(p->lr), "lr", p->lr, "must be > 0 and finite");
+    REQUIRE(p->momentum >= 0.0 && p->momentum < 1.0, "momentum", p->momentum, "must be in [0, 1)");
+    REQUIRE(p->weight_decay >= 0.0 && isfinite(p->weight_decay), "weight_decay", p->weight_decay,
+            "must be >= 0 and finite");
+    REQUIRE(p->beta1 >= 0.0 && p->beta1 < 1.0, "beta1", p->beta1, "must be in [0, 1)");
+    REQUIRE(p->beta2 >= 0.0 && p->beta2 < 1.0, "beta2", p->beta2, "must be in [0, 1)");
+    REQUIRE(p->adam_eps > 0.0 && isfinite(p->adam_eps), "adam_eps", p->adam_eps, "must be > 0 and finite");
+    /* Nesterov needs momentum (PyTorch rejects it too), where SGD momentum is
+     * used: plain SGD, and Entropy-SGD's outer SGD step. */
+    if (p->kind == ENT_OPTIM_SGD || (esgd && p->outer_rule == ENT_UPDATE_SGD))
+        REQUIRE(!(p->nesterov && p->momentum == 0.0), "nesterov", (double)p->nesterov,
+                "Nesterov requires momentum > 0");
+    if (!esgd) return ENT_OK;
+    REQUIRE(p->L >= 1, "L", (double)p->L, "must be >= 1");
+    REQUIRE(p->gamma0 > 0.0 && isfinite(p->gamma0), "gamma0", p->gamma0, "must be > 0 and finite");
+    REQUIRE(p->gamma1 >= 0.0 && isfinite(p->gamma1), "gamma1", p->gamma1, "must be >= 0 and finite");
+    REQUIRE(p->gamma_max >= 0.0 && isfinite(p->gamma_max), "gamma_max", p->gamma_max,
+            "must be >= 0 (0 = no cap) and finite");
+    REQUIRE(p->sgld_lr > 0.0 && isfinite(p->sgld_lr), "sgld_lr", p->sgld_lr, "must be > 0 and finite");
+    REQUIRE(p->noise >= 0.0 && isfinite(p->noise), "noise", p->noise, "must be >= 0 and finite");
+    REQUIRE(p->noise_code == 0 || p->noise_code == 1, "noise_code", (double)p->noise_code,
+            "must be 0 (eps sqrt(eta')) or 1 (eps sqrt(2 eta'))");
+    REQUIRE(p->alpha > 0.0 && p->alpha <= 1.0, "alpha", p->alpha, "must be in (0, 1]");
+    REQUIRE(p->inner_momentum >= 0.0 && p->inner_momentum < 1.0, "inner_momentum", p->inner_momentum,
+            "must be in [0, 1)");
+    REQUIRE(p->inner_weight_decay >= 0.0 && isfinite(p->inner_weight_decay), "inner_weight_decay",
+            p->inner_weight_decay, "must be >= 0 and finite");
+    REQUIRE(p->outer_rule == ENT_UPDATE_SGD || p->outer_rule == ENT_UPDATE_ADAM, "outer_rule",
+            (double)p->outer_rule, "must be SGD (0) or ADAM (1)");
+    REQUIRE(p->inner_rule == ENT_UPDATE_SGD || p->inner_rule == ENT_UPDATE_ADAM, "inner_rule",
+            (double)p->inner_rule, "must be SGD (0) or ADAM (1)");
+    if (p->inner_rule == ENT_UPDATE_SGD)
+        REQUIRE(!(p->inner_nesterov && p->inner_momentum == 0.0), "inner_nesterov",
+                (double)p->inner_nesterov, "Nesterov requires inner_momentum > 0");
+    return ENT_OK;
+}

@@ -1,0 +1,105 @@
+/* config.c — training settings: defaults, validation, config.json. */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "train/train_internal.h"
+
+ent_train_config ent_train_config_default(void) {
+    ent_train_config c;
+    memset(&c, 0, sizeof c);
+    snprintf(c.model, sizeof c.model, "mnistfc");
+    snprintf(c.dataset, sizeof c.dataset, "fashion-mnist");
+    snprintf(c.out_dir, sizeof c.out_dir, "runs/latest");
+    c.model_opts = ent_model_opts_default();
+    c.optim = ent_optim_params_default(ENT_OPTIM_SGD);
+    c.epochs = 10;
+    c.batch = 128;
+    c.seed = 42;
+    c.eval_every = 1;
+    c.lr_factor = 0.1;
+    c.progress = 1;
+    return c;
+}
+
+#define BAD(...) return ent_fail(ENT_EUSAGE, __VA_ARGS__)
+
+ent_status ent_train_config_check(const ent_train_config *c) {
+    if (!(c->epochs > 0 && c->epochs <= 1e6)) BAD("--epochs must be in (0, 1e6], got %g", c->epochs);
+    if (c->batch < 1 || c->batch > 65536) BAD("--batch-size must be in 1..65536, got %lld", (long long)c->batch);
+    if (!(c->eval_every > 0)) BAD("--eval-every must be > 0 effective epochs, got %g", c->eval_every);
+    if (!(c->lr_factor > 0 && isfinite(c->lr_factor))) BAD("--lr-factor must be > 0, got %g", c->lr_factor);
+    for (int i = 0; i < c->n_milestones; i++)
+        if (!(c->lr_milestones[i] > 0) || (i && c->lr_milestones[i] <= c->lr_milestones[i - 1]))
+            BAD("--lr-milestones must be positive and increasing (at %g)", c->lr_milestones[i]);
+    if (c->threads < 0 || c->threads > 1024) BAD("--threads must be in 0..1024, got %d", c->threads);
+    float d = c->model_opts.dropout, di = c->model_opts.input_dropout;
+    if (d >= 1.0f || d != d) BAD("--dropout must be in [0, 1), got %g", d);
+    if (di >= 1.0f || di != di) BAD("--input-dropout must be in [0, 1), got %g", di);
+    if (c->train_subset < 0 || c->test_subset < 0) BAD("subset sizes must be >= 0");
+    if (!c->out_dir[0]) BAD("--out must name a run directory");
+    return ent_optim_params_check(&c->optim);
+}
+
+/* Every setting, defaults included, and the command line that made them. */
+ent_status ent_train_config_save(const ent_train_config *c, const ent_model_opts *mo,
+                                 const char *path) {
+    const ent_optim_params *o = &c->optim;
+    ent_json j;
+    ent_json_init(&j);
+    ent_json_begin_object(&j, NULL);
+    ent_json_string(&j, "model", c->model);
+    ent_json_string(&j, "dataset", c->dataset);
+    ent_json_string(&j, "data_dir", c->data_dir);
+    ent_json_string(&j, "init_from", c->init_from);
+    ent_json_number(&j, "dropout", mo->dropout);
+    ent_json_number(&j, "input_dropout", mo->input_dropout);
+    ent_json_number(&j, "bn_momentum", mo->bn_momentum);
+    ent_json_number(&j, "bn_eps", mo->bn_eps);
+    ent_json_number(&j, "epochs", c->epochs);
+    ent_json_int(&j, "batch_size", c->batch);
+    ent_json_int(&j, "seed", (int64_t)c->seed);
+    ent_json_int(&j, "threads", c->threads);
+    ent_json_number(&j, "eval_every", c->eval_every);
+    ent_json_begin_array(&j, "lr_milestones");
+    for (int i = 0; i < c->n_milestones; i++) ent_json_number(&j, NULL, c->lr_milestones[i]);
+    ent_json_end_array(&j);
+    ent_json_number(&j, "lr_factor", c->lr_factor);
+    ent_json_int(&j, "train_subset", c->train_subset);
+    ent_json_int(&j, "test_subset", c->test_subset);
+    ent_json_begin_object(&j, "optimizer");
+    ent_json_string(&j, "name", ent_optim_kind_name(o->kind));
+    ent_json_number(&j, "lr", o->lr);
+    ent_json_number(&j, "momentum", o->momentum);
+    ent_json_bool(&j, "nesterov", o->nesterov);
+    ent_json_number(&j, "weight_decay", o->weight_decay);
+    ent_json_number(&j, "beta1", o->beta1);
+    ent_json_number(&j, "beta2", o->beta2);
+    ent_json_number(&j, "adam_eps", o->adam_eps);
+    if (o->kind == ENT_OPTIM_ENTROPY_SGD) {
+        ent_json_int(&j, "L", o->L);
+        ent_json_number(&j, "gamma0", o->gamma0);
+        ent_json_number(&j, "gamma1", o->gamma1);
+        ent_json_number(&j, "gamma_max", o->gamma_max);
+        ent_json_number(&j, "sgld_lr", o->sgld_lr);
+        ent_json_number(&j, "noise", o->noise);
+        ent_json_string(&j, "noise_convention", o->noise_code ? "code" : "paper");
+        ent_json_number(&j, "alpha", o->alpha);
+        ent_json_number(&j, "inner_momentum", o->inner_momentum);
+        ent_json_bool(&j, "inner_nesterov", o->inner_nesterov);
+        ent_json_string(&j, "inner_momentum_on", o->inner_momentum_grad_only ? "grad" : "drift");
+        ent_json_number(&j, "inner_weight_decay", o->inner_weight_decay);
+        ent_json_string(&j, "outer_step", o->outer_unscaled ? "unscaled" : "rescaled");
+        ent_json_string(&j, "outer_rule", o->outer_rule == ENT_UPDATE_ADAM ? "adam" : "sgd");
+        ent_json_string(&j, "inner_rule", o->inner_rule == ENT_UPDATE_ADAM ? "adam" : "sgd");
+        ent_json_bool(&j, "grad_at_x", o->grad_at_x);
+    }
+    ent_json_end_object(&j);
+    ent_json_begin_array(&j, "argv");
+    for (int i = 0; i < c->argc; i++) ent_json_string(&j, NULL, c->argv[i]);
+    ent_json_end_array(&j);
+    ent_json_end_object(&j);
+    ent_status s = ent_json_save(&j, path);
+    ent_json_free(&j);
+    return s;
+}
