@@ -1,7 +1,8 @@
 # entropic — build, test, demo.
 #   make            release build: build/entropic, build/libentropic.a, build/run_tests
-#   make test       install missing packages, build release + ASan/UBSan, run both suites
-#   make demo       install missing packages, build, train Entropy-SGD vs Adam on Fashion-MNIST
+#   make test       build release + ASan/UBSan, run both suites
+#   scripts/test.sh installs the Debian packages first, then runs make test (the README's command)
+#   scripts/demo.sh installs, builds, trains Entropy-SGD vs Adam on Fashion-MNIST (the main job)
 #   make asan       the sanitizer build alone (build-asan/)
 CC      ?= gcc
 comma   := ,
@@ -62,11 +63,11 @@ check-asan: asan
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
 	  ENT_TEST_SANITIZER=1 OMP_NUM_THREADS=2 build-asan/run_tests
 
-test: setup
+test:
 	$(MAKE) check-release
 	$(MAKE) check-asan
 
-demo: setup all
+demo:
 	bash scripts/demo.sh
 
 clean:
