@@ -153,7 +153,7 @@ static void same_tensors(const char *a, const char *b) {
     CHECK_OK(ent_safetensors_read(&fa, a));
     CHECK_OK(ent_safetensors_read(&fb, b));
     if (!fa || !fb) goto done;
-    const char *names[] = {"fc1.weight", "fc3.bias", "bn1.running_mean", "bn2.running_var", "optim.momentum", "optim.mu"};
+    const char *names[] = {"fc1.weight", "fc3.bias", "bn1.running_mean", "bn2.running_var", "optim.momentum", "optim.mu", "optim.x_prime"};
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
         int nd;
         int64_t sh[4];

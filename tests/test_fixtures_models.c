@@ -15,22 +15,22 @@
  * reductions vs ATen/MKL-DNN kernels); errors of a few ulps per layer are
  * carried through 3-4 layers, and batch-norm in train mode divides by the
  * standard deviation over only 16 samples (or 16x8x8 / 16x2x2 positions),
- * which amplifies them:
- *   logits, eval logits            atol 1e-5, rtol 1e-4 (|logits| < 1.5)
- *   loss, eval loss                1e-5 absolute (double softmax-CE)
- *   gradients (full tensors and
- *     the 4096 sampled entries)    atol 1e-5, rtol 1e-3: backward through
- *                                  two batch-norms chains batch reductions
- *                                  whose terms nearly cancel (e.g. the
- *                                  gradient of a bias in front of a BN is
- *                                  exactly 0 mathematically; both sides
- *                                  give ~1e-9 of rounding noise)
- *   row / column sums of the
- *     big weights' gradients       atol 1e-5 sqrt(terms), rtol 1e-3
- *   sum of squares                 rtol 1e-4
- *   running statistics after       atol 1e-6, rtol 1e-5 (one momentum step
- *                                  of a batch mean / unbiased variance)
- *   formula weights                exact (bit for bit)
+ * which amplifies them. Each bound is >= 10x the largest difference seen
+ * (in brackets; gcc -O1 ASan and -O2 builds, 1 to 16 threads):
+ *   logits, eval logits       atol 1e-5, rtol 1e-5 (|logits| < 1.5) [8.3e-7]
+ *   loss, eval loss           1e-5 absolute (double softmax-CE)     [2e-7]
+ *   gradients (full tensors   atol 2e-6, rtol 1e-4: backward through two
+ *     and the 4096 sampled    batch-norms chains batch reductions whose
+ *     entries)                terms nearly cancel; the gradient of mnistfc's
+ *                             fc1/fc2 bias (in front of a BN) is exactly 0
+ *                             mathematically and both sides give ~3e-9 of
+ *                             rounding noise, hence the atol     [2.8e-7]
+ *   row / column sums of the  atol 2e-6 sqrt(terms), rtol 1e-4   [3.9e-6]
+ *     big weights' gradients
+ *   sum of squares            rtol 1e-5                          [1.2e-7 rel]
+ *   running statistics after  atol 1e-6, rtol 1e-5 (one momentum step of a
+ *                             batch mean / unbiased variance)    [1.2e-7]
+ *   num_batches_tracked, formula weights: exact.
  * Observed maxima are printed when run. */
 #include <stdint.h>
 #include <stdlib.h>
@@ -42,11 +42,11 @@ typedef struct {
     double atol, rtol;
 } tol;
 
-static const tol TOL_LOGITS = {1e-5, 1e-4};
-static const tol TOL_GRAD = {1e-5, 1e-3};
+static const tol TOL_LOGITS = {1e-5, 1e-5};
+static const tol TOL_GRAD = {2e-6, 1e-4};
 static const tol TOL_STATS = {1e-6, 1e-5};
 static const double TOL_LOSS = 1e-5;
-static const double TOL_SUMSQ_REL = 1e-4;
+static const double TOL_SUMSQ_REL = 1e-5;
 
 #define NB 16 /* batch size of the fixtures */
 
@@ -187,6 +187,7 @@ static void compare_summary(const char *preset, const ent_fixture *f,
                             const ent_tensor_info *t, const float *g) {
     char name[96], what[96];
     const int64_t R = t->shape[0], C = t->shape[1];
+    if (R < 1 || C < 1) return; /* never: a 2-D weight */
     snprintf(name, sizeof name, "gidx.%s", t->name);
     const ent_fx_array *idx = fx_arr(f, name, -1);
     if (idx) {
@@ -299,8 +300,9 @@ static void fx_model(const char *preset) {
             const ent_tensor_info *t = &b[i];
             snprintf(name, sizeof name, "after.%s", t->name);
             snprintf(what, sizeof what, "after %s", t->name);
+            const tol exact = {0.0, 0.0};
             compare(preset, what, buf + t->offset, f, name, t->numel,
-                    TOL_STATS);
+                    t->is_int64 ? exact : TOL_STATS);
         }
 
         /* eval mode from the original running statistics */

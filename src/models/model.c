@@ -9,6 +9,10 @@
 
 #define ALIGN_FLOATS 16
 
+/* Workspace buffers are padded to 16 floats (64 bytes). The parameter and
+ * buffer vectors are NOT: tensors lie back to back, so theta is exactly the
+ * concatenation of the state_dict tensors and has no gaps that an optimizer
+ * (SGLD noise, say) could fill with values no checkpoint records. */
 static int64_t align_up(int64_t x) {
     return (x + ALIGN_FLOATS - 1) / ALIGN_FLOATS * ALIGN_FLOATS;
 }
@@ -46,7 +50,7 @@ static void place_tensors(ent_model *m) {
             ent_tensor_info *rec = buf ? &m->buffers[m->n_buffers++]
                                        : &m->params[m->n_params++];
             ti->offset = *end;
-            *end = align_up(*end + ti->numel);
+            *end += ti->numel;
             *rec = *ti;
             snprintf(rec->name, sizeof rec->name, "%s.%s", l->name, ti->name);
         }
