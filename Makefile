@@ -9,7 +9,7 @@ comma   := ,
 BUILD   ?= build
 OPT     ?= -O3
 SAN     ?=
-CFLAGS  := -std=c11 $(OPT) -g -Wall -Wextra -Wno-unused-parameter -fopenmp \
+CFLAGS  := -std=c11 $(OPT) -g -fno-math-errno -Wall -Wextra -Wno-unused-parameter -fopenmp \
            -D_POSIX_C_SOURCE=200809L -Iinclude -Isrc $(SAN) $(EXTRA_CFLAGS)
 OPENBLAS_DIR ?= $(firstword $(wildcard /usr/lib/x86_64-linux-gnu/openblas-openmp /usr/lib/*/openblas-openmp))
 LDLIBS  := $(if $(OPENBLAS_DIR),-L$(OPENBLAS_DIR) -Wl$(comma)-rpath$(comma)$(OPENBLAS_DIR)) -lopenblas -lz -lm
@@ -41,8 +41,10 @@ $(BUILD)/test_list.h: $(TEST_SRC)
 $(BUILD)/tests/runner.o: $(BUILD)/test_list.h
 $(BUILD)/tests/%.o: CFLAGS += -I$(BUILD) -Itests -DENT_CLI_DEFAULT='"$(BUILD)/entropic"'
 
+# The test binary counts the allocations of entropic's own code (test_alloc.c).
+WRAP_ALLOC := $(foreach f,malloc calloc realloc posix_memalign aligned_alloc,-Wl,--wrap=$(f))
 $(BUILD)/run_tests: $(TEST_OBJ) $(BUILD)/libentropic.a
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(LDFLAGS) $(WRAP_ALLOC) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)

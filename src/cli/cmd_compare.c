@@ -83,33 +83,35 @@ static ent_status read_run(const char *dir, run_metrics *r) {
     return ENT_OK;
 }
 
-/* Index of the row of r at effective epoch e (within 1e-6), or -1. */
-static int row_at(const run_metrics *r, double e) {
+/* Row of r shown at grid point e: the last evaluation whose effective
+ * epoch rounds to e (runs evaluate at slightly different points: Entropy-
+ * SGD's updates need not fall on epoch boundaries), or -1. */
+static int row_at(const run_metrics *r, double e, double grid) {
+    int found = -1;
     for (int i = 0; i < r->n; i++)
-        if (fabs(r->eff[i] - e) < 1e-6) return i;
-    return -1;
+        if (fabs(round(r->eff[i] / grid) * grid - e) < 1e-9) found = i;
+    return found;
 }
 
-static void print_table(run_metrics *runs, int nr, double every) {
+static void print_table(run_metrics *runs, int nr, double grid) {
     printf("%9s", "eff.epoch");
     for (int k = 0; k < nr; k++) printf(" | %-30s", runs[k].label);
     printf("\n%9s", "");
     for (int k = 0; k < nr; k++) printf(" | %10s %9s %9s", "train_loss", "test_err", "wall_s");
     printf("\n");
-    /* rows: effective epochs of every run, ascending, on the --every grid */
-    double last = -1;
+    /* rows: the grid points that any run reaches, ascending */
+    double last = -INFINITY;
     for (;;) {
         double next = INFINITY;
         for (int k = 0; k < nr; k++)
             for (int i = 0; i < runs[k].n; i++) {
-                double e = runs[k].eff[i];
-                int on_grid = every <= 0 || fabs(e / every - round(e / every)) < 1e-6;
-                if (e > last + 1e-6 && e < next && on_grid) next = e;
+                double e = round(runs[k].eff[i] / grid) * grid;
+                if (e > last + 1e-9 && e < next) next = e;
             }
         if (!isfinite(next)) break;
-        printf("%9.2f", next);
+        printf("%9.4g", next);
         for (int k = 0; k < nr; k++) {
-            int i = row_at(&runs[k], next);
+            int i = row_at(&runs[k], next, grid);
             if (i < 0) printf(" | %10s %9s %9s", "-", "-", "-");
             else printf(" | %10.4f %8.2f%% %9.1f", runs[k].train_loss[i], 100 * runs[k].test_err[i], runs[k].wall[i]);
         }
@@ -133,14 +135,18 @@ static void print_summary(run_metrics *runs, int nr) {
 }
 
 int ent_cmd_compare(int argc, char **argv) {
-    double every = 0;
+    double every = 1;
     int help = 0, n_dirs = 0;
     char *dirs[MAX_RUNS];
     ent_arg spec[] = {
-        {.name = "every", .type = ARG_DOUBLE, .dst = &every, .help = "show only effective epochs that are multiples of this (0 = all)"},
+        {.name = "every", .type = ARG_DOUBLE, .dst = &every, .help = "row spacing in effective epochs (each run's evaluations are rounded to it)"},
         {.name = "help", .type = ARG_BOOL, .dst = &help, .help = "this help"},
     };
     if (ent_args_parse(spec, 2, argc, argv, "compare", dirs, MAX_RUNS, &n_dirs) != 0) return 2;
+    if (!(every > 0)) {
+        fprintf(stderr, "entropic compare: --every must be > 0\n");
+        return 2;
+    }
     if (help || n_dirs == 0) {
         printf("usage: entropic compare RUNDIR [RUNDIR...] [--every E]\n\n"
                "Side-by-side table of runs by effective epoch (train loss, test error, wall time),\n"

@@ -11,7 +11,20 @@
  *
  * Accumulation: backward ADDS into dtheta and din (the model zeroes both
  * once per step), so fan-out and weight tying need no special case.
- * din == NULL means "the input needs no gradient" (first layer). */
+ * din == NULL means "the input needs no gradient" (first layer).
+ *
+ * How the layers still to come fit this contract:
+ * - Recurrent layers (LSTM): a sample is a sequence, shape [c = T steps,
+ *   h = 1, w = features]; the unrolled gates are `saved`; the hidden state
+ *   carried from one batch to the next is a buffer tensor (like batch-norm's
+ *   running statistics), so replicas and checkpoints carry it for free.
+ * - Residual blocks: a composite kind whose settings hold a short list of
+ *   inner layers; its forward runs them and adds the skip path, its backward
+ *   runs theirs and accumulates the skip gradient (accumulating backward
+ *   makes the fan-out free). The model stays a list.
+ * - Replicas: layers read theta through offsets only, so one model
+ *   description evaluates any replica's vector; each replica needs only its
+ *   own workspace (activations, saved, scratch). */
 #ifndef ENT_LAYER_H
 #define ENT_LAYER_H
 

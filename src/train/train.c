@@ -18,7 +18,7 @@ typedef struct {
     ent_netobj *obj;
     char ckpt_path[600], metrics_path[600];
     int64_t steps_per_epoch; /* optimizer updates per data epoch of L batches */
-    int64_t total_steps, eval_steps;
+    int64_t total_steps;
     int batches_per_step;
     double session_start, last_print, wall_at_start;
     int64_t step_at_start;
@@ -88,8 +88,6 @@ static ent_status build(run *R) {
     int64_t spe = ent_batches_per_epoch(R->train->n, c->batch);
     R->total_steps = (int64_t)llround(c->epochs * (double)spe / R->batches_per_step);
     if (R->total_steps < 1) R->total_steps = 1;
-    R->eval_steps = (int64_t)llround(c->eval_every * (double)spe / R->batches_per_step);
-    if (R->eval_steps < 1) R->eval_steps = 1;
     R->steps_per_epoch = spe;
     return ENT_OK;
 }
@@ -174,6 +172,16 @@ static ent_status evaluate(run *R, double lr) {
     return s;
 }
 
+/* Evaluate at the first update that reaches each multiple of eval_every
+ * effective epochs (Entropy-SGD's updates do not fall on epoch
+ * boundaries: with L = 20 an epoch of 469 batches is 23.45 updates). */
+static int eval_due(const run *R) {
+    double e = R->r.cfg->eval_every;
+    double now = floor(effective_epoch(R, R->r.step) / e + 1e-9);
+    double before = floor(effective_epoch(R, R->r.step - 1) / e + 1e-9);
+    return now > before;
+}
+
 static ent_status loop(run *R) {
     const ent_train_config *c = R->r.cfg;
     ent_objective obj = ent_netobj_objective(R->obj);
@@ -192,7 +200,7 @@ static ent_status loop(run *R) {
         R->interval_loss += loss;
         R->interval_steps++;
         progress(R, loss, 0);
-        if (R->r.step % R->eval_steps == 0 || R->r.step == R->total_steps) {
+        if (eval_due(R) || R->r.step == R->total_steps) {
             s = evaluate(R, lr);
             if (s != ENT_OK) return s;
         }
