@@ -12,19 +12,29 @@ SAN     ?=
 CFLAGS  := -std=c11 $(OPT) -g -fno-math-errno -Wall -Wextra -Wno-unused-parameter -fopenmp \
            -D_POSIX_C_SOURCE=200809L -Iinclude -Isrc $(SAN) $(EXTRA_CFLAGS)
 OPENBLAS_DIR ?= $(firstword $(wildcard /usr/lib/x86_64-linux-gnu/openblas-openmp /usr/lib/*/openblas-openmp))
-LDLIBS  := $(if $(OPENBLAS_DIR),-L$(OPENBLAS_DIR) -Wl$(comma)-rpath$(comma)$(OPENBLAS_DIR)) -lopenblas -lz -lm
+LDLIBS  := $(if $(OPENBLAS_DIR),-L$(OPENBLAS_DIR) -Wl$(comma)-rpath$(comma)$(OPENBLAS_DIR)) -lopenblas -llapack -lpng -lz -lm
 LDFLAGS := -fopenmp $(SAN)
+
+# MPI (replica methods and data-parallel training over ranks): built when
+# mpicc is found (Debian: libopenmpi-dev), else src/dist/serial.c's one-
+# process stub. `make MPICC=` forces the stub. Only src/dist/ sees mpi.h.
+MPICC   ?= $(shell command -v mpicc 2>/dev/null)
+ifneq ($(strip $(MPICC)),)
+MPI_CFLAGS := -DENT_HAVE_MPI $(shell $(MPICC) --showme:compile)
+MPI_LIBS   := $(shell $(MPICC) --showme:link)
+endif
+LDLIBS  += $(MPI_LIBS)
 
 LIB_SRC  := $(sort $(wildcard src/*/*.c))
 LIB_SRC  := $(filter-out src/cli/%,$(LIB_SRC))
-CLI_SRC  := $(sort $(wildcard src/cli/*.c))
+CLI_SRC  := $(sort $(wildcard src/cli/*.c)) bench/gemm_bench.c
 TEST_SRC := $(sort $(wildcard tests/*.c))
 
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
 CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/%.o)
 TEST_OBJ := $(TEST_SRC:%.c=$(BUILD)/%.o)
 
-.PHONY: all test asan demo setup clean check-release check-asan
+.PHONY: all test asan demo setup clean check-release check-asan FORCE bench-gemm bench-hvp
 all: $(BUILD)/entropic $(BUILD)/run_tests
 
 $(BUILD)/libentropic.a: $(LIB_OBJ)
@@ -39,6 +49,15 @@ $(BUILD)/test_list.h: $(TEST_SRC)
 	@cmp -s $@.tmp $@ || mv $@.tmp $@; rm -f $@.tmp
 
 $(BUILD)/tests/runner.o: $(BUILD)/test_list.h
+
+# Rebuild src/dist/ when the MPI choice changes (a stamp holding the flags).
+$(BUILD)/mpi_flags: FORCE
+	@mkdir -p $(BUILD)
+	@echo '$(MPI_CFLAGS) $(MPI_LIBS)' > $@.tmp
+	@cmp -s $@.tmp $@ || mv $@.tmp $@; rm -f $@.tmp
+$(BUILD)/src/dist/%.o: CFLAGS += $(MPI_CFLAGS)
+$(filter $(BUILD)/src/dist/%,$(LIB_OBJ)): $(BUILD)/mpi_flags
+FORCE:
 $(BUILD)/tests/%.o: CFLAGS += -I$(BUILD) -Itests -DENT_CLI_DEFAULT='"$(BUILD)/entropic"'
 
 # The test binary counts the allocations of entropic's own code (test_alloc.c).
@@ -51,6 +70,12 @@ $(BUILD)/%.o: %.c
 	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
 
 -include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(TEST_OBJ:.o=.d)
+
+# GEMM throughput vs the measured FMA peak (bench/gemm_bench.c; its functions
+# are also linked into the CLI for `entropic bench`).
+bench-gemm: $(BUILD)/gemm_bench
+$(BUILD)/gemm_bench: bench/gemm_bench.c $(BUILD)/src/cli/args.o $(BUILD)/libentropic.a
+	$(CC) $(CFLAGS) -DENT_GEMM_BENCH_MAIN $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 asan:
 	$(MAKE) BUILD=build-asan OPT=-O1 SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" all
@@ -71,6 +96,11 @@ test:
 
 demo:
 	bash scripts/demo.sh
+
+# bench/hvp.sh: Hessian-vector products and Lanczos beside PyTorch
+bench-hvp: $(BUILD)/bench_hvp
+$(BUILD)/bench_hvp: bench/hvp.c $(BUILD)/libentropic.a
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 clean:
 	rm -rf build build-asan

@@ -78,7 +78,10 @@ uint32_t ent_rng_u32(ent_rng *r);            /* consumes one block */
 double ent_rng_uniform(ent_rng *r);          /* in (0, 1) */
 uint64_t ent_rng_below(ent_rng *r, uint64_t n); /* uniform in [0, n) */
 double ent_rng_normal(ent_rng *r);           /* N(0, 1) */
-/* out[i] = N(0,1) * scale, for i < n; advances counter by ceil(n/4). */
+/* out[i] = N(0,1) * scale, for i < n; advances counter by ceil(n/4).
+ * Vectorised Box-Muller with polynomial log/sin/cos: each value is within
+ * 3e-7 * r of the exact transform of its bits (r = its pair's radius) and
+ * |value| <= 5.77 * scale (the 2^-24 tail is cut). */
 void ent_rng_normal_fill(ent_rng *r, float *out, int64_t n, float scale);
 /* out[i] = U(lo, hi). */
 void ent_rng_uniform_fill(ent_rng *r, float *out, int64_t n, float lo, float hi);
@@ -183,6 +186,9 @@ typedef struct {
 } ent_model_opts;
 
 ent_model_opts ent_model_opts_default(void);
+/* The preset names ent_model_new knows, in a fixed order (borrowed,
+ * static); *n gets their count. Benchmarks and help texts iterate over it. */
+const char *const *ent_model_presets(int *n);
 /* Presets: "mnistfc", "lenet". in_c/h/w: per-sample input shape.
  * max_batch: largest batch any forward will see (plans all buffers). */
 ent_status ent_model_new(ent_model **out, const char *preset,
@@ -278,7 +284,32 @@ typedef enum {
     ENT_OPTIM_SGD = 0,
     ENT_OPTIM_ADAM,
     ENT_OPTIM_ENTROPY_SGD,
+    /* single-vector baselines and relaxations (ent_optim_step) */
+    ENT_OPTIM_SGLD,           /* Welling-Teh SGLD (algorithms.md A.6) */
+    ENT_OPTIM_SAM,            /* sharpness-aware minimisation (Foret et al. 2021) */
+    ENT_OPTIM_HJ_PROX,        /* non-viscous HJ: proximal point by forward-backward (D.2) */
+    ENT_OPTIM_HEAT,           /* heat-equation smoothing of f (D.1) */
+    /* replica methods (ent_replicas_* below; ent_optim_new refuses them) */
+    ENT_OPTIM_REPLICATED_SGD, /* robust ensemble rSGD (C.1, C.2) */
+    ENT_OPTIM_ELASTIC_SGD,    /* synchronous EASGD (D.5) */
+    ENT_OPTIM_PARLE,          /* Entropy-SGD replicas + elastic pull to the mean (D.5) */
+    ENT_OPTIM_KIND_COUNT
 } ent_optim_kind;
+
+/* 1 for the replica methods (replicated-sgd, elastic-sgd, parle). */
+int ent_optim_kind_is_replica(ent_optim_kind k);
+
+/* Coupling schedules of the replica methods (algorithms.md C.2), as a
+ * function of the replicas' effective epoch e (mini-batches per replica
+ * / batches per epoch) over a run of E effective epochs:
+ *   NONE g0;  EXP g0 (1 + rate)^e;  LIN g0 + rate e  (both capped at
+ *   coupling_max when > 0);  COSINE coupling_max (1 - cos(pi e / E)) / 2. */
+typedef enum {
+    ENT_COUPLING_NONE = 0,
+    ENT_COUPLING_EXP,
+    ENT_COUPLING_LIN,
+    ENT_COUPLING_COSINE
+} ent_coupling_schedule;
 
 /* How Entropy-SGD's inner and outer loops update. */
 typedef enum { ENT_UPDATE_SGD = 0, ENT_UPDATE_ADAM } ent_update_rule;
@@ -308,6 +339,27 @@ typedef struct {
     ent_update_rule outer_rule; /* SGD(+momentum) or Adam on the local-entropy gradient */
     ent_update_rule inner_rule; /* SGD(+momentum) or Adam-preconditioned SGLD */
     int grad_at_x;        /* 1: also evaluate the gradient at x each update (code) */
+    /* SGLD: x -= (eta_t / 2)(grad f + wd x) + noise sqrt(eta_t) N(0, I),
+     * eta_t = lr (1 + t / sgld_t0)^(-sgld_decay), t = updates done */
+    double sgld_t0;       /* > 0 */
+    double sgld_decay;    /* >= 0; 0 = constant step */
+    /* SAM: g = grad f(x + rho grad f(x) / |grad f(x)|), same batch */
+    double sam_rho;       /* >= 0 */
+    /* HJ-prox and HEAT use L, gamma0/gamma1/gamma_max (relaxation time
+     * t = 1 / gamma) and, for HJ-prox, alpha = weight of the newest gradient
+     * in the fixed-point average p <- (1 - alpha) p + alpha grad f(x - t p). */
+    /* Replica methods (y replicas coupled to a centre) */
+    int replicas;         /* y >= 1 (0 in a training config: the default) */
+    int center;           /* replicated-sgd: 1 = explicit centre variable, 0 = replica mean */
+    int same_init;        /* 1: every replica starts from replica 0's weights */
+    double coupling;      /* g0 (rSGD), rho0 (EASGD, Parle); >= 0 */
+    int coupling_auto;    /* 1: g0 = mean loss / mean squared distance at the first step */
+    ent_coupling_schedule coupling_schedule;
+    double coupling_rate; /* per effective epoch (EXP, LIN) */
+    int coupling_rate_auto; /* 1: rate from coupling_growth (total growth over the run) */
+    double coupling_growth; /* total growth factor for the automatic rate (> 0) */
+    double coupling_max;  /* cap (EXP, LIN; 0 = none) or peak (COSINE) */
+    int coupling_every;   /* couple every k steps with k times the coupling (gtime) */
 } ent_optim_params;
 
 ent_optim_params ent_optim_params_default(ent_optim_kind kind);
@@ -355,6 +407,100 @@ typedef struct {
 } ent_state_u64;
 int ent_optim_state_scalars(const ent_optim *o, ent_state_u64 *out, int max);
 ent_status ent_optim_set_scalar(ent_optim *o, const char *name, uint64_t v);
+
+/* ------------------------------------------------------------- distributed */
+
+/* The process group of a run: MPI_COMM_WORLD when the program was built
+ * with MPI (ENT_HAVE_MPI) and started by mpirun, else one process. Every
+ * call below is a no-op (or trivial) with one process, so in-process and
+ * multi-process runs share one code path. Collectives must be called by
+ * every rank in the same order. */
+int ent_dist_compiled(void);  /* 1 if built with MPI */
+/* Rank and size that the launcher announces in the environment (Open MPI,
+ * PMIx, MPICH), readable before ent_dist_init; 0 and 1 when not launched. */
+int ent_dist_env_rank(void);
+int ent_dist_env_size(void);
+int ent_dist_env_local_size(void); /* ranks on this machine */
+/* MPI_Init when launched by mpirun with more than one rank; no-op otherwise.
+ * ENT_EUSAGE when launched with several ranks by a build without MPI. */
+ent_status ent_dist_init(int *argc, char ***argv);
+void ent_dist_finalize(void);
+int ent_dist_rank(void);
+int ent_dist_size(void);
+/* In-place sums over the ranks. */
+ent_status ent_dist_allreduce_sum(float *x, int64_t n);
+ent_status ent_dist_allreduce_sum_f64(double *x, int64_t n);
+/* Rank 0 receives every rank's `bytes` bytes, rank order, into out
+ * (size * bytes; ignored on other ranks). */
+ent_status ent_dist_gather(const void *local, void *out, int64_t bytes);
+/* End every rank of the job now with exit status `code` (MPI_Abort);
+ * plain exit(code) with one process. Only the CLI calls it. */
+void ent_dist_abort(int code);
+
+/* Data-parallel objective: eval averages the gradient and the loss of
+ * `inner` over the ranks (each rank draws its own mini-batches). The
+ * returned objective borrows `w`, which holds the wrapped one. */
+typedef struct {
+    ent_objective inner;
+    double inv_size;
+} ent_dp_objective;
+ent_objective ent_dist_data_parallel(ent_dp_objective *w, ent_objective inner);
+
+/* ---------------------------------------------------------------- replicas */
+
+/* y replicas of one parameter vector, each stepped by its own optimizer on
+ * its own objective (own mini-batches), coupled to a centre
+ * (algorithms.md C.1-C.2, D.5):
+ *   replicated-sgd  x_a -= lr rule(grad f_a(x_a) + 2 g k (x_a - c)), every
+ *                   k-th step (k = coupling_every; else no coupling term);
+ *                   c = replica mean, or (center = 1) a variable stepped by
+ *                   the same rule on 2 g k sum_a (c - x_a).
+ *   elastic-sgd     x_a <- rule step on f_a, then x_a -= a (x_a' - c) and
+ *                   c += y a (mean x' - c), a = min(lr rho k, 1/y), x' the
+ *                   replicas before the step (synchronous EASGD).
+ *   parle           one Entropy-SGD update per replica, then the same pull
+ *                   towards c = the replica mean (before the step).
+ * rule: SGD (momentum, Nesterov) or Adam (outer_rule); Parle: Entropy-SGD
+ * with all of its options. This process holds n_local replicas with global
+ * indices first .. first + n_local - 1 (one process: n_local = y); the
+ * centre is reduced over the ranks with ent_dist_*. Replica a's optimizer
+ * noise uses seed ent_replica_seed(seed, a). No allocation in steps. */
+typedef struct ent_replicas ent_replicas;
+ent_status ent_replicas_new(ent_replicas **out, const ent_optim_params *p,
+                            int64_t n_param, int n_local, int first,
+                            uint64_t seed, double total_epochs);
+void ent_replicas_free(ent_replicas *r);
+/* Seed of replica a: seed itself for a = 0, a mixed one otherwise. */
+uint64_t ent_replica_seed(uint64_t seed, int a);
+int ent_replicas_count(const ent_replicas *r);  /* y */
+int ent_replicas_local(const ent_replicas *r);  /* n_local */
+int ent_replicas_first(const ent_replicas *r);
+/* Local replica i's weights (borrowed; set them before ent_replicas_start). */
+float *ent_replicas_theta(ent_replicas *r, int i);
+/* The centre (borrowed): the mean as of the last step or ent_replicas_sync,
+ * or the explicit centre's variable. */
+float *ent_replicas_center(ent_replicas *r);
+/* Collective: after the initial weights are set, the centre <- mean. */
+ent_status ent_replicas_start(ent_replicas *r);
+/* Collective: mean-centre methods recompute the centre now (evaluation). */
+ent_status ent_replicas_sync(ent_replicas *r);
+/* One step of every local replica (objs[i] for local replica i), then the
+ * coupling. epoch: the replicas' effective epoch (coupling schedule).
+ * *loss = mean data loss over the local replicas. Collective. */
+ent_status ent_replicas_step(ent_replicas *r, const ent_objective *objs,
+                             double lr_scale, double epoch, double *loss);
+/* The coupling g (rho) at effective epoch e, schedule applied. */
+double ent_replicas_coupling(const ent_replicas *r, double epoch);
+int64_t ent_replicas_steps_done(const ent_replicas *r);
+/* Local replica i's optimizer; the explicit centre's (NULL without one). */
+ent_optim *ent_replicas_optim(ent_replicas *r, int i);
+ent_optim *ent_replicas_center_optim(ent_replicas *r);
+/* 1 if the centre is state (explicit rSGD centre, EASGD), 0 if derived. */
+int ent_replicas_center_is_state(const ent_replicas *r);
+/* Run state besides the vectors: "t" and "coupling0" (the g0 in force, as
+ * IEEE-754 bits: the automatic value is set at the first step). */
+int ent_replicas_state_scalars(const ent_replicas *r, ent_state_u64 *out, int max);
+ent_status ent_replicas_set_scalar(ent_replicas *r, const char *name, uint64_t v);
 
 /* ------------------------------------------------------------ training run */
 
@@ -485,6 +631,164 @@ ent_status ent_write_file_atomic(const char *path, const void *data,
                                  size_t len);
 /* Read a whole file; *data malloc'd, caller frees. */
 ent_status ent_read_file(const char *path, char **data, size_t *len);
+
+/* ---------------------------------------------------------------- analysis */
+
+/* Landscape analysis (src/analysis/, docs/analysis.md): Hessian spectra,
+ * local energy, local entropy.
+ *
+ * Every spectral method meets one interface: a symmetric linear operator
+ * v -> H v of dimension n, in double. A network plugs in as the Hessian of
+ * its mean training loss at fixed weights on a fixed set of samples
+ * (ent_nethess, exact products by Pearlmutter's R-operator); analytic
+ * quadratics with known spectra plug in the same way (ent_quadop). */
+typedef struct {
+    int64_t n;
+    void *ctx;
+    /* hv = H v (overwrite); v and hv hold n values and do not alias. */
+    ent_status (*apply)(void *ctx, const double *v, double *hv);
+} ent_hvp;
+
+static inline ent_status ent_hvp_apply(const ent_hvp *h, const double *v,
+                                       double *hv) {
+    return h->apply(h->ctx, v, hv);
+}
+
+/* Network Hessian at the weights theta (converted to double once), on the
+ * n samples x[n, c, h, w], y[n] (borrowed: they must outlive the operator),
+ * processed in chunks of `batch`. The loss is the mean cross-entropy over
+ * all n samples. Dropout is off; batch-norm uses the running statistics in
+ * `buffers` (eval mode) unless bn_train = 1 (then each chunk's batch
+ * statistics: the Hessian of the training-mode loss of those chunks). */
+typedef struct ent_nethess ent_nethess;
+ent_status ent_nethess_new(ent_nethess **out, const ent_model *m,
+                           const float *theta, const float *buffers,
+                           const float *x, const int32_t *y, int64_t n,
+                           int64_t batch, int bn_train);
+void ent_nethess_free(ent_nethess *h);
+ent_hvp ent_nethess_hvp(ent_nethess *h);
+/* Move the point to theta (double, n_param values). */
+void ent_nethess_set_point(ent_nethess *h, const double *theta);
+/* Mean loss and its gradient at the point, in double (grad may be NULL);
+ * *error = fraction of wrong argmax predictions (may be NULL). */
+ent_status ent_nethess_grad(ent_nethess *h, double *grad, double *loss,
+                            double *error);
+int64_t ent_nethess_products(const ent_nethess *h); /* HVPs done so far */
+
+/* Analytic quadratic f(x) = 1/2 (x - c)^T H (x - c), H = Q diag(lambda) Q^T
+ * with Q a random orthogonal matrix drawn from `seed` (a product of n
+ * Householder reflections; seed 0: Q = I). Both an ent_hvp and an
+ * ent_objective (loss and gradient). c NULL = 0. */
+typedef struct ent_quadop ent_quadop;
+ent_status ent_quadop_new(ent_quadop **out, int64_t n, const double *lambda,
+                          const double *c, uint64_t seed);
+void ent_quadop_free(ent_quadop *q);
+ent_hvp ent_quadop_hvp(ent_quadop *q);
+ent_objective ent_quadop_objective(ent_quadop *q);
+/* Column j of Q (the eigenvector of lambda[j]) into q[n]. */
+void ent_quadop_eigvec(const ent_quadop *q, int64_t j, double *vec);
+
+/* The principal block H[S, S] of an operator, S = the union of the ranges
+ * [offset[r], offset[r] + count[r]) (disjoint), in that order: e.g. the
+ * tensors of one layer. base must outlive the block. */
+typedef struct ent_hvp_block ent_hvp_block;
+ent_status ent_hvp_block_new(ent_hvp_block **out, const ent_hvp *base,
+                             const int64_t *offset, const int64_t *count,
+                             int n_ranges);
+void ent_hvp_block_free(ent_hvp_block *b);
+ent_hvp ent_hvp_block_op(ent_hvp_block *b);
+
+/* The exact Hessian: the largest n allowed (n^2 doubles = 800 MB, a dense
+ * symmetric eigensolve of about a minute on 2 cores). */
+#define ENT_HESSIAN_EXACT_MAX 10000
+/* H[n*n] (row-major) from the n products H e_j, then symmetrised; *asym
+ * (if not NULL) = max |H - H^T| / max |H| before (a check of the HVPs). */
+ent_status ent_hessian_dense(const ent_hvp *h, double *H, double *asym);
+/* Eigenvalues of the symmetric A[n*n] in ascending order into w (LAPACK
+ * dsyevd). A is overwritten; if vectors, row i of A becomes the unit
+ * eigenvector of w[i]. */
+ent_status ent_sym_eig(double *A, int64_t n, double *w, int vectors);
+
+/* Lanczos with full re-orthogonalisation (every new vector is made
+ * orthogonal to all previous ones, twice: no "ghost" eigenvalues). From
+ * the unit vector q0, up to m steps: alpha[m] (diagonal), beta[m]
+ * (beta[j] couples steps j and j+1). *steps < m if an invariant subspace
+ * was found (beta ~ 0). Memory: m*n doubles. */
+ent_status ent_lanczos(const ent_hvp *h, const double *q0, int m,
+                       double *alpha, double *beta, int *steps);
+/* Eigen-decomposition of the k x k tridiagonal (alpha, beta[0..k-2]):
+ * theta ascending; first[i], last[i] = first and last components of its
+ * unit eigenvector (either may be NULL). LAPACK dstev. */
+ent_status ent_tridiag_eig(const double *alpha, const double *beta, int k,
+                           double *theta, double *first, double *last);
+
+typedef struct {
+    int k;          /* eigenvalues wanted at each end (top and bottom) */
+    int max_steps;  /* cap on the Krylov dimension (memory max_steps*n) */
+    double tol;     /* stop when each wanted Ritz value has residual
+                       <= tol * max |Ritz value| (checked every 5 steps) */
+    uint64_t seed;  /* start vector (Rademacher) */
+    int top_only;   /* 1: stop on the top k alone (bottom k still reported) */
+} ent_lanczos_opts;
+ent_lanczos_opts ent_lanczos_opts_default(void); /* k 20, 200 steps, 1e-6 */
+/* The k largest (descending) and k smallest (ascending) eigenvalues with
+ * their residual bounds |beta_m s_mi| >= the distance to a true eigenvalue.
+ * k is capped by the steps done (*got: how many were filled). */
+ent_status ent_lanczos_extremes(const ent_hvp *h, const ent_lanczos_opts *o,
+                                double *top, double *top_res, double *bottom,
+                                double *bottom_res, int *got, int *steps);
+
+/* Stochastic Lanczos quadrature (Ghorbani et al. 2019; PyHessian's density
+ * defaults are m = 100 steps, 1 probe): for each of n_probe Rademacher
+ * probes v/|v|, m Lanczos steps; the Gauss quadrature nodes theta_j and
+ * weights (first components squared) / n_probe. nodes, weights: n_probe*m
+ * entries; *count = how many were filled (sum of weights = 1). */
+ent_status ent_slq(const ent_hvp *h, int n_probe, int m, uint64_t seed,
+                   double *nodes, double *weights, int *count);
+/* The smoothed density phi(t_i) = sum_j w_j N(t_i; node_j, sigma2). */
+void ent_slq_density(const double *nodes, const double *weights, int count,
+                     const double *t, int n_t, double sigma2, double *phi);
+
+/* Flatness. A score maps weights to k numbers (e.g. train loss, train
+ * error, test loss, test error); it is called with perturbed weights. */
+typedef ent_status (*ent_score_fn)(void *ctx, const float *theta,
+                                   double *out);
+typedef enum {
+    ENT_NOISE_MULTIPLICATIVE = 0, /* w + sigma z (.) w: relative to each weight */
+    ENT_NOISE_ADDITIVE = 1        /* w + sigma z */
+} ent_noise_kind;
+/* Local energy (algorithms.md C.4): for each sigma[s], `draws` draws
+ * z ~ N(0, I), score at the perturbed weights; mean[s*k + j] and
+ * sd[s*k + j] (sample standard deviation over draws; may be NULL) of
+ * score j; base[j] = score at w itself. The draws of sigma[s] are stream
+ * s of `seed` (the same z for every checkpoint with the same seed). */
+ent_status ent_local_energy(ent_score_fn score, void *ctx, int k,
+                            const float *w, int64_t n, const double *sigma,
+                            int n_sigma, int draws, ent_noise_kind kind,
+                            uint64_t seed, double *base, double *mean,
+                            double *sd);
+
+typedef struct {
+    int chains;  /* independent annealing runs R */
+    int temps;   /* inverse temperatures K (1 = plain importance sampling) */
+    int moves;   /* preconditioned Crank-Nicolson moves per temperature */
+    double rho;  /* pCN step in (0, 1] */
+    uint64_t seed;
+} ent_ais_opts;
+ent_ais_opts ent_ais_opts_default(void); /* 16 chains, 20 temps, 2 moves, rho 0.5 */
+/* Local entropy relative to a flat landscape (docs/analysis.md):
+ *   Phi(w, gamma) = log E_{w' ~ N(w, I/gamma)} exp(-(f(w') - f(w)))
+ *                 = F(w, gamma) - (n/2) log(2 pi / gamma) + f(w)
+ * (F of algorithms.md A.1; 0 for a flat f, more negative = sharper), by
+ * annealed importance sampling from the Gaussian to the tilted measure,
+ * with pCN moves that leave each intermediate measure invariant. f is the
+ * loss of a deterministic objective (next_batch is not called). Out:
+ * phi[g], se[g] (standard error of the estimate over the chains) and
+ * accept[g] (the pCN acceptance rate); se, accept may be NULL. */
+ent_status ent_local_entropy(const ent_objective *f, const float *w,
+                             const double *gamma, int n_gamma,
+                             const ent_ais_opts *o, double *phi, double *se,
+                             double *accept);
 
 #ifdef __cplusplus
 }

@@ -61,6 +61,79 @@ static void steps_allocate_nothing(const char *preset, ent_optim_kind kind) {
     ent_dataset_free(d);
 }
 
+/* Replica methods: y = 2 replicas, each with its own model and objective. */
+static void replica_steps_allocate_nothing(ent_optim_kind kind) {
+    ent_dataset *d = synthetic();
+    ent_model *m[2] = {NULL, NULL};
+    ent_netobj *no[2] = {NULL, NULL};
+    float *buf[2] = {NULL, NULL};
+    ent_objective obj[2];
+    ent_optim_params p = ent_optim_params_default(kind);
+    p.replicas = 2, p.L = 2, p.center = kind == ENT_OPTIM_REPLICATED_SGD;
+    ent_replicas *r = NULL;
+    for (int i = 0; i < 2; i++) {
+        CHECK_OK(ent_model_new(&m[i], "mnistfc", NULL, 1, 28, 28, 10, 64));
+        buf[i] = ent_alloc(4 * (size_t)(ent_model_n_buffer(m[i]) + 1));
+        CHECK_OK(ent_netobj_new(&no[i], m[i], buf[i], d, 64, 1 + (uint64_t)i));
+        obj[i] = ent_netobj_objective(no[i]);
+    }
+    int64_t P = ent_model_n_param(m[0]);
+    CHECK_OK(ent_replicas_new(&r, &p, P, 2, 0, 1, 1.0));
+    for (int i = 0; r && i < 2; i++) ent_model_init_params(m[i], ent_replicas_theta(r, i), buf[i], 1 + (uint64_t)i);
+    double loss;
+    if (r) CHECK_OK(ent_replicas_start(r));
+    if (r) CHECK_OK(ent_replicas_step(r, obj, 1.0, 0.0, &loss)); /* warm-up, the automatic g0 */
+    long before = n_alloc;
+    for (int i = 0; r && i < 2; i++) CHECK_OK(ent_replicas_step(r, obj, 1.0, 0.1, &loss));
+    CHECK_MSG(n_alloc == before, "%s: %ld allocations in 2 replica steps", ent_optim_kind_name(kind), n_alloc - before);
+    ent_replicas_free(r);
+    for (int i = 0; i < 2; i++) {
+        ent_netobj_free(no[i]);
+        ent_free_aligned(buf[i]);
+        ent_model_free(m[i]);
+    }
+    ent_dataset_free(d);
+}
+
+/* The optimizers and replica methods of algorithms.md C, D and A.6. */
+/* The single-vector ones: one warm-up step, then two (L = 2). */
+static void relax_steps_allocate_nothing(ent_optim_kind kind) {
+    ent_dataset *d = synthetic();
+    ent_model *m = NULL;
+    ent_netobj *no = NULL;
+    ent_optim *o = NULL;
+    CHECK_OK(ent_model_new(&m, "mnistfc", NULL, 1, 28, 28, 10, 64));
+    int64_t P = ent_model_n_param(m);
+    float *theta = ent_alloc(4 * (size_t)P), *buf = ent_alloc(4 * (size_t)(ent_model_n_buffer(m) + 1));
+    ent_model_init_params(m, theta, buf, 1);
+    CHECK_OK(ent_netobj_new(&no, m, buf, d, 64, 1));
+    ent_optim_params p = ent_optim_params_default(kind);
+    p.L = 2;
+    CHECK_OK(ent_optim_new(&o, &p, P, 1));
+    ent_objective obj = ent_netobj_objective(no);
+    double loss;
+    CHECK_OK(ent_optim_step(o, &obj, theta, 1.0, &loss));
+    long before = n_alloc;
+    for (int i = 0; i < 2; i++) CHECK_OK(ent_optim_step(o, &obj, theta, 1.0, &loss));
+    CHECK_MSG(n_alloc == before, "%s: %ld allocations in 2 training steps", ent_optim_kind_name(kind), n_alloc - before);
+    ent_optim_free(o);
+    ent_netobj_free(no);
+    ent_free_aligned(theta);
+    ent_free_aligned(buf);
+    ent_model_free(m);
+    ent_dataset_free(d);
+}
+
+ENT_TEST(alloc_none_in_relaxation_and_replica_steps) {
+    relax_steps_allocate_nothing(ENT_OPTIM_SGLD);
+    relax_steps_allocate_nothing(ENT_OPTIM_SAM);
+    relax_steps_allocate_nothing(ENT_OPTIM_HJ_PROX);
+    relax_steps_allocate_nothing(ENT_OPTIM_HEAT);
+    replica_steps_allocate_nothing(ENT_OPTIM_REPLICATED_SGD);
+    replica_steps_allocate_nothing(ENT_OPTIM_ELASTIC_SGD);
+    replica_steps_allocate_nothing(ENT_OPTIM_PARLE);
+}
+
 ENT_TEST(alloc_none_in_training_steps) {
     long before = n_alloc;
     void *volatile probe = malloc(16); /* the counter works, so the checks below can fail */

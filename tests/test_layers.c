@@ -86,7 +86,7 @@ static void lh_free(lh *h) {
 }
 
 static ent_ctx lh_ctx(lh *h) {
-    ent_ctx c = {h->train, h->n, &h->rng, h->buffers, h->scratch};
+    ent_ctx c = {h->train, h->n, &h->rng, h->buffers, h->scratch, 0};
     return c;
 }
 
@@ -501,34 +501,34 @@ ENT_TEST(layer_init_and_plan) {
         CHECK(ent_layer_ops_of((ent_layer_kind)k) != NULL);
 }
 
-/* A LeNet-sized convolution (large enough for the parallel im2col and
- * col2im paths) against a direct 7-loop convolution in double.
- * Tolerance 1e-4 relative + 1e-5: float32 sums of 150 products. */
-ENT_TEST(layer_conv2d_vs_direct) {
-    ent_layer l = mk(ENT_LAYER_CONV2D, 6, 14, 14, 4);
-    l.conv.out_c = 16;
-    l.conv.k = 5;
-    l.conv.stride = 1;
-    l.conv.pad = 2;
+/* A convolution against a direct 7-loop convolution in double.
+ * Tolerance 1e-4 relative + 1e-5: float32 sums of <= 150 products. */
+static void conv_vs_direct(int64_t n, int64_t C, int64_t H, int64_t W,
+                           int64_t O, int64_t K, int64_t S, int64_t P) {
+    ent_layer l = mk(ENT_LAYER_CONV2D, C, H, W, n);
+    l.conv.out_c = O;
+    l.conv.k = K;
+    l.conv.stride = S;
+    l.conv.pad = P;
     lh h;
-    if (!lh_setup(&h, l, 4, 1)) { lh_free(&h); return; }
-    const int64_t C = 6, H = 14, W = 14, O = 16, K = 5, P = 2, n = 4;
-    const int64_t ni = n * C * H * W, no = n * O * H * W;
+    if (!lh_setup(&h, l, n, 1)) { lh_free(&h); return; }
+    const int64_t OH = h.l.out_h, OW = h.l.out_w;
+    const int64_t ni = n * C * H * W, no = n * O * OH * OW;
     float *want = zalloc(no), *wdin = zalloc(ni), *wdth = zalloc(h.P);
     const float *w = h.theta, *b = h.theta + h.l.tensors[ENT_T_BIAS].offset;
     float *dw = wdth, *db = wdth + h.l.tensors[ENT_T_BIAS].offset;
     for (int64_t i = 0; i < n; i++)
         for (int64_t o = 0; o < O; o++)
-            for (int64_t y = 0; y < H; y++)
-                for (int64_t x = 0; x < W; x++) {
-                    const int64_t oi = ((i * O + o) * H + y) * W + x;
+            for (int64_t y = 0; y < OH; y++)
+                for (int64_t x = 0; x < OW; x++) {
+                    const int64_t oi = ((i * O + o) * OH + y) * OW + x;
                     const double g = h.r[oi];
                     double s = b[o];
                     db[o] += (float)g;
                     for (int64_t c = 0; c < C; c++)
                         for (int64_t u = 0; u < K; u++)
                             for (int64_t v = 0; v < K; v++) {
-                                const int64_t iy = y - P + u, ix = x - P + v;
+                                const int64_t iy = y * S - P + u, ix = x * S - P + v;
                                 if (iy < 0 || iy >= H || ix < 0 || ix >= W) continue;
                                 const int64_t wi = ((o * C + c) * K + u) * K + v;
                                 const int64_t ii = ((i * C + c) * H + iy) * W + ix;
@@ -547,4 +547,75 @@ ENT_TEST(layer_conv2d_vs_direct) {
     ent_free_aligned(wdin);
     ent_free_aligned(wdth);
     lh_free(&h);
+}
+
+/* LeNet-sized shapes, large enough for the parallel im2col and col2im
+ * paths. conv2d.c batches samples into groups whose im2col matrix fits
+ * 262144 floats: 6x14x14 with k 5 pad 2 is 150 x 196 = 29400 floats per
+ * sample, so groups of 8 and 10 samples run as a group of 8 and a ragged
+ * group of 2. The last case has stride 2 and pad 1 (strided copies, and
+ * windows cut at both edges). */
+ENT_TEST(layer_conv2d_vs_direct) {
+    conv_vs_direct(4, 6, 14, 14, 16, 5, 1, 2);
+    conv_vs_direct(10, 6, 14, 14, 16, 5, 1, 2);
+    conv_vs_direct(3, 3, 11, 9, 5, 3, 2, 1);
+}
+
+/* Store mode (layer.h) against accumulate mode: backward with store = 1
+ * into din and dtheta full of NaN must give exactly what accumulate mode
+ * gives into zeroed ones (== per element: both compute the same sums, and
+ * 0 + v == v), for every kind, train and eval. NaN left anywhere, or a
+ * value added to garbage, fails. The conv case runs two groups (see
+ * layer_conv2d_vs_direct) and max-pool overlapping windows. */
+static void store_vs_accumulate(ent_layer l, int64_t n, int train, const char *what) {
+    lh h;
+    if (!lh_setup(&h, l, n, train)) { lh_free(&h); return; }
+    if (l.kind == ENT_LAYER_BATCHNORM) bn_random_running(&h, 3);
+    const int64_t ni = n * ent_layer_in_size(&h.l);
+    float *din = zalloc(ni), *dth = zalloc(h.P);
+    lh_forward(&h);
+    lh_backward(&h, h.din, h.dtheta); /* accumulate into zeros */
+    for (int64_t i = 0; i < ni; i++) din[i] = NAN;
+    for (int64_t i = 0; i < h.P; i++) dth[i] = NAN;
+    ent_ctx c = lh_ctx(&h);
+    c.store = 1;
+    h.l.ops->backward(&h.l, h.theta, h.in, h.out, h.saved, h.r, din, dth, &c);
+    int64_t bad_in = 0, bad_th = 0;
+    for (int64_t i = 0; i < ni; i++) bad_in += !(din[i] == h.din[i]);
+    for (int64_t i = 0; i < h.P; i++) bad_th += !(dth[i] == h.dtheta[i]);
+    CHECK_MSG(bad_in == 0 && bad_th == 0, "%s: store mode differs in %lld din and %lld dtheta values",
+              what, (long long)bad_in, (long long)bad_th);
+    ent_free_aligned(din);
+    ent_free_aligned(dth);
+    lh_free(&h);
+}
+
+ENT_TEST(layer_store_mode) {
+    ent_layer l = mk(ENT_LAYER_DENSE, 3, 2, 5, 7);
+    l.dense.out = 300; /* > 256 columns: two bias tasks */
+    store_vs_accumulate(l, 7, 1, "dense");
+    l = mk(ENT_LAYER_CONV2D, 6, 14, 14, 10);
+    l.conv.out_c = 4;
+    l.conv.k = 5;
+    l.conv.stride = 1;
+    l.conv.pad = 2;
+    store_vs_accumulate(l, 10, 1, "conv2d (two groups)");
+    l = mk(ENT_LAYER_MAXPOOL, 3, 7, 7, 2);
+    l.pool.k = 3;
+    l.pool.stride = 2;
+    store_vs_accumulate(l, 2, 1, "maxpool 3/2");
+    for (int train = 0; train < 2; train++) {
+        l = mk(ENT_LAYER_BATCHNORM, 300, 1, 1, 5);
+        l.bn.eps = 1e-5f;
+        l.bn.momentum = 0.1f;
+        store_vs_accumulate(l, 5, train, train ? "batchnorm 1d train" : "batchnorm 1d eval");
+        l = mk(ENT_LAYER_BATCHNORM, 4, 3, 5, 3);
+        l.bn.eps = 1e-5f;
+        l.bn.momentum = 0.1f;
+        store_vs_accumulate(l, 3, train, train ? "batchnorm 2d train" : "batchnorm 2d eval");
+        l = mk(ENT_LAYER_DROPOUT, 50, 1, 1, 4);
+        l.dropout.p = 0.4f;
+        store_vs_accumulate(l, 4, train, train ? "dropout train" : "dropout eval");
+    }
+    store_vs_accumulate(mk(ENT_LAYER_RELU, 2, 3, 3, 4), 4, 1, "relu");
 }

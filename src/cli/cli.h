@@ -8,6 +8,9 @@
 int ent_cmd_train(int argc, char **argv);
 int ent_cmd_eval(int argc, char **argv);
 int ent_cmd_compare(int argc, char **argv);
+int ent_cmd_hessian(int argc, char **argv);
+int ent_cmd_flatness(int argc, char **argv);
+int ent_cmd_bench(int argc, char **argv);
 
 /* Print "entropic CMD: error: <detail>" for a failed status; map to exit code. */
 int ent_cli_status(ent_status s, const char *cmd);

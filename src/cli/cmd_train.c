@@ -11,11 +11,11 @@
 #include "cli/cli.h"
 
 typedef struct {
-    int noise_conv, momentum_on, outer_step, outer_rule, inner_rule, variant, quiet;
+    int noise_conv, momentum_on, outer_step, outer_rule, inner_rule, variant, quiet, schedule;
     char optimizer[32], resume_dir[512];
 } train_extra;
 
-#define N_TRAIN_ARGS 48
+#define N_TRAIN_ARGS 72
 
 static int train_spec(ent_arg *a, ent_train_config *c, train_extra *x) {
     ent_optim_params *o = &c->optim;
@@ -26,7 +26,8 @@ static int train_spec(ent_arg *a, ent_train_config *c, train_extra *x) {
     OPT("model", ARG_STRING, c->model, sizeof c->model, NULL, "network preset: mnistfc | lenet");
     OPT("dataset", ARG_STRING, c->dataset, sizeof c->dataset, NULL, "fashion-mnist | mnist");
     OPT("data-dir", ARG_STRING, c->data_dir, sizeof c->data_dir, NULL, "folder with the IDX files (default: the data set's)");
-    OPT("optimizer", ARG_STRING, x->optimizer, sizeof x->optimizer, NULL, "sgd | adam | entropy-sgd");
+    OPT("optimizer", ARG_STRING, x->optimizer, sizeof x->optimizer, NULL,
+        "sgd | adam | entropy-sgd | sgld | sam | hj-prox | heat | replicated-sgd | elastic-sgd | parle");
     OPT("epochs", ARG_DOUBLE, &c->epochs, 0, NULL, "budget in EFFECTIVE epochs (Entropy-SGD: outer epochs x L)");
     OPT("batch-size", ARG_I64, &c->batch, 0, NULL, "mini-batch size");
     OPT("seed", ARG_U64, &c->seed, 0, NULL, "seed of every random stream (init, data order, dropout, noise)");
@@ -63,10 +64,24 @@ static int train_spec(ent_arg *a, ent_train_config *c, train_extra *x) {
     OPT("inner-momentum-on", ARG_CHOICE, &x->momentum_on, 0, "drift|grad", "momentum on the whole drift, or on grad f only (Lua code)");
     OPT("inner-weight-decay", ARG_DOUBLE, &o->inner_weight_decay, 0, NULL, "Entropy-SGD: weight decay on x' in the SGLD loop");
     OPT("outer-step", ARG_CHOICE, &x->outer_step, 0, "rescaled|unscaled", "x -= eta (x - mu) (rescaled) or eta gamma (x - mu) (line 7)");
-    OPT("outer-rule", ARG_CHOICE, &x->outer_rule, 0, "sgd|adam", "update of the outer step (adam = Entropy-Adam)");
+    OPT("outer-rule", ARG_CHOICE, &x->outer_rule, 0, "sgd|adam",
+        "update of the outer step (adam = Entropy-Adam); of each replica (rSGD, EASGD); base of SAM, HJ, HEAT");
     OPT("inner-rule", ARG_CHOICE, &x->inner_rule, 0, "sgd|adam", "update of the SGLD steps");
     OPT("grad-at-x", ARG_BOOL, &o->grad_at_x, 0, NULL, "Entropy-SGD: also evaluate grad f(x) per update, as the reference codes do");
     OPT("esgd-variant", ARG_CHOICE, &x->variant, 0, "paper|reference-code", "paper's Algorithm 1, or the reference Lua code's conventions");
+    OPT("sgld-t0", ARG_DOUBLE, &o->sgld_t0, 0, NULL, "SGLD: step eta_t = lr (1 + t/t0)^-decay, t = updates");
+    OPT("sgld-decay", ARG_DOUBLE, &o->sgld_decay, 0, NULL, "SGLD: step decay exponent (0 = constant)");
+    OPT("sam-rho", ARG_DOUBLE, &o->sam_rho, 0, NULL, "SAM: radius of the weight perturbation");
+    OPT("replicas", ARG_INT, &o->replicas, 0, NULL, "replica methods: y replicas (default: one per MPI rank, or 4)");
+    OPT("center", ARG_BOOL, &o->center, 0, NULL, "replicated-sgd: couple to an explicit centre variable, not the replica mean");
+    OPT("same-init", ARG_BOOL, &o->same_init, 0, NULL, "replica methods: every replica starts from the same weights");
+    OPT("coupling", ARG_DOUBLE, &o->coupling, 0, NULL, "replica methods: coupling g (rSGD) or rho (elastic-sgd, parle); sets --no-coupling-auto");
+    OPT("coupling-auto", ARG_BOOL, &o->coupling_auto, 0, NULL, "initial coupling = mean loss / mean squared distance at the first step");
+    OPT("coupling-schedule", ARG_CHOICE, &x->schedule, 0, "none|exp|lin|cosine", "growth of the coupling per effective epoch");
+    OPT("coupling-rate", ARG_DOUBLE, &o->coupling_rate, 0, NULL, "exp: g0 (1+rate)^e; lin: g0 + rate e (default: from --coupling-growth)");
+    OPT("coupling-growth", ARG_DOUBLE, &o->coupling_growth, 0, NULL, "total growth over the run that sets the automatic rate");
+    OPT("coupling-max", ARG_DOUBLE, &o->coupling_max, 0, NULL, "cap of the coupling (exp, lin; 0 = none); the peak of cosine");
+    OPT("coupling-every", ARG_INT, &o->coupling_every, 0, NULL, "couple every N steps with N times the coupling (gtime)");
 #undef OPT
     return n;
 }
@@ -76,7 +91,8 @@ static int resolve_defaults(ent_train_config *c, train_extra *x, int argc, char 
     const char *opt = ent_args_peek(argc, argv, "optimizer");
     ent_optim_kind kind = ENT_OPTIM_SGD;
     if (opt && !ent_optim_kind_parse(opt, &kind)) {
-        fprintf(stderr, "entropic train: --optimizer %s: want sgd, adam or entropy-sgd\n", opt);
+        fprintf(stderr, "entropic train: --optimizer %s: want sgd, adam, entropy-sgd, sgld, sam, hj-prox, heat, "
+                "replicated-sgd, elastic-sgd or parle\n", opt);
         return 2;
     }
     c->optim = ent_optim_params_default(kind);
@@ -88,11 +104,38 @@ static int resolve_defaults(ent_train_config *c, train_extra *x, int argc, char 
     x->outer_rule = c->optim.outer_rule == ENT_UPDATE_ADAM;
     x->inner_rule = c->optim.inner_rule == ENT_UPDATE_ADAM;
     x->variant = variant && strcmp(variant, "reference-code") == 0;
+    x->schedule = (int)c->optim.coupling_schedule;
     snprintf(x->optimizer, sizeof x->optimizer, "%s", ent_optim_kind_name(kind));
     return 0;
 }
 
+static const ent_arg *find_arg(const ent_arg *spec, int n, const char *name) {
+    for (int i = 0; i < n; i++)
+        if (strcmp(spec[i].name, name) == 0) return &spec[i];
+    return NULL;
+}
+
+/* Options whose meaning depends on which others were given. */
+static int apply_given(ent_train_config *c, const ent_arg *spec, int n) {
+    ent_optim_params *o = &c->optim;
+    if (find_arg(spec, n, "replicas")->given && o->replicas < 1) {
+        fprintf(stderr, "entropic train: --replicas must be >= 1, got %d\n", o->replicas);
+        return 2;
+    }
+    if (find_arg(spec, n, "coupling-rate")->given) o->coupling_rate_auto = 0;
+    if (find_arg(spec, n, "coupling")->given && !find_arg(spec, n, "coupling-auto")->given) o->coupling_auto = 0;
+    int k = ent_dist_env_size();
+    if (ent_optim_kind_is_replica(o->kind) && o->replicas > 0 && o->replicas % k != 0) {
+        if (ent_dist_env_rank() == 0)
+            fprintf(stderr, "entropic train: --replicas %d does not split over %d MPI ranks (use a multiple of %d)\n",
+                    o->replicas, k, k);
+        return 2;
+    }
+    return 0;
+}
+
 static void apply_choices(ent_train_config *c, const train_extra *x) {
+    c->optim.coupling_schedule = (ent_coupling_schedule)x->schedule;
     c->optim.noise_code = x->noise_conv;
     c->optim.inner_momentum_grad_only = x->momentum_on;
     c->optim.outer_unscaled = x->outer_step;
@@ -138,6 +181,9 @@ static void train_help(ent_arg *spec, int n) {
            "mini-batch gradients. Defaults below are those of the optimizer named on the command\n"
            "line (try --optimizer entropy-sgd --help).\n\n");
     ent_args_help(spec, n);
+    printf("\nReplica methods (replicated-sgd, elastic-sgd, parle) train y replicas in this process, or one\n"
+           "replica per rank under mpirun -np K; sgd, adam, entropy-sgd and the other single-vector\n"
+           "optimizers run data-parallel under mpirun (gradients averaged over the ranks).\n");
     printf("\nexit status: 0 done, 1 the run diverged (loss NaN/inf; the last good checkpoint is kept),\n"
            "2 usage or input error.\n");
 }
@@ -151,6 +197,28 @@ static int without_resume(int argc, char **argv, char **out) {
         out[n++] = argv[i];
     }
     return n;
+}
+
+/* Train, as one of the ranks when mpirun started several. A failure on
+ * any rank ends every rank (MPI_Abort): the others would otherwise wait in
+ * the next collective forever. */
+static int run_distributed(ent_train_config *c) {
+    ent_status s = ent_train_config_check(c);
+    if (s != ENT_OK) {
+        if (ent_dist_env_rank() != 0) return 2; /* every rank finds it: rank 0 says it */
+        return ent_cli_status(s, "train");
+    }
+    s = ent_dist_init(NULL, NULL);
+    if (s != ENT_OK) return ent_cli_status(s, "train");
+    s = ent_train_run(c);
+    if (s != ENT_OK && ent_dist_size() > 1) {
+        fprintf(stderr, "entropic train: error on rank %d of %d: %s\n", ent_dist_rank(), ent_dist_size(),
+                ent_last_error());
+        fflush(stderr);
+        ent_dist_abort(s == ENT_EDIVERGED ? 1 : 2);
+    }
+    ent_dist_finalize();
+    return ent_cli_status(s, "train");
 }
 
 int ent_cmd_train(int argc, char **argv) {
@@ -172,7 +240,8 @@ int ent_cmd_train(int argc, char **argv) {
     if ((rc = resolve_defaults(&c, &x, all_n, all)) == 0) {
         if (help) {
             train_help(spec, n);
-        } else if ((rc = ent_args_parse(spec, n, all_n, all, "train", NULL, 0, NULL)) == 0) {
+        } else if ((rc = ent_args_parse(spec, n, all_n, all, "train", NULL, 0, NULL)) == 0 &&
+                   (rc = apply_given(&c, spec, n)) == 0) {
             apply_choices(&c, &x);
             c.progress = !x.quiet;
             c.argc = all_n;
@@ -181,7 +250,7 @@ int ent_cmd_train(int argc, char **argv) {
                 c.resume = 1;
                 snprintf(c.out_dir, sizeof c.out_dir, "%s", resume);
             }
-            rc = ent_cli_status(ent_train_run(&c), "train");
+            rc = run_distributed(&c);
         }
     }
     if (all != own) {

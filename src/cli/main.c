@@ -20,6 +20,9 @@ static const struct {
     {"train", ent_cmd_train, "train a network (sgd, adam, entropy-sgd)"},
     {"eval", ent_cmd_eval, "loss and error of a checkpoint on a data set"},
     {"compare", ent_cmd_compare, "side-by-side table of training runs"},
+    {"hessian", ent_cmd_hessian, "Hessian spectrum of a checkpoint (exact, Lanczos, SLQ density)"},
+    {"flatness", ent_cmd_flatness, "local energy and local entropy of checkpoints"},
+    {"bench", ent_cmd_bench, "samples/s of every preset next to PyTorch"},
 };
 
 static void usage(FILE *to) {

@@ -6,32 +6,17 @@
 
 #include "entropic.h"
 
+#include "core/rng_internal.h"
+
 #define TWO_PI 6.283185307179586
-#define PHILOX_M0 0xD2511F53u
-#define PHILOX_M1 0xCD9E8D57u
-#define PHILOX_W0 0x9E3779B9u
-#define PHILOX_W1 0xBB67AE85u
 
 typedef struct {
     uint32_t v[4];
 } block4;
 
 static inline block4 philox(uint64_t key, uint64_t counter) {
-    uint32_t c0 = (uint32_t)counter, c1 = (uint32_t)(counter >> 32);
-    uint32_t c2 = 0, c3 = 0;
-    uint32_t k0 = (uint32_t)key, k1 = (uint32_t)(key >> 32);
-    for (int r = 0; r < 10; r++) {
-        uint64_t p0 = (uint64_t)PHILOX_M0 * c0;
-        uint64_t p1 = (uint64_t)PHILOX_M1 * c2;
-        uint32_t n0 = (uint32_t)(p1 >> 32) ^ c1 ^ k0;
-        uint32_t n1 = (uint32_t)p1;
-        uint32_t n2 = (uint32_t)(p0 >> 32) ^ c3 ^ k1;
-        uint32_t n3 = (uint32_t)p0;
-        c0 = n0; c1 = n1; c2 = n2; c3 = n3;
-        k0 += PHILOX_W0;
-        k1 += PHILOX_W1;
-    }
-    block4 b = {{c0, c1, c2, c3}};
+    block4 b;
+    ent_philox(key, counter, b.v);
     return b;
 }
 
@@ -71,24 +56,19 @@ double ent_rng_normal(ent_rng *r) {
     return rad * cos(TWO_PI * u01(b.v[1]));
 }
 
-/* Box-Muller on the two pairs of a block: 4 normals per block. */
+/* Box-Muller on the two pairs of a block: 4 normals per block, in chunks
+ * of ENT_RNG_CHUNK values (rng_simd.c); a chunk's values depend only on its
+ * first block, so the split among threads changes nothing. */
 void ent_rng_normal_fill(ent_rng *r, float *out, int64_t n, float scale) {
-    int64_t blocks = (n + 3) / 4;
-    uint64_t key = r->key, base = r->counter;
+    const int64_t chunks = (n + ENT_RNG_CHUNK - 1) / ENT_RNG_CHUNK;
+    const uint64_t key = r->key, base = r->counter;
 #pragma omp parallel for if (n > 65536) schedule(static)
-    for (int64_t blk = 0; blk < blocks; blk++) {
-        block4 b = philox(key, base + (uint64_t)blk);
-        float z[4];
-        for (int p = 0; p < 2; p++) {
-            float rad = sqrtf(-2.0f * logf((float)u01(b.v[2 * p])));
-            float ang = (float)TWO_PI * (float)u01(b.v[2 * p + 1]);
-            z[2 * p] = rad * cosf(ang);
-            z[2 * p + 1] = rad * sinf(ang);
-        }
-        int64_t i0 = blk * 4;
-        for (int k = 0; k < 4 && i0 + k < n; k++) out[i0 + k] = scale * z[k];
+    for (int64_t c = 0; c < chunks; c++) {
+        const int64_t i0 = c * ENT_RNG_CHUNK;
+        const int len = n - i0 < ENT_RNG_CHUNK ? (int)(n - i0) : ENT_RNG_CHUNK;
+        ent_rng_normal_chunk(key, base + (uint64_t)(i0 / 4), out + i0, len, scale);
     }
-    r->counter = base + (uint64_t)blocks;
+    r->counter = base + (uint64_t)((n + 3) / 4);
 }
 
 void ent_rng_uniform_fill(ent_rng *r, float *out, int64_t n, float lo, float hi) {

@@ -2,6 +2,7 @@
  * weight [out, in], bias [out]; in [n, in] (flattened c*h*w), out [n, out]. */
 #include <math.h>
 
+#include "core/simd.h"
 #include "layers/layer.h"
 
 static ent_status dense_plan(ent_layer *l) {
@@ -15,7 +16,7 @@ static ent_status dense_plan(ent_layer *l) {
     ent_layer_add_tensor(l, "weight", 0, 0, 2, l->dense.out, in, 0, 0);
     ent_layer_add_tensor(l, "bias", 0, 0, 1, l->dense.out, 0, 0, 0);
     l->saved = 0;
-    l->scratch = 0;
+    l->scratch = 2 * l->dense.out; /* column sums of dout, in double */
     return ENT_OK;
 }
 
@@ -41,6 +42,21 @@ static void dense_forward(const ent_layer *l, const float *theta,
     ent_gemm(0, 1, n, O, I, 1.0f, in, I, w, I, 1.0f, out, O);
 }
 
+/* db[o] (+)= sum_i dout[i, o] for o in [o0, o1): down the rows, across the
+ * columns (contiguous, vectorised; a per-column loop would stride by O),
+ * summed in double in row order. */
+ENT_CLONES static void colsum_add(const float *restrict dout, int64_t n,
+                                  int64_t O, int64_t o0, int64_t o1,
+                                  double *restrict acc, float *restrict db,
+                                  int store) {
+    for (int64_t o = o0; o < o1; o++) acc[o] = 0.0;
+    for (int64_t i = 0; i < n; i++) {
+        const float *restrict r = dout + i * O;
+        for (int64_t o = o0; o < o1; o++) acc[o] += r[o];
+    }
+    for (int64_t o = o0; o < o1; o++) db[o] = (float)acc[o] + (store ? 0.0f : db[o]);
+}
+
 /* dW += dout^T in, db += colsum(dout), din += dout W */
 static void dense_backward(const ent_layer *l, const float *theta,
                            const float *in, const float *out,
@@ -51,14 +67,15 @@ static void dense_backward(const ent_layer *l, const float *theta,
     float *dw = dtheta + l->tensors[ENT_T_WEIGHT].offset;
     float *db = dtheta + l->tensors[ENT_T_BIAS].offset;
     if (n <= 0) return;
-    ent_gemm(1, 0, O, I, n, 1.0f, dout, O, in, I, 1.0f, dw, I);
-#pragma omp parallel for if (n * O > 32768)
-    for (int64_t o = 0; o < O; o++) {
-        double s = 0.0;
-        for (int64_t i = 0; i < n; i++) s += dout[i * O + o];
-        db[o] += (float)s;
-    }
-    if (din) ent_gemm(0, 0, n, I, O, 1.0f, dout, O, w, I, 1.0f, din, I);
+    const float beta = ctx->store ? 0.0f : 1.0f; /* layer.h: store mode */
+    ent_gemm(1, 0, O, I, n, 1.0f, dout, O, in, I, beta, dw, I);
+    double *acc = (double *)ctx->scratch;
+    const int64_t tasks = (O + 255) / 256;
+#pragma omp parallel for if (n * O > 32768 && tasks > 1) schedule(static)
+    for (int64_t t = 0; t < tasks; t++)
+        colsum_add(dout, n, O, t * 256, (t + 1) * 256 < O ? (t + 1) * 256 : O, acc, db,
+                   ctx->store);
+    if (din) ent_gemm(0, 0, n, I, O, 1.0f, dout, O, w, I, beta, din, I);
 }
 
 const ent_layer_ops ent_dense_ops = {"dense", dense_plan, dense_init,

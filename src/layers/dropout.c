@@ -1,8 +1,15 @@
 /* dropout.c — inverted dropout, PyTorch nn.Dropout(p).
- * Train (p > 0): u ~ U(0,1) from ctx->rng per element; keep if u >= p and
- * scale kept units by 1/(1-p) (p == 1 drops everything). The mask is saved
- * as the multiplier itself (0 or 1/(1-p)), so backward is din += dout*mask.
- * Eval, or p == 0: identity. */
+ * Train (p > 0): one 32-bit word w per element from ctx->rng (element i:
+ * word i % 4 of block counter + i/4); keep if w >= ceil(p 2^32), i.e. with
+ * probability 1 - p up to 2^-32, and scale kept units by 1/(1-p) (p == 1
+ * drops everything). Comparing words saves converting them to floats; the
+ * words come from the vectorised Philox chunks inside the masking pass. The
+ * mask is saved as the multiplier itself (0 or 1/(1-p)), so backward is
+ * din += dout*mask. Eval, or p == 0: identity. */
+#include <math.h>
+#include <string.h>
+
+#include "core/rng_internal.h"
 #include "layers/layer.h"
 
 static ent_status dropout_plan(ent_layer *l) {
@@ -37,12 +44,26 @@ static void dropout_forward(const ent_layer *l, const float *theta,
         return;
     }
     const float scale = p < 1.0f ? 1.0f / (1.0f - p) : 0.0f;
-    ent_rng_uniform_fill(ctx->rng, saved, m, 0.0f, 1.0f);
-#pragma omp parallel for if (m > 65536)
-    for (int64_t i = 0; i < m; i++) {
-        saved[i] = saved[i] >= p ? scale : 0.0f;
-        out[i] = in[i] * saved[i];
+    /* p in (0, 1): thr = ceil(p 2^32) <= 2^32 - 256 fits 32 bits; p == 1
+     * keeps "every" unit with scale 0 */
+    const uint32_t thr = p < 1.0f ? (uint32_t)ceil((double)p * 4294967296.0) : 0u;
+    const uint64_t key = ctx->rng->key, base = ctx->rng->counter;
+    const int64_t chunks = (m + ENT_RNG_CHUNK - 1) / ENT_RNG_CHUNK;
+#pragma omp parallel for if (m > 65536) schedule(static)
+    for (int64_t c = 0; c < chunks; c++) {
+        const int64_t i0 = c * ENT_RNG_CHUNK;
+        const int len = m - i0 < ENT_RNG_CHUNK ? (int)(m - i0) : ENT_RNG_CHUNK;
+        uint32_t w[ENT_RNG_CHUNK];
+        ent_rng_u32_chunk(key, base + (uint64_t)(i0 / 4), w, len);
+        float *restrict mk = saved + i0, *restrict y = out + i0;
+        const float *restrict x = in + i0;
+#pragma omp simd
+        for (int j = 0; j < len; j++) {
+            mk[j] = w[j] >= thr ? scale : 0.0f;
+            y[j] = x[j] * mk[j];
+        }
     }
+    ctx->rng->counter = base + (uint64_t)((m + 3) / 4);
 }
 
 static void dropout_backward(const ent_layer *l, const float *theta,
@@ -51,11 +72,20 @@ static void dropout_backward(const ent_layer *l, const float *theta,
                              float *din, float *dtheta, ent_ctx *ctx) {
     const int64_t m = ctx->n * ent_layer_in_size(l);
     if (!din) return;
-    if (!dropout_active(l, ctx)) {
+    const int on = dropout_active(l, ctx);
+    if (ctx->store) { /* layer.h: store mode, din not read */
+        if (!on)
+            memcpy(din, dout, sizeof(float) * (size_t)m);
+        else
+#pragma omp parallel for simd if (parallel : m > 65536) schedule(static)
+            for (int64_t i = 0; i < m; i++) din[i] = dout[i] * saved[i];
+        return;
+    }
+    if (!on) {
         for (int64_t i = 0; i < m; i++) din[i] += dout[i];
         return;
     }
-#pragma omp parallel for if (m > 65536)
+#pragma omp parallel for simd if (parallel : m > 65536) schedule(static)
     for (int64_t i = 0; i < m; i++) din[i] += dout[i] * saved[i];
 }
 

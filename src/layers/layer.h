@@ -9,9 +9,16 @@
  * save between forward and backward (`saved`) and how much scratch it needs
  * during one call (`scratch`). The model allocates all of it once.
  *
- * Accumulation: backward ADDS into dtheta and din (the model zeroes both
- * once per step), so fan-out and weight tying need no special case.
+ * Accumulation: backward ADDS into dtheta and din (the caller zeroes both
+ * first), so fan-out and weight tying need no special case.
  * din == NULL means "the input needs no gradient" (first layer).
+ * Store mode (ctx->store = 1): backward STORES its din and its own dtheta
+ * slices (=) instead of adding, and the caller zeroes nothing. The model
+ * runs a plain list, where every gradient has exactly one writer, in this
+ * mode: it saves a zeroing pass over the whole gradient and every
+ * activation gradient (and the GEMMs read no C). A caller with fan-out or
+ * tied weights uses accumulate mode (store = 0). Every kind supports both;
+ * tests/test_layers.c checks that they agree.
  *
  * How the layers still to come fit this contract:
  * - Recurrent layers (LSTM): a sample is a sequence, shape [c = T steps,
@@ -47,6 +54,7 @@ typedef struct {
     ent_rng *rng;    /* dropout stream (train only) */
     float *buffers;  /* the model's non-trainable vector (running stats) */
     float *scratch;  /* scratch of at least layer->scratch floats */
+    int store;       /* backward: 1 = store (=) din and dtheta, 0 = add (+=) */
 } ent_ctx;
 
 typedef struct ent_layer ent_layer;

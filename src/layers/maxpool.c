@@ -4,6 +4,9 @@
  * plane, stored as a float (exact: plan requires H*W < 2^24). Ties go to
  * the first maximum in row-major window order and a NaN wins (the last
  * one), as in PyTorch's CPU kernel (val > max || isnan(val)). */
+#include <string.h>
+
+#include "core/simd.h"
 #include "layers/layer.h"
 
 static ent_status pool_plan(ent_layer *l) {
@@ -26,28 +29,88 @@ static ent_status pool_plan(ent_layer *l) {
 static void pool_init(const ent_layer *l, float *theta, float *buffers,
                       ent_rng *rng) {}
 
+/* Planes pl0..pl1-1 of x [., H, W] -> y [., OH, OW], argmax in idx, in
+ * tiles: rows of outputs when OW >= 8, else whole planes holding about 64
+ * outputs. tab gives each output's
+ * window origin relative to the tile (the same for every full tile), so
+ * each window offset (kh, kw) is one pass over the tile's outputs: their
+ * running maxima are independent, the pass vectorises (gathers) even when
+ * OW is tiny (LeNet's second pool has OW = 2), and the updates are
+ * selects, not branches (which element wins is random). */
+ENT_CLONES static void pool_planes(const float *restrict in, float *restrict out,
+                                   float *restrict saved, int64_t pl0, int64_t pl1,
+                                   int64_t K, int64_t S, int64_t H, int64_t W,
+                                   int64_t OH, int64_t OW) {
+    enum { TILE = 64 };
+    const int64_t per = OH * OW, tp = per >= TILE ? 1 : TILE / per; /* planes per tile */
+    int32_t tab[TILE], bi[TILE];
+    float bv[TILE];
+    if (OW >= 8 || per > TILE) { /* rows long enough to vectorise: tile = a row
+                                  * (measured faster than gathers there) */
+        for (int64_t pl = pl0; pl < pl1; pl++)
+            for (int64_t oh = 0; oh < OH; oh++)
+                for (int64_t o0 = 0; o0 < OW; o0 += TILE) {
+                    const int n = OW - o0 < TILE ? (int)(OW - o0) : TILE;
+                    const float *restrict x = in + pl * H * W;
+                    for (int i = 0; i < n; i++) {
+                        tab[i] = (int32_t)((oh * S) * W + (o0 + i) * S);
+                        bi[i] = tab[i];
+                        bv[i] = x[tab[i]];
+                    }
+                    for (int64_t kh = 0; kh < K; kh++)
+                        for (int64_t kw = 0; kw < K; kw++) {
+                            const int32_t off = (int32_t)(kh * W + kw);
+                            for (int i = 0; i < n; i++) {
+                                const float v = x[tab[i] + off];
+                                const int take = (v > bv[i]) | (v != v);
+                                bi[i] = take ? tab[i] + off : bi[i];
+                                bv[i] = take ? v : bv[i];
+                            }
+                        }
+                    float *restrict y = out + (pl * OH + oh) * OW + o0;
+                    float *restrict idx = saved + (pl * OH + oh) * OW + o0;
+                    for (int i = 0; i < n; i++) y[i] = bv[i], idx[i] = (float)bi[i];
+                }
+        return;
+    }
+    for (int64_t i = 0; i < tp * per; i++) {
+        const int64_t p = i / per, r = i % per;
+        tab[i] = (int32_t)(p * H * W + (r / OW) * S * W + (r % OW) * S);
+    }
+    for (int64_t pl = pl0; pl < pl1; pl += tp) {
+        const int64_t np = pl1 - pl < tp ? pl1 - pl : tp;
+        const int n = (int)(np * per);
+        const float *restrict x = in + pl * H * W;
+        for (int i = 0; i < n; i++) bi[i] = tab[i], bv[i] = x[tab[i]];
+        for (int64_t kh = 0; kh < K; kh++)
+            for (int64_t kw = 0; kw < K; kw++) {
+                const int32_t off = (int32_t)(kh * W + kw);
+                for (int i = 0; i < n; i++) {
+                    const float v = x[tab[i] + off];
+                    const int take = (v > bv[i]) | (v != v);
+                    bi[i] = take ? tab[i] + off : bi[i];
+                    bv[i] = take ? v : bv[i];
+                }
+            }
+        /* the argmax is stored relative to its own plane */
+        for (int i = 0; i < n; i++) {
+            out[pl * per + i] = bv[i];
+            saved[pl * per + i] = (float)(bi[i] - (int32_t)((i / per) * H * W));
+        }
+    }
+}
+
 static void pool_forward(const ent_layer *l, const float *theta,
                          const float *in, float *out, float *saved,
                          ent_ctx *ctx) {
     const int64_t K = l->pool.k, S = l->pool.stride, H = l->in_h,
                   W = l->in_w, OH = l->out_h, OW = l->out_w;
-    const int64_t planes = ctx->n * l->in_c;
-#pragma omp parallel for if (planes * OH * OW * K * K > 65536)
-    for (int64_t pl = 0; pl < planes; pl++) {
-        const float *x = in + pl * H * W;
-        float *y = out + pl * OH * OW, *idx = saved + pl * OH * OW;
-        for (int64_t oh = 0; oh < OH; oh++)
-            for (int64_t ow = 0; ow < OW; ow++) {
-                int64_t best = (oh * S) * W + ow * S;
-                for (int64_t kh = 0; kh < K; kh++)
-                    for (int64_t kw = 0; kw < K; kw++) {
-                        const int64_t j = (oh * S + kh) * W + ow * S + kw;
-                        if (x[j] > x[best] || x[j] != x[j]) best = j;
-                    }
-                y[oh * OW + ow] = x[best];
-                idx[oh * OW + ow] = (float)best;
-            }
-    }
+    const int64_t planes = ctx->n * l->in_c, per = 64; /* planes per task */
+    const int64_t tasks = (planes + per - 1) / per;
+#pragma omp parallel for if (planes * OH * OW * K * K > 65536) schedule(static)
+    for (int64_t t = 0; t < tasks; t++)
+        pool_planes(in, out, saved, t * per, (t + 1) * per < planes ? (t + 1) * per : planes,
+                    K, S, H, W, OH, OW);
 }
 
 /* din[argmax] += dout; parallel over planes (overlapping windows only
@@ -59,10 +122,13 @@ static void pool_backward(const ent_layer *l, const float *theta,
     const int64_t HW = l->in_h * l->in_w, OHW = l->out_h * l->out_w;
     const int64_t planes = ctx->n * l->in_c;
     if (!din) return;
-#pragma omp parallel for if (planes * OHW > 65536)
-    for (int64_t pl = 0; pl < planes; pl++)
+    const int store = ctx->store; /* layer.h: zero the plane, then add */
+#pragma omp parallel for if (planes * OHW > 65536) schedule(static)
+    for (int64_t pl = 0; pl < planes; pl++) {
+        if (store) memset(din + pl * HW, 0, sizeof(float) * (size_t)HW);
         for (int64_t j = 0; j < OHW; j++)
             din[pl * HW + (int64_t)saved[pl * OHW + j]] += dout[pl * OHW + j];
+    }
 }
 
 const ent_layer_ops ent_maxpool_ops = {"maxpool", pool_plan, pool_init,

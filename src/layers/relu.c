@@ -21,7 +21,7 @@ static void relu_forward(const ent_layer *l, const float *theta,
                          const float *in, float *out, float *saved,
                          ent_ctx *ctx) {
     const int64_t m = ctx->n * ent_layer_in_size(l);
-#pragma omp parallel for if (m > 65536)
+#pragma omp parallel for simd if (parallel : m > 65536) schedule(static)
     for (int64_t i = 0; i < m; i++) out[i] = in[i] > 0.0f ? in[i] : 0.0f;
 }
 
@@ -31,9 +31,22 @@ static void relu_backward(const ent_layer *l, const float *theta,
                           float *dtheta, ent_ctx *ctx) {
     const int64_t m = ctx->n * ent_layer_in_size(l);
     if (!din) return;
-#pragma omp parallel for if (m > 65536)
-    for (int64_t i = 0; i < m; i++)
-        if (out[i] > 0.0f) din[i] += dout[i];
+    /* a select, not a branch: the signs are random, so a branch would
+     * mispredict half the time. dout is loaded unconditionally, else GCC
+     * keeps the branch (a conditional load might fault) and no vectors. */
+    if (ctx->store) { /* layer.h: store mode, din not read */
+#pragma omp parallel for simd if (parallel : m > 65536) schedule(static)
+        for (int64_t i = 0; i < m; i++) {
+            const float g = dout[i];
+            din[i] = out[i] > 0.0f ? g : 0.0f;
+        }
+        return;
+    }
+#pragma omp parallel for simd if (parallel : m > 65536) schedule(static)
+    for (int64_t i = 0; i < m; i++) {
+        const float g = dout[i];
+        din[i] += out[i] > 0.0f ? g : 0.0f;
+    }
 }
 
 const ent_layer_ops ent_relu_ops = {"relu", relu_plan, relu_init,

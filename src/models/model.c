@@ -88,6 +88,15 @@ static ent_status plan_layers(ent_model *m) {
     return ENT_OK;
 }
 
+/* Keep in step with the dispatch in ent_model_new below. */
+static const char *const preset_names[] = {"mnistfc", "lenet", "small-mnistfc",
+                                           "small-lenet", "tiny-mnistfc"};
+
+const char *const *ent_model_presets(int *n) {
+    *n = (int)(sizeof preset_names / sizeof preset_names[0]);
+    return preset_names;
+}
+
 ent_status ent_model_new(ent_model **out, const char *preset,
                          const ent_model_opts *opts, int64_t in_c,
                          int64_t in_h, int64_t in_w, int64_t n_classes,
@@ -106,8 +115,14 @@ ent_status ent_model_new(ent_model **out, const char *preset,
         s = ent_preset_mnistfc(m);
     else if (strcmp(preset, "lenet") == 0)
         s = ent_preset_lenet(m);
+    else if (strcmp(preset, "small-mnistfc") == 0)
+        s = ent_preset_small_mnistfc(m);
+    else if (strcmp(preset, "small-lenet") == 0)
+        s = ent_preset_small_lenet(m);
+    else if (strcmp(preset, "tiny-mnistfc") == 0)
+        s = ent_preset_tiny_mnistfc(m);
     else
-        s = ent_fail(ENT_EUSAGE, "unknown model '%s' (known: mnistfc, lenet)", preset);
+        s = ent_fail(ENT_EUSAGE, "unknown model '%s' (known: mnistfc, lenet, small-mnistfc, small-lenet, tiny-mnistfc)", preset);
     if (s == ENT_OK && m->n_layers > ENT_MAX_LAYERS)
         s = ent_fail(ENT_EINVAL, "model %s: more than %d layers", preset, ENT_MAX_LAYERS);
     if (s == ENT_OK) s = plan_layers(m);
@@ -183,16 +198,23 @@ ent_status ent_model_run(ent_model *m, const float *theta, float *buffers,
     if (loss) *loss = l;
     if (correct) *correct = right;
     if (!grad) return ENT_OK;
-    /* Backward: gradients accumulate, so zero them first. */
-    ent_vec_zero(grad, m->n_param);
+    /* Backward in store mode (layer.h): in this plain list every gradient
+     * has one writer, so layers store rather than add and nothing is zeroed
+     * first. Below the lowest layer with trainable tensors nothing needs a
+     * gradient: that layer gets din = NULL (mnistfc's fc1 then skips its
+     * largest GEMM, the gradient for the input dropout) and the layers
+     * under it are skipped. Every trainable tensor belongs to a layer that
+     * runs, so grad is fully written. */
+    int lowest = m->n_layers - 1;
+    for (int i = m->n_layers - 1; i >= 0; i--)
+        for (int t = 0; t < m->layers[i].n_tensors; t++)
+            if (!m->layers[i].is_buffer[t]) lowest = i;
+    ctx.store = 1;
     const float *dout = m->dlogits;
-    for (int i = m->n_layers - 1; i >= 0; i--) {
+    for (int i = m->n_layers - 1; i >= lowest; i--) {
         ent_layer *la = &m->layers[i];
         float *din = NULL;
-        if (i > 0) {
-            din = m->dact + m->act_off[i - 1];
-            ent_vec_zero(din, n * ent_layer_in_size(la));
-        }
+        if (i > lowest) din = m->dact + m->act_off[i - 1];
         la->ops->backward(la, theta, layer_input(m, i, x), m->act + m->act_off[i],
                           m->saved + m->saved_off[i], dout, din, grad, &ctx);
         dout = din;

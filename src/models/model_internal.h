@@ -34,5 +34,9 @@ ent_layer *ent_model_add(ent_model *m, ent_layer_kind kind, const char *name);
 /* Preset builders: append the layers. */
 ent_status ent_preset_mnistfc(ent_model *m);
 ent_status ent_preset_lenet(ent_model *m);
+/* small.c: the Hessian-study nets (no BN, no dropout) */
+ent_status ent_preset_small_mnistfc(ent_model *m);
+ent_status ent_preset_small_lenet(ent_model *m);
+ent_status ent_preset_tiny_mnistfc(ent_model *m);
 
 #endif

@@ -15,7 +15,7 @@ void ent_adam_apply(float *x, const float *g, float *m, float *v, int64_t n,
     const float step = (float)(lr / bc1), bc2s = (float)sqrt(bc2);
     const float fb1 = (float)b1, fb2 = (float)b2, c1 = (float)(1.0 - b1),
                 c2 = (float)(1.0 - b2), fe = (float)eps, fwd = (float)wd;
-#pragma omp parallel for simd if (n > ENT_OPTIM_PAR_MIN) schedule(static)
+#pragma omp parallel for simd if (parallel : n > ENT_OPTIM_PAR_MIN) schedule(static)
     for (int64_t i = 0; i < n; i++) {
         float gi = g[i] + fwd * x[i];
         float mi = fb1 * m[i] + c1 * gi;

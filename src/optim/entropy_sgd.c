@@ -19,10 +19,20 @@
  * Differences from the Lua code kept deliberately: with inner momentum 0
  * the gradient is used as is (the Lua code then replaces it by the zero
  * buffer: its bug 9 in A.7). No allocation here: every vector is made in
- * ent_optim_new. Noise: one ent_rng_normal_fill per inner step into a
- * preallocated buffer, so the stream is independent of the thread count. */
+ * ent_optim_new.
+ *
+ * Speed: an inner step is memory-bound (x', mu, buf read and written, x and
+ * g read), so it is one pass: the parameters are cut into chunks of
+ * ENT_RNG_CHUNK, and each chunk draws its Gaussian noise on the stack
+ * (ent_rng_normal_chunk: element i from block counter + i/4, the layout of
+ * ent_rng_normal_fill, so the stream is independent of the thread count)
+ * and updates its slice at once. The first inner step also does the
+ * initialisation x' = mu = x, buffers = 0 (it reads x instead of x', mu and
+ * the buffers), which saves four passes per update. */
 #include <math.h>
+#include <string.h>
 
+#include "core/rng_internal.h"
 #include "optim_internal.h"
 
 double ent_esgd_gamma_at(const ent_optim_params *p, int64_t t) {
@@ -31,80 +41,132 @@ double ent_esgd_gamma_at(const ent_optim_params *p, int64_t t) {
     return g;
 }
 
+#define CHUNK ENT_RNG_CHUNK
+
 typedef struct {
     float gam, eta, alpha, iwd, m;
+    /* inner Adam: step = eta / (1 - b1^l), bc2s = sqrt(1 - b2^l) */
+    float b1, b2, c1, c2, eps, step, bc2s;
 } inner_coef;
 
-/* One SGLD step with SGD-momentum preconditioning. MODE: 0 no momentum,
- * 1 heavy ball, 2 Nesterov; GO: momentum on g before the coupling (Lua).
- * MODE and GO are literals in each expansion, so the OpenMP-outlined loop
- * of every variant is branch-free and vectorises (a runtime flag would be
- * captured as a variable by the outlining, before inlining could fold it). */
-#define ENT_INNER_SGD(NAME, MODE, GO)                                            \
-    static void NAME(float *restrict xp, float *restrict mu,                     \
-                     float *restrict buf, const float *restrict x,               \
-                     const float *restrict g, const float *restrict nz,          \
-                     int64_t n, inner_coef k) {                                  \
-        const float gam = k.gam, eta = k.eta, al = k.alpha,                      \
-                    om = 1.0f - k.alpha, iwd = k.iwd, m = k.m;                   \
+/* Where chunk i0's noise comes from: sigma * N(0,1) from block base + i/4. */
+typedef struct {
+    uint64_t key, base;
+    float sigma;
+} noise_src;
+
+/* The state of one chunk; x' and mu are read from x on the first step. */
+typedef struct {
+    float *restrict xp, *restrict mu, *restrict b1, *restrict b2;
+    const float *restrict x, *restrict g, *restrict nz;
+    int len;
+} chunk_view;
+
+typedef void (*chunk_fn)(const chunk_view *v, const inner_coef *k);
+
+/* One SGLD step with SGD-momentum preconditioning on one chunk. MODE: 0 no
+ * momentum, 1 heavy ball, 2 Nesterov; GO: momentum on g before the coupling
+ * (Lua); FIRST: x' = mu = x and buf = 0 on entry. The flags are literals in
+ * each expansion, so every variant's loop is branch-free and vectorises. */
+#define ENT_INNER_SGD(NAME, MODE, GO, FIRST)                                     \
+    static void NAME(const chunk_view *v, const inner_coef *k) {                 \
+        float *restrict xp = v->xp, *restrict mu = v->mu, *restrict buf = v->b1; \
+        const float *restrict x = v->x, *restrict g = v->g, *restrict nz = v->nz; \
+        const float gam = k->gam, eta = k->eta, al = k->alpha,                   \
+                    om = 1.0f - k->alpha, iwd = k->iwd, m = k->m;                \
         (void)buf;                                                               \
         (void)m;                                                                 \
-        _Pragma("omp parallel for simd if (n > ENT_OPTIM_PAR_MIN) schedule(static)") \
-        for (int64_t i = 0; i < n; i++) {                                        \
-            float xpi = xp[i], gi = g[i], d;                                     \
+        _Pragma("omp simd")                                                      \
+        for (int i = 0; i < v->len; i++) {                                       \
+            float xpi = (FIRST) ? x[i] : xp[i], gi = g[i], d;                    \
+            const float mui = (FIRST) ? x[i] : mu[i];                            \
             if ((MODE) != 0 && (GO)) {                                           \
-                float b = m * buf[i] + gi;                                       \
+                float b = (FIRST) ? 0.0f + gi : m * buf[i] + gi; /* buf = 0 */     \
                 buf[i] = b;                                                      \
                 gi = (MODE) == 2 ? gi + m * b : b;                               \
             }                                                                    \
             d = gi + iwd * xpi - gam * (x[i] - xpi);                             \
             if ((MODE) != 0 && !(GO)) {                                          \
-                float b = m * buf[i] + d;                                        \
+                float b = (FIRST) ? 0.0f + d : m * buf[i] + d;                   \
                 buf[i] = b;                                                      \
                 d = (MODE) == 2 ? d + m * b : b;                                 \
             }                                                                    \
             xpi = xpi - eta * d + nz[i];                                         \
             xp[i] = xpi;                                                         \
-            mu[i] = om * mu[i] + al * xpi;                                       \
+            mu[i] = om * mui + al * xpi;                                         \
         }                                                                        \
     }
-ENT_INNER_SGD(inner_plain, 0, 0)
-ENT_INNER_SGD(inner_heavy_d, 1, 0)
-ENT_INNER_SGD(inner_heavy_g, 1, 1)
-ENT_INNER_SGD(inner_nesterov_d, 2, 0)
-ENT_INNER_SGD(inner_nesterov_g, 2, 1)
+ENT_INNER_SGD(plain_0, 0, 0, 0)
+ENT_INNER_SGD(heavy_d_0, 1, 0, 0)
+ENT_INNER_SGD(heavy_g_0, 1, 1, 0)
+ENT_INNER_SGD(nesterov_d_0, 2, 0, 0)
+ENT_INNER_SGD(nesterov_g_0, 2, 1, 0)
+ENT_INNER_SGD(plain_1, 0, 0, 1)
+ENT_INNER_SGD(heavy_d_1, 1, 0, 1)
+ENT_INNER_SGD(heavy_g_1, 1, 1, 1)
+ENT_INNER_SGD(nesterov_d_1, 2, 0, 1)
+ENT_INNER_SGD(nesterov_g_1, 2, 1, 1)
 #undef ENT_INNER_SGD
 
-/* One SGLD step preconditioned by Adam moments (step l >= 1). */
-static void inner_adam(float *restrict xp, float *restrict mu,
-                       float *restrict am, float *restrict av,
-                       const float *restrict x, const float *restrict g,
-                       const float *restrict nz, int64_t n, inner_coef k,
-                       const ent_optim_params *p, int l) {
-    const double bc1 = 1.0 - pow(p->beta1, l), bc2 = 1.0 - pow(p->beta2, l);
-    const float step = (float)((double)k.eta / bc1), bc2s = (float)sqrt(bc2);
-    const float b1 = (float)p->beta1, b2 = (float)p->beta2,
-                c1 = (float)(1.0 - p->beta1), c2 = (float)(1.0 - p->beta2),
-                eps = (float)p->adam_eps;
-    const float gam = k.gam, al = k.alpha, om = 1.0f - k.alpha, iwd = k.iwd;
-#pragma omp parallel for simd if (n > ENT_OPTIM_PAR_MIN) schedule(static)
-    for (int64_t i = 0; i < n; i++) {
-        float xpi = xp[i];
-        float d = g[i] + iwd * xpi - gam * (x[i] - xpi);
-        float mi = b1 * am[i] + c1 * d;
-        float vi = b2 * av[i] + c2 * d * d;
-        am[i] = mi;
-        av[i] = vi;
-        xpi = xpi - step * mi / (sqrtf(vi) / bc2s + eps) + nz[i];
-        xp[i] = xpi;
-        mu[i] = om * mu[i] + al * xpi;
+/* One SGLD step preconditioned by Adam moments (b1 = m, b2 = v; zero on
+ * the first step) on one chunk. */
+#define ENT_INNER_ADAM(NAME, FIRST)                                              \
+    static void NAME(const chunk_view *v, const inner_coef *k) {                 \
+        float *restrict xp = v->xp, *restrict mu = v->mu;                        \
+        float *restrict am = v->b1, *restrict av = v->b2;                        \
+        const float *restrict x = v->x, *restrict g = v->g, *restrict nz = v->nz; \
+        const float gam = k->gam, al = k->alpha, om = 1.0f - k->alpha,           \
+                    iwd = k->iwd, b1 = k->b1, b2 = k->b2, c1 = k->c1,            \
+                    c2 = k->c2, eps = k->eps, step = k->step, bc2s = k->bc2s;    \
+        _Pragma("omp simd")                                                      \
+        for (int i = 0; i < v->len; i++) {                                       \
+            float xpi = (FIRST) ? x[i] : xp[i];                                  \
+            const float mui = (FIRST) ? x[i] : mu[i];                            \
+            float d = g[i] + iwd * xpi - gam * (x[i] - xpi);                     \
+            float mi = ((FIRST) ? 0.0f : b1 * am[i]) + c1 * d;                   \
+            float vi = ((FIRST) ? 0.0f : b2 * av[i]) + c2 * d * d;               \
+            am[i] = mi;                                                          \
+            av[i] = vi;                                                          \
+            xpi = xpi - step * mi / (sqrtf(vi) / bc2s + eps) + nz[i];            \
+            xp[i] = xpi;                                                         \
+            mu[i] = om * mui + al * xpi;                                         \
+        }                                                                        \
+    }
+ENT_INNER_ADAM(adam_0, 0)
+ENT_INNER_ADAM(adam_1, 1)
+#undef ENT_INNER_ADAM
+
+/* [first][variant]: variants 0..4 = plain, heavy on d, heavy on g,
+ * Nesterov on d, Nesterov on g; 5 = Adam. */
+static const chunk_fn chunk_fns[2][6] = {
+    {plain_0, heavy_d_0, heavy_g_0, nesterov_d_0, nesterov_g_0, adam_0},
+    {plain_1, heavy_d_1, heavy_g_1, nesterov_d_1, nesterov_g_1, adam_1},
+};
+
+/* One inner step over all n parameters, chunk by chunk (see the top). */
+static void inner_step(chunk_fn fn, float *xp, float *mu, float *b1, float *b2,
+                       const float *x, const float *g, int64_t n,
+                       const inner_coef *k, noise_src ns) {
+    const int64_t chunks = (n + CHUNK - 1) / CHUNK;
+#pragma omp parallel for if (n > ENT_OPTIM_PAR_MIN) schedule(static)
+    for (int64_t c = 0; c < chunks; c++) {
+        const int64_t i0 = c * CHUNK;
+        const int len = n - i0 < CHUNK ? (int)(n - i0) : CHUNK;
+        float nz[CHUNK];
+        if (ns.sigma > 0.0f)
+            ent_rng_normal_chunk(ns.key, ns.base + (uint64_t)(i0 / 4), nz, len, ns.sigma);
+        else
+            memset(nz, 0, sizeof nz);
+        chunk_view v = {xp + i0, mu + i0, b1 ? b1 + i0 : NULL, b2 ? b2 + i0 : NULL,
+                        x + i0, g + i0, nz, len};
+        fn(&v, k);
     }
 }
 
-/* grad = s (x - mu); the outer rule adds wd x. */
+/* G = s (x - mu), then the outer rule (which adds wd x). */
 static void outer_gradient(float *restrict G, const float *restrict x,
                            const float *restrict mu, int64_t n, float s) {
-#pragma omp parallel for simd if (n > ENT_OPTIM_PAR_MIN) schedule(static)
+#pragma omp parallel for simd if (parallel : n > ENT_OPTIM_PAR_MIN) schedule(static)
     for (int64_t i = 0; i < n; i++) G[i] = s * (x[i] - mu[i]);
 }
 
@@ -124,36 +186,32 @@ ent_status ent_esgd_step(ent_optim *o, const ent_objective *obj, float *x,
         nevals++;
     }
 
-    ent_vec_copy(o->x_prime, x, n);
-    ent_vec_copy(o->mu, x, n);
-    if (o->inner_momentum) ent_vec_zero(o->inner_momentum, n);
-    if (o->inner_adam_m) {
-        ent_vec_zero(o->inner_adam_m, n);
-        ent_vec_zero(o->inner_adam_v, n);
-    }
     const double sigma = p->noise * sqrt((p->noise_code ? 2.0 : 1.0) * p->sgld_lr);
-    if (sigma == 0.0) ent_vec_zero(o->noise, n);
-    const inner_coef k = {(float)gamma, (float)p->sgld_lr, (float)p->alpha,
-                          (float)p->inner_weight_decay, (float)p->inner_momentum};
+    inner_coef k = {(float)gamma, (float)p->sgld_lr, (float)p->alpha,
+                    (float)p->inner_weight_decay, (float)p->inner_momentum,
+                    (float)p->beta1, (float)p->beta2, (float)(1.0 - p->beta1),
+                    (float)(1.0 - p->beta2), (float)p->adam_eps, 0.0f, 0.0f};
     const int mode = p->inner_momentum > 0.0 ? (p->inner_nesterov ? 2 : 1) : 0;
-    const int go = p->inner_momentum_grad_only;
+    const int adam = p->inner_rule == ENT_UPDATE_ADAM;
+    const int go = p->inner_momentum_grad_only ? 1 : 0;
+    const int variant = adam ? 5 : mode == 0 ? 0 : 2 * mode - 1 + go; /* chunk_fns order */
+    float *b1 = adam ? o->inner_adam_m : o->inner_momentum;
+    float *b2 = adam ? o->inner_adam_v : NULL;
 
     for (int l = 1; l <= p->L; l++) {
+        const float *at = l == 1 ? x : o->x_prime; /* x' = x before step 1 */
         if ((s = ent_objective_next(obj)) != ENT_OK) return s;
-        if ((s = ent_objective_eval(obj, o->x_prime, o->grad, &l1)) != ENT_OK) return s;
+        if ((s = ent_objective_eval(obj, at, o->grad, &l1)) != ENT_OK) return s;
         lsum += l1;
         nevals++;
-        if (sigma > 0.0) ent_rng_normal_fill(&o->rng, o->noise, n, (float)sigma);
-        float *xp = o->x_prime, *mu = o->mu, *buf = o->inner_momentum;
-        const float *g = o->grad, *nz = o->noise;
-        if (p->inner_rule == ENT_UPDATE_ADAM)
-            inner_adam(xp, mu, o->inner_adam_m, o->inner_adam_v, x, g, nz, n, k, p, l);
-        else if (mode == 0)
-            inner_plain(xp, mu, buf, x, g, nz, n, k);
-        else if (mode == 1)
-            (go ? inner_heavy_g : inner_heavy_d)(xp, mu, buf, x, g, nz, n, k);
-        else
-            (go ? inner_nesterov_g : inner_nesterov_d)(xp, mu, buf, x, g, nz, n, k);
+        if (adam) {
+            const double bc1 = 1.0 - pow(p->beta1, l), bc2 = 1.0 - pow(p->beta2, l);
+            k.step = (float)((double)k.eta / bc1);
+            k.bc2s = (float)sqrt(bc2);
+        }
+        const noise_src ns = {o->rng.key, o->rng.counter, (float)sigma};
+        inner_step(chunk_fns[l == 1][variant], o->x_prime, o->mu, b1, b2, x, o->grad, n, &k, ns);
+        if (sigma > 0.0) o->rng.counter += (uint64_t)((n + 3) / 4);
     }
 
     const double lr = p->lr * lr_scale;

@@ -24,6 +24,8 @@ void ent_optim_free(ent_optim *o) {
     ent_free_aligned(o->inner_momentum);
     ent_free_aligned(o->inner_adam_m);
     ent_free_aligned(o->inner_adam_v);
+    ent_free_aligned(o->scratch);
+    ent_free_aligned(o->scratch2);
     free(o);
 }
 
@@ -38,6 +40,9 @@ ent_status ent_optim_new(ent_optim **out, const ent_optim_params *p,
     *out = NULL;
     ent_status s = ent_optim_params_check(p);
     if (s != ENT_OK) return s;
+    if (ent_optim_kind_is_replica(p->kind))
+        return ent_fail(ENT_EINVAL, "ent_optim_new: %s is a replica method: use ent_replicas_new",
+                        ent_optim_kind_name(p->kind));
     if (n_param < 1)
         return ent_fail(ENT_EINVAL, "ent_optim_new: n_param = %lld, must be >= 1", (long long)n_param);
     ent_optim *o = calloc(1, sizeof *o);
@@ -58,12 +63,26 @@ ent_status ent_optim_new(ent_optim **out, const ent_optim_params *p,
     case ENT_OPTIM_ENTROPY_SGD:
         sgd_mom = p->outer_rule == ENT_UPDATE_SGD && p->momentum > 0.0;
         adam = p->outer_rule == ENT_UPDATE_ADAM;
-        ok = ok && vec_alloc(&o->x_prime, n) && vec_alloc(&o->mu, n) &&
-             vec_alloc(&o->noise, n);
+        /* the noise is drawn inside the update pass: no vector for it */
+        ok = ok && vec_alloc(&o->x_prime, n) && vec_alloc(&o->mu, n);
         if (p->inner_rule == ENT_UPDATE_ADAM)
             ok = ok && vec_alloc(&o->inner_adam_m, n) && vec_alloc(&o->inner_adam_v, n);
         else if (p->inner_momentum > 0.0)
             ok = ok && vec_alloc(&o->inner_momentum, n);
+        break;
+    case ENT_OPTIM_SGLD:
+        ok = ok && vec_alloc(&o->noise, n);
+        break;
+    case ENT_OPTIM_SAM:
+    case ENT_OPTIM_HJ_PROX:
+    case ENT_OPTIM_HEAT:
+        sgd_mom = p->outer_rule == ENT_UPDATE_SGD && p->momentum > 0.0;
+        adam = p->outer_rule == ENT_UPDATE_ADAM;
+        ok = ok && vec_alloc(&o->scratch, n);
+        if (p->kind != ENT_OPTIM_SAM) ok = ok && vec_alloc(&o->scratch2, n);
+        if (p->kind == ENT_OPTIM_HEAT) ok = ok && vec_alloc(&o->noise, n);
+        break;
+    default:
         break;
     }
     if (sgd_mom) ok = ok && vec_alloc(&o->momentum, n);
@@ -92,6 +111,10 @@ ent_status ent_optim_step(ent_optim *o, const ent_objective *obj,
     case ENT_OPTIM_SGD: s = ent_sgd_step(o, obj, theta, lr_scale, &l); break;
     case ENT_OPTIM_ADAM: s = ent_adam_step(o, obj, theta, lr_scale, &l); break;
     case ENT_OPTIM_ENTROPY_SGD: s = ent_esgd_step(o, obj, theta, lr_scale, &l); break;
+    case ENT_OPTIM_SGLD: s = ent_sgld_step(o, obj, theta, lr_scale, &l); break;
+    case ENT_OPTIM_SAM: s = ent_sam_step(o, obj, theta, lr_scale, &l); break;
+    case ENT_OPTIM_HJ_PROX: s = ent_hj_prox_step(o, obj, theta, lr_scale, &l); break;
+    case ENT_OPTIM_HEAT: s = ent_heat_step(o, obj, theta, lr_scale, &l); break;
     default: return ent_fail(ENT_EINVAL, "ent_optim_step: unknown kind %d", (int)o->p.kind);
     }
     if (s != ENT_OK) return s;
@@ -102,19 +125,32 @@ ent_status ent_optim_step(ent_optim *o, const ent_objective *obj,
 
 int ent_optim_grads_per_step(const ent_optim *o) {
     if (!o) return 0;
-    if (o->p.kind != ENT_OPTIM_ENTROPY_SGD) return 1;
-    return o->p.L + (o->p.grad_at_x ? 1 : 0);
+    switch (o->p.kind) {
+    case ENT_OPTIM_ENTROPY_SGD: return o->p.L + (o->p.grad_at_x ? 1 : 0);
+    case ENT_OPTIM_SAM: return 2;             /* at x and at x + e, one batch */
+    case ENT_OPTIM_HJ_PROX: return o->p.L + 1; /* p0 at x, then L fixed-point steps */
+    case ENT_OPTIM_HEAT: return o->p.L;
+    default: return 1;
+    }
 }
 
+/* Every gradient of HJ-prox and HEAT draws a fresh batch; SAM's two share one. */
 int ent_optim_batches_per_step(const ent_optim *o) {
     if (!o) return 0;
-    return o->p.kind == ENT_OPTIM_ENTROPY_SGD ? o->p.L : 1;
+    switch (o->p.kind) {
+    case ENT_OPTIM_ENTROPY_SGD: return o->p.L;
+    case ENT_OPTIM_HJ_PROX: return o->p.L + 1;
+    case ENT_OPTIM_HEAT: return o->p.L;
+    default: return 1;
+    }
 }
 
 int64_t ent_optim_steps_done(const ent_optim *o) { return o ? o->t : 0; }
 
 double ent_optim_gamma(const ent_optim *o) {
-    if (!o || o->p.kind != ENT_OPTIM_ENTROPY_SGD) return 0.0;
+    if (!o) return 0.0;
+    ent_optim_kind k = o->p.kind;
+    if (k != ENT_OPTIM_ENTROPY_SGD && k != ENT_OPTIM_HJ_PROX && k != ENT_OPTIM_HEAT) return 0.0;
     return ent_esgd_gamma_at(&o->p, o->t);
 }
 
@@ -175,4 +211,12 @@ ent_status ent_optim_set_scalar(ent_optim *o, const char *name, uint64_t v) {
         return ent_fail(ENT_EINVAL, "ent_optim_set_scalar: unknown optimizer scalar \"%s\"", name);
     }
     return ENT_OK;
+}
+
+void ent_optim_base_apply(ent_optim *o, float *x, const float *g, double lr, double wd) {
+    const ent_optim_params *p = &o->p;
+    if (p->outer_rule == ENT_UPDATE_ADAM)
+        ent_adam_apply(x, g, o->adam_m, o->adam_v, o->n, lr, wd, p->beta1, p->beta2, p->adam_eps, o->t + 1);
+    else
+        ent_sgd_apply(x, g, o->momentum, o->n, (float)lr, (float)wd, (float)p->momentum, p->nesterov);
 }

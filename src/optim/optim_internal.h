@@ -6,6 +6,19 @@
 
 #include "entropic.h"
 
+/* Parameter checks: `!(cond)` so that NaN (every comparison false) is
+ * always rejected; returns ENT_EUSAGE naming the parameter. */
+#define ENT_REQUIRE(cond, name, val, rule)                                  \
+    do {                                                                    \
+        if (!(cond))                                                        \
+            return ent_fail(ENT_EUSAGE, "optimizer parameter %s = %g: %s",  \
+                            name, (double)(val), rule);                     \
+    } while (0)
+
+/* Defaults and checks of the kinds after Entropy-SGD (params_relax.c). */
+void ent_optim_params_relax_defaults(ent_optim_params *p, ent_optim_kind kind);
+ent_status ent_optim_params_check_relax(const ent_optim_params *p);
+
 /* Vector loops fork an OpenMP team only above this length. */
 #define ENT_OPTIM_PAR_MIN 32768
 
@@ -23,6 +36,7 @@ struct ent_optim {
     float *noise;                    /* Entropy-SGD scratch: sigma * N(0, I) */
     float *inner_momentum;           /* Entropy-SGD inner SGD buffer */
     float *inner_adam_m, *inner_adam_v; /* Entropy-SGD inner Adam moments */
+    float *scratch, *scratch2;       /* SAM, HJ-prox, HEAT work vectors (not state) */
 };
 
 /* x -= lr * step, where g' = g + wd x and step = g' (m == 0), the heavy-ball
@@ -42,7 +56,21 @@ ent_status ent_adam_step(ent_optim *o, const ent_objective *obj, float *theta,
                          double lr_scale, double *loss);
 ent_status ent_esgd_step(ent_optim *o, const ent_objective *obj, float *theta,
                          double lr_scale, double *loss);
+ent_status ent_sgld_step(ent_optim *o, const ent_objective *obj, float *theta,
+                         double lr_scale, double *loss);
+ent_status ent_sam_step(ent_optim *o, const ent_objective *obj, float *theta,
+                        double lr_scale, double *loss);
+ent_status ent_hj_prox_step(ent_optim *o, const ent_objective *obj, float *theta,
+                            double lr_scale, double *loss);
+ent_status ent_heat_step(ent_optim *o, const ent_objective *obj, float *theta,
+                         double lr_scale, double *loss);
 
+/* The base update of SAM, HJ-prox and HEAT: x -= lr rule(g), rule = SGD
+ * (momentum, Nesterov, weight decay wd) or Adam (outer_rule); step t + 1. */
+void ent_optim_base_apply(ent_optim *o, float *x, const float *g, double lr, double wd);
+
+/* SGLD step eta_t = lr (1 + t / t0)^(-decay) (before lr_scale). */
+double ent_sgld_step_size(const ent_optim_params *p, int64_t t);
 /* gamma0 (1 + gamma1)^t, capped at gamma_max when gamma_max > 0. */
 double ent_esgd_gamma_at(const ent_optim_params *p, int64_t t);
 

@@ -4,7 +4,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "entropic.h"
+#include "optim_internal.h"
 
 ent_optim_params ent_optim_params_default(ent_optim_kind kind) {
     ent_optim_params p;
@@ -31,6 +31,13 @@ ent_optim_params ent_optim_params_default(ent_optim_kind kind) {
     p.outer_rule = ENT_UPDATE_SGD;
     p.inner_rule = ENT_UPDATE_SGD;
     p.grad_at_x = 0;
+    p.sgld_t0 = 1000.0;
+    p.sgld_decay = 0.0;
+    p.sam_rho = 0.05;
+    p.replicas = 0;
+    p.coupling_every = 1;
+    p.coupling_growth = 1e4;
+    p.coupling_rate_auto = 1;
     switch (kind) {
     case ENT_OPTIM_SGD:
         p.lr = 0.1;
@@ -45,6 +52,15 @@ ent_optim_params ent_optim_params_default(ent_optim_kind kind) {
         /* Outer step: x <- x - eta (x - mu), eta = 1, no momentum (the Lua
          * code that produced the paper's numbers has none). */
         p.lr = 1.0;
+        break;
+    case ENT_OPTIM_SGLD:
+    case ENT_OPTIM_SAM:
+    case ENT_OPTIM_HJ_PROX:
+    case ENT_OPTIM_HEAT:
+    case ENT_OPTIM_REPLICATED_SGD:
+    case ENT_OPTIM_ELASTIC_SGD:
+    case ENT_OPTIM_PARLE:
+        ent_optim_params_relax_defaults(&p, kind);
         break;
     }
     return p;
@@ -63,7 +79,16 @@ void ent_optim_params_reference_code(ent_optim_params *p) {
     p->grad_at_x = 1;                /* the extra gradient at x */
 }
 
-static const char *const kind_names[] = {"sgd", "adam", "entropy-sgd"};
+static const char *const kind_names[] = {
+    "sgd", "adam", "entropy-sgd", "sgld", "sam", "hj-prox", "heat",
+    "replicated-sgd", "elastic-sgd", "parle",
+};
+_Static_assert(sizeof kind_names / sizeof kind_names[0] == ENT_OPTIM_KIND_COUNT,
+               "a name for every optimizer kind");
+
+int ent_optim_kind_is_replica(ent_optim_kind k) {
+    return k == ENT_OPTIM_REPLICATED_SGD || k == ENT_OPTIM_ELASTIC_SGD || k == ENT_OPTIM_PARLE;
+}
 
 const char *ent_optim_kind_name(ent_optim_kind k) {
     if ((int)k < 0 || (size_t)k >= sizeof kind_names / sizeof kind_names[0])
@@ -83,19 +108,13 @@ int ent_optim_kind_parse(const char *s, ent_optim_kind *out) {
     return 0;
 }
 
-/* `!(cond)` below so that NaN (every comparison false) is always rejected. */
-#define REQUIRE(cond, name, val, rule)                                      \
-    do {                                                                    \
-        if (!(cond))                                                        \
-            return ent_fail(ENT_EUSAGE, "optimizer parameter %s = %g: %s",  \
-                            name, (double)(val), rule);                     \
-    } while (0)
+#define REQUIRE ENT_REQUIRE
 
 ent_status ent_optim_params_check(const ent_optim_params *p) {
     if (!p) return ent_fail(ENT_EINVAL, "ent_optim_params_check: params are NULL");
-    if ((int)p->kind < ENT_OPTIM_SGD || p->kind > ENT_OPTIM_ENTROPY_SGD)
+    if ((int)p->kind < ENT_OPTIM_SGD || p->kind >= ENT_OPTIM_KIND_COUNT)
         return ent_fail(ENT_EUSAGE, "optimizer parameter kind = %d: unknown optimizer", (int)p->kind);
-    const int esgd = p->kind == ENT_OPTIM_ENTROPY_SGD;
+    const int esgd = p->kind == ENT_OPTIM_ENTROPY_SGD || p->kind == ENT_OPTIM_PARLE;
     REQUIRE(p->lr > 0.0 && isfinite(p->lr), "lr", p->lr, "must be > 0 and finite");
     REQUIRE(p->momentum >= 0.0 && p->momentum < 1.0, "momentum", p->momentum, "must be in [0, 1)");
     REQUIRE(p->weight_decay >= 0.0 && isfinite(p->weight_decay), "weight_decay", p->weight_decay,
@@ -104,10 +123,15 @@ ent_status ent_optim_params_check(const ent_optim_params *p) {
     REQUIRE(p->beta2 >= 0.0 && p->beta2 < 1.0, "beta2", p->beta2, "must be in [0, 1)");
     REQUIRE(p->adam_eps > 0.0 && isfinite(p->adam_eps), "adam_eps", p->adam_eps, "must be > 0 and finite");
     /* Nesterov needs momentum (PyTorch rejects it too), where SGD momentum is
-     * used: plain SGD, and Entropy-SGD's outer SGD step. */
-    if (p->kind == ENT_OPTIM_SGD || (esgd && p->outer_rule == ENT_UPDATE_SGD))
+     * used: plain SGD, and every outer/base SGD step. */
+    if (p->kind == ENT_OPTIM_SGD || (p->kind != ENT_OPTIM_ADAM && p->kind != ENT_OPTIM_SGLD &&
+                                     p->outer_rule == ENT_UPDATE_SGD))
         REQUIRE(!(p->nesterov && p->momentum == 0.0), "nesterov", (double)p->nesterov,
                 "Nesterov requires momentum > 0");
+    REQUIRE(p->outer_rule == ENT_UPDATE_SGD || p->outer_rule == ENT_UPDATE_ADAM, "outer_rule",
+            (double)p->outer_rule, "must be SGD (0) or ADAM (1)");
+    ent_status s = ent_optim_params_check_relax(p);
+    if (s != ENT_OK) return s;
     if (!esgd) return ENT_OK;
     REQUIRE(p->L >= 1, "L", (double)p->L, "must be >= 1");
     REQUIRE(p->gamma0 > 0.0 && isfinite(p->gamma0), "gamma0", p->gamma0, "must be > 0 and finite");
@@ -123,8 +147,6 @@ ent_status ent_optim_params_check(const ent_optim_params *p) {
             "must be in [0, 1)");
     REQUIRE(p->inner_weight_decay >= 0.0 && isfinite(p->inner_weight_decay), "inner_weight_decay",
             p->inner_weight_decay, "must be >= 0 and finite");
-    REQUIRE(p->outer_rule == ENT_UPDATE_SGD || p->outer_rule == ENT_UPDATE_ADAM, "outer_rule",
-            (double)p->outer_rule, "must be SGD (0) or ADAM (1)");
     REQUIRE(p->inner_rule == ENT_UPDATE_SGD || p->inner_rule == ENT_UPDATE_ADAM, "inner_rule",
             (double)p->inner_rule, "must be SGD (0) or ADAM (1)");
     if (p->inner_rule == ENT_UPDATE_SGD)

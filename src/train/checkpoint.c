@@ -1,6 +1,9 @@
 /* checkpoint.c — model weights (+ optimizer and run state) in safetensors.
  * Model tensors keep their PyTorch state_dict names and layouts; optimizer
- * vectors go under "optim."; integers of the run state are metadata strings. */
+ * vectors go under "optim."; integers of the run state are metadata strings.
+ * Data-parallel runs (K ranks) add each rank's data streams as "rankK.*";
+ * replica methods save the centre as the model and every replica under
+ * "replica.A." (checkpoint_replicas.c). */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -60,83 +63,101 @@ ent_status ent_checkpoint_load_weights(const char *path, const ent_model *m,
 
 /* ---- writing ---- */
 
-#define MAX_META 48
-
-typedef struct {
-    const char *keys[MAX_META];
-    const char *vals[MAX_META];
-    char store[MAX_META][40];
-    int n;
-} meta_list;
-
-static void meta_str(meta_list *ml, const char *k, const char *v) {
-    if (ml->n >= MAX_META) return;
-    ml->keys[ml->n] = k;
-    ml->vals[ml->n++] = v;
+/* The data streams of one worker: sampler position and dropout stream. */
+static void stream_state(const ent_worker *w, uint64_t out[4]) {
+    const ent_sampler *sp = ent_netobj_sampler(w->obj);
+    const ent_rng *dr = ent_netobj_dropout_rng(w->obj);
+    out[0] = (uint64_t)sp->epoch, out[1] = (uint64_t)sp->pos, out[2] = dr->key, out[3] = dr->counter;
 }
 
-static void meta_u64(meta_list *ml, const char *k, uint64_t v) {
-    if (ml->n >= MAX_META) return;
-    snprintf(ml->store[ml->n], sizeof ml->store[0], "%" PRIu64, v);
-    meta_str(ml, k, ml->store[ml->n]);
-}
+static const char *const STREAM_KEYS[4] = {"sampler_epoch", "sampler_pos", "dropout_rng_key", "dropout_rng_counter"};
 
-static void meta_f64(meta_list *ml, const char *k, double v) {
-    if (ml->n >= MAX_META) return;
-    snprintf(ml->store[ml->n], sizeof ml->store[0], "%.17g", v);
-    meta_str(ml, k, ml->store[ml->n]);
+/* Single-vector optimizers: optimizer state, and every rank's streams. */
+static ent_status add_single(ent_ckb *b, const ent_run_state *r) {
+    ent_state_vec vecs[16];
+    int nv = ent_optim_state_vectors(r->optim, vecs, 16);
+    char key[96];
+    for (int i = 0; i < nv && i < 16; i++) {
+        snprintf(key, sizeof key, "optim.%s", vecs[i].name);
+        ent_ckb_vec(b, key, vecs[i].data, vecs[i].n);
+    }
+    ent_state_u64 sc[16];
+    int ns = ent_optim_state_scalars(r->optim, sc, 16);
+    for (int i = 0; i < ns && i < 16; i++) {
+        snprintf(key, sizeof key, "optim.%s", sc[i].name);
+        ent_ckb_meta_u64(b, key, sc[i].value);
+    }
+    uint64_t mine[4], *all = ent_ckb_keep(b, calloc((size_t)r->ranks * 4, sizeof *all));
+    if (!all) return ent_fail(ENT_ENOMEM, "checkpoint: out of memory");
+    stream_state(&r->w[0], mine);
+    ent_status s = ent_dist_gather(mine, all, (int64_t)sizeof mine);
+    for (int k = 0; s == ENT_OK && k < r->ranks; k++)
+        for (int j = 0; j < 4; j++) {
+            if (k == 0) snprintf(key, sizeof key, "run.%s", STREAM_KEYS[j]);
+            else snprintf(key, sizeof key, "rank%d.%s", k, STREAM_KEYS[j]);
+            ent_ckb_meta_u64(b, key, all[4 * k + j]);
+        }
+    if (r->ranks > 1) ent_ckb_meta_u64(b, "dist.ranks", (uint64_t)r->ranks);
+    return s;
 }
 
 ent_status ent_checkpoint_save(const char *path, const ent_run_state *r) {
     int np, nb;
     const ent_tensor_info *p = ent_model_params(r->model, &np);
-    const ent_tensor_info *b = ent_model_buffers(r->model, &nb);
-    ent_state_vec vecs[16];
-    int nv = ent_optim_state_vectors(r->optim, vecs, 16);
-    ent_st_tensor t[ENT_MAX_TENSORS_CKPT];
-    char names[16][64];
-    int n = 0;
-    for (int i = 0; i < np; i++)
-        t[n++] = (ent_st_tensor){p[i].name, p[i].ndim, {p[i].shape[0], p[i].shape[1], p[i].shape[2], p[i].shape[3]}, r->theta + p[i].offset, 0};
-    for (int i = 0; i < nb; i++)
-        t[n++] = (ent_st_tensor){b[i].name, b[i].ndim, {b[i].shape[0], b[i].shape[1], b[i].shape[2], b[i].shape[3]}, r->buffers + b[i].offset, b[i].is_int64};
-    for (int i = 0; i < nv && i < 16; i++) {
-        snprintf(names[i], sizeof names[i], "optim.%s", vecs[i].name);
-        t[n++] = (ent_st_tensor){names[i], 1, {vecs[i].n, 0, 0, 0}, vecs[i].data, 0};
-    }
-    meta_list ml = {.n = 0};
-    meta_str(&ml, "format", "entropic-checkpoint-1");
-    meta_str(&ml, "model", ent_model_preset(r->model));
-    meta_str(&ml, "dataset", r->cfg->dataset);
-    meta_str(&ml, "optimizer", ent_optim_kind_name(r->cfg->optim.kind));
-    meta_f64(&ml, "model.dropout", r->model_opts.dropout);
-    meta_f64(&ml, "model.input_dropout", r->model_opts.input_dropout);
-    meta_f64(&ml, "model.bn_momentum", r->model_opts.bn_momentum);
-    meta_f64(&ml, "model.bn_eps", r->model_opts.bn_eps);
-    meta_u64(&ml, "run.step", (uint64_t)r->step);
-    meta_u64(&ml, "run.grad_evals", (uint64_t)r->grad_evals);
-    meta_f64(&ml, "run.wall_seconds", r->wall_seconds);
-    meta_u64(&ml, "run.sampler_epoch", (uint64_t)r->sampler->epoch);
-    meta_u64(&ml, "run.sampler_pos", (uint64_t)r->sampler->pos);
-    meta_u64(&ml, "run.dropout_rng_key", r->dropout_rng->key);
-    meta_u64(&ml, "run.dropout_rng_counter", r->dropout_rng->counter);
-    ent_state_u64 sc[16];
-    char keys[16][48];
-    int ns = ent_optim_state_scalars(r->optim, sc, 16);
-    for (int i = 0; i < ns && i < 16; i++) {
-        snprintf(keys[i], sizeof keys[i], "optim.%s", sc[i].name);
-        meta_u64(&ml, keys[i], sc[i].value);
-    }
-    return ent_safetensors_write(path, t, n, ml.keys, ml.vals, ml.n);
+    const ent_tensor_info *bt = ent_model_buffers(r->model, &nb);
+    ent_ckb b = {0};
+    for (int i = 0; i < np; i++) ent_ckb_tensor(&b, p[i].name, &p[i], r->theta);
+    for (int i = 0; i < nb; i++) ent_ckb_tensor(&b, bt[i].name, &bt[i], r->buffers);
+    ent_ckb_meta(&b, "format", "entropic-checkpoint-1");
+    ent_ckb_meta(&b, "model", ent_model_preset(r->model));
+    ent_ckb_meta(&b, "dataset", r->cfg->dataset);
+    ent_ckb_meta(&b, "optimizer", ent_optim_kind_name(r->cfg->optim.kind));
+    ent_ckb_meta_f64(&b, "model.dropout", r->model_opts.dropout);
+    ent_ckb_meta_f64(&b, "model.input_dropout", r->model_opts.input_dropout);
+    ent_ckb_meta_f64(&b, "model.bn_momentum", r->model_opts.bn_momentum);
+    ent_ckb_meta_f64(&b, "model.bn_eps", r->model_opts.bn_eps);
+    ent_ckb_meta_u64(&b, "run.step", (uint64_t)r->step);
+    ent_ckb_meta_u64(&b, "run.grad_evals", (uint64_t)r->grad_evals);
+    ent_ckb_meta_f64(&b, "run.wall_seconds", r->wall_seconds);
+    ent_status s = r->reps ? ent_checkpoint_add_replicas(&b, r) : add_single(&b, r);
+    if (s == ENT_OK && r->rank == 0) s = ent_ckb_write(&b, path);
+    ent_ckb_free(&b);
+    return s;
 }
 
-static ent_status meta_get_u64(const ent_st_file *f, const char *path,
-                               const char *key, uint64_t *v) {
-    const char *s = ent_st_meta(f, key);
-    char *end = NULL;
-    if (!s) return ent_fail(ENT_EFORMAT, "%s: metadata '%s' is missing", path, key);
-    *v = strtoull(s, &end, 10);
-    if (end == s || *end) return ent_fail(ENT_EFORMAT, "%s: metadata '%s' = '%s' is not an integer", path, key, s);
+/* ---- resuming ---- */
+
+static ent_status resume_single(const ent_st_file *f, const char *path, ent_run_state *r) {
+    ent_status s = ENT_OK;
+    ent_state_vec vecs[16];
+    int nv = ent_optim_state_vectors(r->optim, vecs, 16);
+    char key[96];
+    for (int i = 0; s == ENT_OK && i < nv; i++) {
+        snprintf(key, sizeof key, "optim.%s", vecs[i].name);
+        s = ent_ckb_get_vec(f, path, key, vecs[i].data, vecs[i].n);
+    }
+    ent_state_u64 sc[16];
+    int ns = ent_optim_state_scalars(r->optim, sc, 16);
+    for (int i = 0; s == ENT_OK && i < ns; i++) {
+        uint64_t v = 0;
+        snprintf(key, sizeof key, "optim.%s", sc[i].name);
+        s = ent_ckb_get_u64(f, path, key, &v);
+        if (s == ENT_OK) s = ent_optim_set_scalar(r->optim, sc[i].name, v);
+    }
+    uint64_t ranks = 1, st[4] = {0};
+    if (s == ENT_OK && ent_st_meta(f, "dist.ranks")) s = ent_ckb_get_u64(f, path, "dist.ranks", &ranks);
+    if (s == ENT_OK && ranks != (uint64_t)r->ranks)
+        return ent_fail(ENT_EUSAGE, "%s: a data-parallel run of %llu process(es) resumes exactly only with as many "
+                        "(this one has %d)", path, (unsigned long long)ranks, r->ranks);
+    for (int j = 0; s == ENT_OK && j < 4; j++) {
+        if (r->rank == 0) snprintf(key, sizeof key, "run.%s", STREAM_KEYS[j]);
+        else snprintf(key, sizeof key, "rank%d.%s", r->rank, STREAM_KEYS[j]);
+        s = ent_ckb_get_u64(f, path, key, &st[j]);
+    }
+    if (s != ENT_OK) return s;
+    ent_sampler_seek(r->sampler, (int64_t)st[0], (int64_t)st[1]);
+    r->dropout_rng->key = st[2];
+    r->dropout_rng->counter = st[3];
     return ENT_OK;
 }
 
@@ -145,47 +166,34 @@ ent_status ent_checkpoint_resume(const char *path, ent_run_state *r) {
     ent_status s = ent_safetensors_read(&f, path);
     if (s != ENT_OK) return s;
     const char *model = ent_st_meta(f, "model");
+    const char *opt = ent_st_meta(f, "optimizer");
+    const char *want = ent_optim_kind_name(r->cfg->optim.kind);
     if (!model || strcmp(model, ent_model_preset(r->model)) != 0)
         s = ent_fail(ENT_ESHAPE, "%s: checkpoint of model '%s', the run uses '%s'", path,
                      model ? model : "?", ent_model_preset(r->model));
+    else if (opt && strcmp(opt, want) != 0 && (r->reps || ent_optim_kind_is_replica(r->cfg->optim.kind) ||
+                                               ent_st_meta(f, "replicas")))
+        s = ent_fail(ENT_EUSAGE, "%s: checkpoint of optimizer '%s', the run uses '%s'", path, opt, want);
     if (s == ENT_OK) s = ent_checkpoint_read_weights(f, path, r->model, r->theta, r->buffers);
-    ent_state_vec vecs[16];
-    int nv = ent_optim_state_vectors(r->optim, vecs, 16);
-    for (int i = 0; s == ENT_OK && i < nv; i++) {
-        char name[64];
-        snprintf(name, sizeof name, "optim.%s", vecs[i].name);
-        int ndim;
-        int64_t shape[4];
-        if (!ent_st_find(f, name, &ndim, shape))
-            s = ent_fail(ENT_EFORMAT, "%s: optimizer state '%s' is missing (another optimizer?)", path, name);
-        else
-            s = ent_st_get(f, name, vecs[i].data, vecs[i].n);
-    }
-    ent_state_u64 sc[16];
-    int ns = ent_optim_state_scalars(r->optim, sc, 16);
-    for (int i = 0; s == ENT_OK && i < ns; i++) {
-        char key[64];
-        uint64_t v = 0;
-        snprintf(key, sizeof key, "optim.%s", sc[i].name);
-        s = meta_get_u64(f, path, key, &v);
-        if (s == ENT_OK) s = ent_optim_set_scalar(r->optim, sc[i].name, v);
-    }
-    uint64_t step = 0, evals = 0, ep = 0, pos = 0, key = 0, ctr = 0;
-    if (s == ENT_OK) s = meta_get_u64(f, path, "run.step", &step);
-    if (s == ENT_OK) s = meta_get_u64(f, path, "run.grad_evals", &evals);
-    if (s == ENT_OK) s = meta_get_u64(f, path, "run.sampler_epoch", &ep);
-    if (s == ENT_OK) s = meta_get_u64(f, path, "run.sampler_pos", &pos);
-    if (s == ENT_OK) s = meta_get_u64(f, path, "run.dropout_rng_key", &key);
-    if (s == ENT_OK) s = meta_get_u64(f, path, "run.dropout_rng_counter", &ctr);
+    if (s == ENT_OK) s = r->reps ? ent_checkpoint_resume_replicas(f, path, r) : resume_single(f, path, r);
+    uint64_t step = 0, evals = 0;
+    if (s == ENT_OK) s = ent_ckb_get_u64(f, path, "run.step", &step);
+    if (s == ENT_OK) s = ent_ckb_get_u64(f, path, "run.grad_evals", &evals);
     if (s == ENT_OK) {
         const char *w = ent_st_meta(f, "run.wall_seconds");
         r->wall_seconds = w ? atof(w) : 0.0;
         r->step = (int64_t)step;
         r->grad_evals = (int64_t)evals;
-        ent_sampler_seek(r->sampler, (int64_t)ep, (int64_t)pos);
-        r->dropout_rng->key = key;
-        r->dropout_rng->counter = ctr;
     }
     ent_st_file_free(f);
     return s;
+}
+
+int ent_checkpoint_replicas(const char *path) {
+    ent_st_file *f = NULL;
+    if (ent_safetensors_read(&f, path) != ENT_OK) return 0;
+    const char *v = ent_st_meta(f, "replicas");
+    int y = v ? atoi(v) : 0;
+    ent_st_file_free(f);
+    return y;
 }

@@ -38,7 +38,45 @@ ent_status ent_train_config_check(const ent_train_config *c) {
     if (di >= 1.0f || di != di) BAD("--input-dropout must be in [0, 1), got %g", di);
     if (c->train_subset < 0 || c->test_subset < 0) BAD("subset sizes must be >= 0");
     if (!c->out_dir[0]) BAD("--out must name a run directory");
-    return ent_optim_params_check(&c->optim);
+    if (c->optim.replicas < 0) BAD("--replicas must be >= 1, got %d", c->optim.replicas);
+    ent_optim_params o = c->optim;
+    if (o.replicas == 0) o.replicas = 1; /* 0: the run's default, resolved when it starts */
+    return ent_optim_params_check(&o);
+}
+
+static const char *const SCHEDULES[] = {"none", "exp", "lin", "cosine"};
+
+/* The settings of the optimizers after Entropy-SGD, where they apply. */
+static void save_relax(ent_json *j, const ent_optim_params *o) {
+    const ent_optim_kind k = o->kind;
+    if (k == ENT_OPTIM_SGLD) {
+        ent_json_number(j, "noise", o->noise);
+        ent_json_number(j, "sgld_t0", o->sgld_t0);
+        ent_json_number(j, "sgld_decay", o->sgld_decay);
+    }
+    if (k == ENT_OPTIM_SAM) ent_json_number(j, "sam_rho", o->sam_rho);
+    if (k == ENT_OPTIM_HJ_PROX || k == ENT_OPTIM_HEAT) {
+        ent_json_int(j, "L", o->L);
+        ent_json_number(j, "gamma0", o->gamma0);
+        ent_json_number(j, "gamma1", o->gamma1);
+        ent_json_number(j, "gamma_max", o->gamma_max);
+        if (k == ENT_OPTIM_HJ_PROX) ent_json_number(j, "alpha", o->alpha);
+    }
+    if (k == ENT_OPTIM_SAM || k == ENT_OPTIM_HJ_PROX || k == ENT_OPTIM_HEAT || ent_optim_kind_is_replica(k))
+        ent_json_string(j, k == ENT_OPTIM_PARLE ? "outer_rule" : "base_rule",
+                        o->outer_rule == ENT_UPDATE_ADAM ? "adam" : "sgd");
+    if (!ent_optim_kind_is_replica(k)) return;
+    ent_json_int(j, "replicas", o->replicas);
+    ent_json_bool(j, "center", o->center);
+    ent_json_bool(j, "same_init", o->same_init);
+    ent_json_number(j, "coupling", o->coupling);
+    ent_json_bool(j, "coupling_auto", o->coupling_auto);
+    ent_json_string(j, "coupling_schedule", SCHEDULES[o->coupling_schedule]);
+    if (o->coupling_rate_auto) ent_json_string(j, "coupling_rate", "auto");
+    else ent_json_number(j, "coupling_rate", o->coupling_rate);
+    ent_json_number(j, "coupling_growth", o->coupling_growth);
+    ent_json_number(j, "coupling_max", o->coupling_max);
+    ent_json_int(j, "coupling_every", o->coupling_every);
 }
 
 /* Every setting, defaults included, and the command line that made them. */
@@ -76,7 +114,8 @@ ent_status ent_train_config_save(const ent_train_config *c, const ent_model_opts
     ent_json_number(&j, "beta1", o->beta1);
     ent_json_number(&j, "beta2", o->beta2);
     ent_json_number(&j, "adam_eps", o->adam_eps);
-    if (o->kind == ENT_OPTIM_ENTROPY_SGD) {
+    save_relax(&j, o);
+    if (o->kind == ENT_OPTIM_ENTROPY_SGD || o->kind == ENT_OPTIM_PARLE) {
         ent_json_int(&j, "L", o->L);
         ent_json_number(&j, "gamma0", o->gamma0);
         ent_json_number(&j, "gamma1", o->gamma1);

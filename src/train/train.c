@@ -1,6 +1,12 @@
 /* train.c — the training loop: budget in effective epochs, evaluation,
- * metrics.csv, atomic checkpoints, exact resume, progress line. */
+ * metrics.csv, atomic checkpoints, exact resume, progress line.
+ *
+ * Every rank of an MPI job runs this loop in step: the same updates, the
+ * same evaluation points, so the collectives inside (replica centres,
+ * data-parallel gradients, evaluation, checkpoint gathers) line up. Rank 0
+ * alone writes the run directory and prints. */
 #include <errno.h>
+#include <omp.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,27 +15,12 @@
 #include <unistd.h>
 
 #include "train/train_internal.h"
+#include "train/train_run.h"
 
-#define EVAL_BATCH 500
-
-typedef struct {
-    ent_run_state r;
-    ent_dataset *train, *test;
-    ent_netobj *obj;
-    char ckpt_path[600], metrics_path[600];
-    int64_t steps_per_epoch; /* optimizer updates per data epoch of L batches */
-    int64_t total_steps;
-    int batches_per_step;
-    double session_start, last_print, wall_at_start;
-    int64_t step_at_start;
-    double interval_loss;    /* sum of step losses since the last evaluation */
-    int64_t interval_steps;
-    int tty;
-} run;
-
-static double effective_epoch(const run *R, int64_t step) {
-    int64_t spe = ent_batches_per_epoch(R->train->n, R->r.cfg->batch);
-    return (double)step * R->batches_per_step / (double)spe;
+/* Mini-batches used per worker (data-parallel: over all ranks) / batches
+ * per epoch. Replicas: per replica, since each sees its own data. */
+static double effective_epoch(const ent_run *R, int64_t step) {
+    return (double)step * R->batches_per_step / (double)R->steps_per_epoch;
 }
 
 static double lr_scale_at(const ent_train_config *c, double eff_epoch) {
@@ -39,15 +30,9 @@ static double lr_scale_at(const ent_train_config *c, double eff_epoch) {
     return s;
 }
 
-static ent_status load_data(run *R) {
-    const ent_train_config *c = R->r.cfg;
-    const char *dir = c->data_dir[0] ? c->data_dir : NULL;
-    ent_status s = ent_dataset_load(&R->train, c->dataset, dir, ENT_SPLIT_TRAIN);
-    if (s == ENT_OK) s = ent_dataset_load(&R->test, c->dataset, dir, ENT_SPLIT_TEST);
-    if (s != ENT_OK) return s;
-    if (c->train_subset > 0 && c->train_subset < R->train->n) ent_dataset_truncate(R->train, c->train_subset);
-    if (c->test_subset > 0 && c->test_subset < R->test->n) ent_dataset_truncate(R->test, c->test_subset);
-    return ENT_OK;
+/* The optimizer that reports L and gamma: the run's, or replica 0's. */
+static ent_optim *lead_optim(const ent_run *R) {
+    return R->r.reps ? ent_replicas_optim(R->r.reps, 0) : R->r.optim;
 }
 
 static ent_status make_dir(const char *path) {
@@ -65,39 +50,28 @@ static ent_status make_dir(const char *path) {
     return ENT_OK;
 }
 
-static ent_status build(run *R) {
-    const ent_train_config *c = R->r.cfg;
-    ent_status s = load_data(R);
-    if (s != ENT_OK) return s;
-    int64_t max_batch = c->batch > EVAL_BATCH ? c->batch : EVAL_BATCH;
-    s = ent_model_new(&R->r.model, c->model, &c->model_opts, R->train->c, R->train->h,
-                      R->train->w, R->train->n_classes, max_batch);
-    if (s != ENT_OK) return s;
-    R->r.model_opts = ent_model_get_opts(R->r.model);
-    int64_t P = ent_model_n_param(R->r.model), B = ent_model_n_buffer(R->r.model);
-    R->r.theta = ent_alloc(sizeof(float) * (size_t)P);
-    R->r.buffers = ent_alloc(sizeof(float) * (size_t)(B + 1));
-    if (!R->r.theta || !R->r.buffers) return ent_fail(ENT_ENOMEM, "cannot allocate %lld parameters", (long long)P);
-    ent_model_init_params(R->r.model, R->r.theta, R->r.buffers, c->seed);
-    s = ent_optim_new(&R->r.optim, &c->optim, P, c->seed);
-    if (s == ENT_OK) s = ent_netobj_new(&R->obj, R->r.model, R->r.buffers, R->train, c->batch, c->seed);
-    if (s != ENT_OK) return s;
-    R->r.sampler = ent_netobj_sampler(R->obj);
-    R->r.dropout_rng = ent_netobj_dropout_rng(R->obj);
-    R->batches_per_step = ent_optim_batches_per_step(R->r.optim);
-    int64_t spe = ent_batches_per_epoch(R->train->n, c->batch);
-    R->total_steps = (int64_t)llround(c->epochs * (double)spe / R->batches_per_step);
-    if (R->total_steps < 1) R->total_steps = 1;
-    R->steps_per_epoch = spe;
-    return ENT_OK;
+static const char *METRICS_HEADER =
+    "epoch,effective_epoch,step,train_loss,test_loss,test_error,wall_seconds,grad_evals,lr,gamma";
+
+/* The header; replica methods add the coupling, the ensemble, the mean
+ * replica error and every replica's error after the common columns. */
+static void metrics_header(const ent_run *R, char *buf, size_t len) {
+    size_t k = (size_t)snprintf(buf, len, "%s", METRICS_HEADER);
+    if (R->r.reps) {
+        k += (size_t)snprintf(buf + k, len - k, ",coupling,ensemble_loss,ensemble_error,mean_replica_error");
+        for (int a = 0; a < ent_replicas_count(R->r.reps) && k < len; a++)
+            k += (size_t)snprintf(buf + k, len - k, ",replica_%d_error", a);
+    }
+    if (k < len) snprintf(buf + k, len - k, "\n");
 }
 
-static const char *METRICS_HEADER =
-    "epoch,effective_epoch,step,train_loss,test_loss,test_error,wall_seconds,grad_evals,lr,gamma\n";
-
 /* On resume, keep only the rows up to the checkpoint's step. */
-static ent_status metrics_prepare(run *R) {
-    if (!R->r.cfg->resume) return ent_write_file_atomic(R->metrics_path, METRICS_HEADER, strlen(METRICS_HEADER));
+static ent_status metrics_prepare(ent_run *R) {
+    if (!R->r.cfg->resume) {
+        char head[8192];
+        metrics_header(R, head, sizeof head);
+        return ent_write_file_atomic(R->metrics_path, head, strlen(head));
+    }
     char *data = NULL;
     size_t len = 0;
     ent_status s = ent_read_file(R->metrics_path, &data, &len);
@@ -119,19 +93,31 @@ static ent_status metrics_prepare(run *R) {
     return s;
 }
 
-static ent_status metrics_append(run *R, double train_loss, double test_loss, double test_err, double lr) {
+typedef struct {
+    double train_loss, test_loss, test_err, lr, ens_loss, ens_err;
+} eval_row;
+
+static ent_status metrics_append(ent_run *R, const eval_row *e) {
     FILE *f = fopen(R->metrics_path, "a");
     if (!f) return ent_fail(ENT_EIO, "%s: cannot append: %s", R->metrics_path, strerror(errno));
     double eff = effective_epoch(R, R->r.step);
-    fprintf(f, "%.6f,%.6f,%lld,%.6f,%.6f,%.6f,%.3f,%lld,%.6g,%.6g\n", eff / R->batches_per_step, eff,
-            (long long)R->r.step, train_loss, test_loss, test_err, R->r.wall_seconds,
-            (long long)R->r.grad_evals, lr, ent_optim_gamma(R->r.optim));
+    fprintf(f, "%.6f,%.6f,%lld,%.6f,%.6f,%.6f,%.3f,%lld,%.6g,%.6g", eff / ent_optim_batches_per_step(lead_optim(R)),
+            eff, (long long)R->r.step, e->train_loss, e->test_loss, e->test_err, R->r.wall_seconds,
+            (long long)R->r.grad_evals, e->lr, ent_optim_gamma(lead_optim(R)));
+    if (R->r.reps) {
+        const int y = ent_replicas_count(R->r.reps);
+        double mean = 0.0;
+        for (int a = 0; a < y; a++) mean += R->rep_err[a] / y;
+        fprintf(f, ",%.6g,%.6f,%.6f,%.6f", ent_replicas_coupling(R->r.reps, eff), e->ens_loss, e->ens_err, mean);
+        for (int a = 0; a < y; a++) fprintf(f, ",%.6f", R->rep_err[a]);
+    }
+    fputc('\n', f);
     int bad = ferror(f);
     if (fclose(f) != 0 || bad) return ent_fail(ENT_EIO, "%s: write failed", R->metrics_path);
     return ENT_OK;
 }
 
-static void progress(run *R, double loss, int force) {
+static void progress(ent_run *R, double loss, int force) {
     if (!R->r.cfg->progress) return;
     double now = ent_time_seconds();
     if (!force && now - R->last_print < (R->tty ? 0.25 : 15.0)) return;
@@ -139,7 +125,7 @@ static void progress(run *R, double loss, int force) {
     double el = now - R->session_start;
     int64_t done = R->r.step - R->step_at_start;
     double rate = el > 0 ? (double)done / el : 0;
-    double sps = rate * ent_optim_grads_per_step(R->r.optim) * (double)R->r.cfg->batch;
+    double sps = rate * R->grads_per_step * (double)R->r.cfg->batch;
     double eta = rate > 0 ? (double)(R->total_steps - R->r.step) / rate : 0;
     fprintf(stderr, "%s[%s] eff.epoch %.2f/%.4g  step %lld/%lld  loss %.4f  %.0f samples/s  ETA %dm%02ds%s",
             R->tty ? "\r\033[K" : "", ent_optim_kind_name(R->r.cfg->optim.kind),
@@ -148,25 +134,40 @@ static void progress(run *R, double loss, int force) {
     fflush(stderr);
 }
 
-static ent_status evaluate(run *R, double lr) {
-    double test_loss = 0, test_err = 0;
-    ent_status s = ent_model_evaluate(R->r.model, R->r.theta, R->r.buffers, R->test, &test_loss, &test_err);
+/* Replica methods: centre, averaged buffers, replica and ensemble errors,
+ * the training loss over every replica (collective). */
+static ent_status evaluate_replicas(ent_run *R, eval_row *e, double sums[2]) {
+    ent_status s = ent_replicas_sync(R->r.reps);
+    if (s == ENT_OK) s = ent_replica_average_buffers(&R->r);
+    if (s == ENT_OK) s = ent_replica_evaluate(&R->r, R->test, R->probs, R->rep_err, &e->ens_loss, &e->ens_err);
+    if (s == ENT_OK) s = ent_dist_allreduce_sum_f64(sums, 2);
+    return s;
+}
+
+static ent_status evaluate(ent_run *R, double lr) {
+    ent_run_state *r = &R->r;
+    eval_row e = {.lr = lr};
+    double sums[2] = {R->interval_loss, (double)R->interval_steps};
+    ent_status s = r->reps ? evaluate_replicas(R, &e, sums) : ENT_OK;
+    if (s == ENT_OK && r->rank == 0)
+        s = ent_model_evaluate(r->model, r->theta, r->buffers, R->test, &e.test_loss, &e.test_err);
     if (s != ENT_OK) return s;
-    double train_loss = R->interval_steps ? R->interval_loss / (double)R->interval_steps : NAN;
+    e.train_loss = sums[1] > 0 ? sums[0] / sums[1] : NAN;
     R->interval_loss = 0;
     R->interval_steps = 0;
-    R->r.wall_seconds = R->wall_at_start + ent_time_seconds() - R->session_start;
-    if (!isfinite(test_loss) || !ent_vec_all_finite(R->r.theta, ent_model_n_param(R->r.model)))
+    r->wall_seconds = R->wall_at_start + ent_time_seconds() - R->session_start;
+    if (r->rank == 0 && (!isfinite(e.test_loss) || !ent_vec_all_finite(r->theta, ent_model_n_param(r->model))))
         return ent_fail(ENT_EDIVERGED, "the weights or the test loss became non-finite at step %lld (effective "
-                        "epoch %.2f); the last good checkpoint is kept in %s", (long long)R->r.step,
-                        effective_epoch(R, R->r.step), R->ckpt_path);
-    s = metrics_append(R, train_loss, test_loss, test_err, lr);
-    if (s == ENT_OK) s = ent_checkpoint_save(R->ckpt_path, &R->r);
-    if (R->r.cfg->progress) {
+                        "epoch %.2f); the last good checkpoint is kept in %s", (long long)r->step,
+                        effective_epoch(R, r->step), R->ckpt_path);
+    if (r->rank == 0) s = metrics_append(R, &e);
+    if (s == ENT_OK) s = ent_checkpoint_save(R->ckpt_path, r);
+    if (r->cfg->progress) {
         if (R->tty) fprintf(stderr, "\r\033[K");
-        printf("eff.epoch %7.2f  step %7lld  train_loss %.4f  test_loss %.4f  test_error %6.2f%%  %.1fs\n",
-               effective_epoch(R, R->r.step), (long long)R->r.step, train_loss, test_loss, 100 * test_err,
-               R->r.wall_seconds);
+        printf("eff.epoch %7.2f  step %7lld  train_loss %.4f  test_loss %.4f  test_error %6.2f%%", effective_epoch(R, r->step),
+               (long long)r->step, e.train_loss, e.test_loss, 100 * e.test_err);
+        if (r->reps) printf("  ensemble %6.2f%%", 100 * e.ens_err);
+        printf("  %.1fs\n", r->wall_seconds);
         fflush(stdout);
     }
     return s;
@@ -175,32 +176,32 @@ static ent_status evaluate(run *R, double lr) {
 /* Evaluate at the first update that reaches each multiple of eval_every
  * effective epochs (Entropy-SGD's updates do not fall on epoch
  * boundaries: with L = 20 an epoch of 469 batches is 23.45 updates). */
-static int eval_due(const run *R) {
+static int eval_due(const ent_run *R) {
     double e = R->r.cfg->eval_every;
     double now = floor(effective_epoch(R, R->r.step) / e + 1e-9);
     double before = floor(effective_epoch(R, R->r.step - 1) / e + 1e-9);
     return now > before;
 }
 
-static ent_status loop(run *R) {
+static ent_status loop(ent_run *R) {
     const ent_train_config *c = R->r.cfg;
-    ent_objective obj = ent_netobj_objective(R->obj);
+    ent_run_state *r = &R->r;
     double lr = c->optim.lr;
-    while (R->r.step < R->total_steps) {
-        double scale = lr_scale_at(c, effective_epoch(R, R->r.step)), loss = 0;
+    while (r->step < R->total_steps) {
+        double eff = effective_epoch(R, r->step), scale = lr_scale_at(c, eff), loss = 0;
         lr = c->optim.lr * scale;
-        ent_status s = ent_optim_step(R->r.optim, &obj, R->r.theta, scale, &loss);
+        ent_status s = r->reps ? ent_replicas_step(r->reps, R->objs, scale, eff, &loss)
+                               : ent_optim_step(r->optim, &R->obj, r->theta, scale, &loss);
         if (s != ENT_OK) return s;
         if (!isfinite(loss))
             return ent_fail(ENT_EDIVERGED, "the training loss became %g at step %lld (effective epoch %.2f); "
-                            "the last good checkpoint is kept in %s", loss, (long long)R->r.step,
-                            effective_epoch(R, R->r.step), R->ckpt_path);
-        R->r.step++;
-        R->r.grad_evals += ent_optim_grads_per_step(R->r.optim);
+                            "the last good checkpoint is kept in %s", loss, (long long)r->step, eff, R->ckpt_path);
+        r->step++;
+        r->grad_evals += R->grads_per_step;
         R->interval_loss += loss;
         R->interval_steps++;
         progress(R, loss, 0);
-        if (eval_due(R) || R->r.step == R->total_steps) {
+        if (eval_due(R) || r->step == R->total_steps) {
             s = evaluate(R, lr);
             if (s != ENT_OK) return s;
         }
@@ -208,57 +209,93 @@ static ent_status loop(run *R) {
     return ENT_OK;
 }
 
-static ent_status start(run *R) {
+/* Weights of --init-from: the model's, or every replica's (then the centre). */
+static ent_status init_from(ent_run *R) {
+    ent_run_state *r = &R->r;
+    const char *path = r->cfg->init_from;
+    if (!r->reps) return ent_checkpoint_load_weights(path, r->model, r->theta, r->buffers);
+    ent_status s = ENT_OK;
+    for (int i = 0; s == ENT_OK && i < r->n_workers; i++)
+        s = ent_checkpoint_load_weights(path, r->w[i].model, ent_replicas_theta(r->reps, i), r->w[i].buffers);
+    return s;
+}
+
+static ent_status start(ent_run *R) {
     const ent_train_config *c = R->r.cfg;
-    ent_status s = make_dir(c->out_dir);
+    ent_run_state *r = &R->r;
+    ent_status s = r->rank == 0 ? make_dir(c->out_dir) : ENT_OK;
     if (s != ENT_OK) return s;
     snprintf(R->ckpt_path, sizeof R->ckpt_path, "%s/checkpoint.safetensors", c->out_dir);
     snprintf(R->metrics_path, sizeof R->metrics_path, "%s/metrics.csv", c->out_dir);
-    if (c->resume) {
-        s = ent_checkpoint_resume(R->ckpt_path, &R->r);
-        if (s != ENT_OK) return s;
-    } else if (c->init_from[0]) {
-        s = ent_checkpoint_load_weights(c->init_from, R->r.model, R->r.theta, R->r.buffers);
-        if (s != ENT_OK) return s;
+    if (c->resume) s = ent_checkpoint_resume(R->ckpt_path, r);
+    else if (c->init_from[0]) s = init_from(R);
+    if (s == ENT_OK && r->reps) { /* the centre: a fresh mean, or the checkpoint's explicit one */
+        s = c->resume ? ent_replicas_sync(r->reps) : ent_replicas_start(r->reps);
+        if (s == ENT_OK) s = ent_replica_average_buffers(r);
     }
+    if (s != ENT_OK || r->rank != 0) return s;
     char cfg_path[600];
     snprintf(cfg_path, sizeof cfg_path, "%s/config.json", c->out_dir);
-    s = ent_train_config_save(c, &R->r.model_opts, cfg_path);
+    s = ent_train_config_save(c, &r->model_opts, cfg_path);
     if (s == ENT_OK) s = metrics_prepare(R);
     return s;
 }
 
-static void cleanup(run *R) {
-    ent_netobj_free(R->obj);
-    ent_optim_free(R->r.optim);
-    ent_free_aligned(R->r.theta);
-    ent_free_aligned(R->r.buffers);
-    ent_model_free(R->r.model);
-    ent_dataset_free(R->train);
-    ent_dataset_free(R->test);
+/* Fill in what the configuration leaves to the run: the number of
+ * replicas (the checkpoint's on resume, else one per rank under mpirun,
+ * else 4), and check that they split evenly over the ranks. */
+static ent_status resolve(ent_run *R) {
+    ent_optim_params *o = &R->cfg.optim;
+    const int ranks = R->r.ranks;
+    if (!ent_optim_kind_is_replica(o->kind)) return ENT_OK;
+    if (o->replicas == 0 && R->cfg.resume) {
+        char path[600];
+        snprintf(path, sizeof path, "%s/checkpoint.safetensors", R->cfg.out_dir);
+        o->replicas = ent_checkpoint_replicas(path);
+    }
+    if (o->replicas == 0) o->replicas = ranks > 1 ? ranks : 4;
+    if (o->replicas % ranks != 0)
+        return ent_fail(ENT_EUSAGE, "--replicas %d does not split over %d MPI ranks (use a multiple of %d)",
+                        o->replicas, ranks, ranks);
+    return ent_optim_params_check(o);
+}
+
+static void announce(const ent_run *R) {
+    const ent_train_config *c = R->r.cfg;
+    printf("%s on %s: %lld parameters, %s, %lld updates of %d batch(es) of %lld = %.4g effective epochs",
+           c->model, c->dataset, (long long)ent_model_n_param(R->r.model), ent_optim_kind_name(c->optim.kind),
+           (long long)R->total_steps, R->batches_per_step, (long long)c->batch, c->epochs);
+    if (R->r.reps) printf(", %d replicas", c->optim.replicas);
+    if (R->r.ranks > 1) printf(", %d MPI ranks", R->r.ranks);
+    printf("\n");
 }
 
 ent_status ent_train_run(const ent_train_config *c) {
     ent_status s = ent_train_config_check(c);
     if (s != ENT_OK) return s;
-    ent_set_threads(c->threads);
-    run R;
+    /* Threads 0 = all cores, shared by the ranks on this machine. */
+    int threads = c->threads, local = ent_dist_env_local_size();
+    if (threads == 0 && local > 1) threads = omp_get_num_procs() / local > 1 ? omp_get_num_procs() / local : 1;
+    ent_set_threads(threads);
+    ent_run R;
     memset(&R, 0, sizeof R);
-    R.r.cfg = c;
+    R.cfg = *c;
+    R.r.cfg = &R.cfg;
+    R.r.rank = ent_dist_rank();
+    R.r.ranks = ent_dist_size();
+    R.cfg.progress = c->progress && R.r.rank == 0;
     R.tty = isatty(2);
-    s = build(&R);
+    s = resolve(&R);
+    if (s == ENT_OK) s = ent_train_build(&R);
     if (s == ENT_OK) s = start(&R);
     if (s == ENT_OK) {
         R.session_start = ent_time_seconds();
         R.wall_at_start = R.r.wall_seconds;
         R.step_at_start = R.r.step;
-        if (c->progress)
-            printf("%s on %s: %lld parameters, %s, %lld updates of %d batch(es) of %lld = %.4g effective epochs\n",
-                   c->model, c->dataset, (long long)ent_model_n_param(R.r.model), ent_optim_kind_name(c->optim.kind),
-                   (long long)R.total_steps, R.batches_per_step, (long long)c->batch, c->epochs);
+        if (R.cfg.progress) announce(&R);
         s = loop(&R);
-        if (R.tty && c->progress) fprintf(stderr, "\r\033[K");
+        if (R.tty && R.cfg.progress) fprintf(stderr, "\r\033[K");
     }
-    cleanup(&R);
+    ent_train_cleanup(&R);
     return s;
 }

@@ -1,0 +1,285 @@
+#!/usr/bin/python3
+"""torch_bench.py — the PyTorch peer of `entropic bench`.
+
+Builds the same networks as entropic's presets (the modules of
+docs/models.md and tools/gen_fixtures.py, copied below), float32, on
+synthetic data of the same shape, and measures at one thread count, exactly
+as src/cli/bench_ours.c does:
+
+  train  one SGD step (lr 0.01, momentum 0.9, Nesterov): fresh mini-batch
+         gathered from the in-memory set, forward, backward, update;
+  infer  evaluation mode, no autograd: logits, loss and correct count of one
+         mini-batch;
+  esgd   one Entropy-SGD outer step (Algorithm 1 of Chaudhari et al. 2017,
+         the paper's MNIST settings: L = 20, gamma0 1e-4, eta' 0.1,
+         eps 1e-4, alpha 0.75, Nesterov inner momentum 0.9, outer lr 1),
+         written plainly with torch.randn noise; counted as L x batch samples.
+
+Protocol: one discarded warm-up window, then --repeats timed windows of
+--seconds each (every window runs at least one iteration); the rate of a
+window is samples / elapsed. Prints one JSON object on standard output.
+
+Thread count: run it in a fresh process with OMP_NUM_THREADS and
+OPENBLAS_NUM_THREADS set to --threads (torch.set_num_threads alone does not
+size OpenBLAS's pool); `entropic bench` does that, and also tries the
+OMP_WAIT_POLICY and OpenBLAS-core settings described in bench/RESULTS.md.
+
+Standalone:
+  OMP_NUM_THREADS=2 OPENBLAS_NUM_THREADS=2 OMP_WAIT_POLICY=passive \\
+      /usr/bin/python3 bench/torch_bench.py --threads 2 --models mnistfc
+"""
+import argparse
+import json
+import math
+import os
+import statistics
+import sys
+import time
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+# --- models (identical copy in docs/models.md and tools/gen_fixtures.py) ---
+class MnistFC(nn.Module):
+    """entropic preset "mnistfc": 784-1024-1024-10, 1,867,786 parameters."""
+
+    def __init__(self, dropout=0.5, input_dropout=0.2, n_classes=10):
+        super().__init__()
+        self.drop_in = nn.Dropout(input_dropout)
+        self.fc1 = nn.Linear(784, 1024)
+        self.bn1 = nn.BatchNorm1d(1024)   # eps 1e-5, momentum 0.1
+        self.drop1 = nn.Dropout(dropout)
+        self.fc2 = nn.Linear(1024, 1024)
+        self.bn2 = nn.BatchNorm1d(1024)
+        self.drop2 = nn.Dropout(dropout)
+        self.fc3 = nn.Linear(1024, n_classes)
+
+    def forward(self, x):                 # x: [N, 1, 28, 28]
+        x = self.drop_in(x.flatten(1))
+        x = self.drop1(F.relu(self.bn1(self.fc1(x))))
+        x = self.drop2(F.relu(self.bn2(self.fc2(x))))
+        return self.fc3(x)
+
+
+class LeNet(nn.Module):
+    """entropic preset "lenet": LeNet with batch-norm, 131,220 parameters."""
+
+    def __init__(self, dropout=0.5, input_dropout=0.0, n_classes=10):
+        super().__init__()
+        self.drop_in = nn.Dropout(input_dropout)  # identity by default
+        self.conv1 = nn.Conv2d(1, 20, 5)
+        self.bn1 = nn.BatchNorm2d(20)
+        self.drop1 = nn.Dropout(dropout)
+        self.conv2 = nn.Conv2d(20, 50, 5)
+        self.bn2 = nn.BatchNorm2d(50)
+        self.drop2 = nn.Dropout(dropout)
+        self.fc1 = nn.Linear(200, 500)
+        self.drop3 = nn.Dropout(dropout)
+        self.fc2 = nn.Linear(500, n_classes)
+
+    def forward(self, x):                 # x: [N, 1, 28, 28]
+        x = self.drop_in(x)
+        x = self.drop1(self.bn1(F.max_pool2d(F.relu(self.conv1(x)), 3, 3)))
+        x = self.drop2(self.bn2(F.max_pool2d(F.relu(self.conv2(x)), 2, 2)))
+        x = self.drop3(F.relu(self.fc1(x.flatten(1))))   # [N, 50*2*2]
+        return self.fc2(x)
+# --- end models ---
+
+
+# The Hessian-study nets of src/models/small.c (no batch-norm, no dropout).
+class SmallFC(nn.Module):
+    """entropic presets "small-mnistfc" (hidden 64) and "tiny-mnistfc" (8)."""
+
+    def __init__(self, hidden=64, n_classes=10):
+        super().__init__()
+        self.fc1 = nn.Linear(784, hidden)
+        self.fc2 = nn.Linear(hidden, n_classes)
+
+    def forward(self, x):
+        return self.fc2(F.relu(self.fc1(x.flatten(1))))
+
+
+class SmallLeNet(nn.Module):
+    """entropic preset "small-lenet": 47,658 parameters."""
+
+    def __init__(self, n_classes=10):
+        super().__init__()
+        self.conv1 = nn.Conv2d(1, 10, 5)
+        self.conv2 = nn.Conv2d(10, 20, 5)
+        self.fc1 = nn.Linear(320, 128)
+        self.fc2 = nn.Linear(128, n_classes)
+
+    def forward(self, x):
+        x = F.max_pool2d(F.relu(self.conv1(x)), 2, 2)
+        x = F.max_pool2d(F.relu(self.conv2(x)), 2, 2)
+        return self.fc2(F.relu(self.fc1(x.flatten(1))))
+
+
+MODELS = {"mnistfc": MnistFC, "lenet": LeNet, "small-mnistfc": lambda: SmallFC(64),
+          "small-lenet": SmallLeNet, "tiny-mnistfc": lambda: SmallFC(8)}
+N_CLASSES = 10
+BATCHES_IN_SET = 16  # the synthetic set holds 16 batches, as in bench_ours.c
+
+
+class Sampler:
+    """Mini-batches drawn without replacement from a fresh shuffle each
+    epoch, gathered into new tensors (what a DataLoader over an in-memory
+    TensorDataset does, minus its Python overhead)."""
+
+    def __init__(self, x, y, batch):
+        self.x, self.y, self.batch = x, y, batch
+        self.perm, self.pos = torch.randperm(len(x)), 0
+
+    def next(self):
+        if self.pos >= len(self.perm):
+            self.perm, self.pos = torch.randperm(len(self.x)), 0
+        idx = self.perm[self.pos:self.pos + self.batch]
+        self.pos += self.batch
+        return self.x[idx], self.y[idx]
+
+
+class EntropySGD:
+    """One call of step() = one outer update of Algorithm 1 (Chaudhari et
+    al. 2017), the same variant as entropic's default: momentum (Nesterov)
+    on the whole SGLD drift, noise std eps sqrt(eta'), outer step
+    x <- x - eta (x - mu). The model's parameters play x' during the loop."""
+
+    def __init__(self, params, lr=1.0, L=20, gamma0=1e-4, gamma1=1e-3,
+                 sgld_lr=0.1, noise=1e-4, alpha=0.75, momentum=0.9):
+        self.params = [p for p in params if p.requires_grad]
+        self.lr, self.L, self.gamma0, self.gamma1 = lr, L, gamma0, gamma1
+        self.sgld_lr, self.noise, self.alpha, self.m = sgld_lr, noise, alpha, momentum
+        self.x = [torch.zeros_like(p) for p in self.params]
+        self.mu = [torch.zeros_like(p) for p in self.params]
+        self.buf = [torch.zeros_like(p) for p in self.params]
+        self.t = 0
+
+    def step(self, closure):
+        """closure(): draw a fresh mini-batch, zero the gradients, forward,
+        backward."""
+        gamma = self.gamma0 * (1.0 + self.gamma1) ** self.t
+        sigma = self.noise * math.sqrt(self.sgld_lr)
+        with torch.no_grad():
+            for p, x, mu, b in zip(self.params, self.x, self.mu, self.buf):
+                x.copy_(p)
+                mu.copy_(p)
+                b.zero_()
+        for _ in range(self.L):
+            closure()
+            with torch.no_grad():
+                for p, x, mu, b in zip(self.params, self.x, self.mu, self.buf):
+                    d = p.grad.add(p - x, alpha=gamma)  # grad f(x') - gamma (x - x')
+                    b.mul_(self.m).add_(d)
+                    d.add_(b, alpha=self.m)             # Nesterov
+                    p.add_(d, alpha=-self.sgld_lr)
+                    p.add_(torch.randn_like(p), alpha=sigma)
+                    mu.mul_(1.0 - self.alpha).add_(p, alpha=self.alpha)
+        with torch.no_grad():
+            for p, x, mu in zip(self.params, self.x, self.mu):
+                x.sub_(x - mu, alpha=self.lr)
+                p.copy_(x)
+        self.t += 1
+
+
+def timed_windows(fn, samples_per_iter, seconds, repeats):
+    """One discarded warm-up window, then `repeats` windows of at least
+    `seconds` and one iteration each; samples/s of every window."""
+    rates = []
+    for w in range(repeats + 1):
+        n, t0 = 0, time.perf_counter()
+        while True:
+            fn()
+            n += 1
+            dt = time.perf_counter() - t0
+            if dt >= seconds:
+                break
+        if w > 0:
+            rates.append(n * samples_per_iter / dt)
+    return rates
+
+
+def make_data(batch):
+    n = BATCHES_IN_SET * batch
+    return torch.randn(n, 1, 28, 28), torch.randint(0, N_CLASSES, (n,))
+
+
+def bench_train(model, x, y, a):
+    model.train()
+    opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, nesterov=True)
+    sampler = Sampler(x, y, a.batch)
+
+    def it():
+        xb, yb = sampler.next()
+        opt.zero_grad(set_to_none=True)
+        F.cross_entropy(model(xb), yb).backward()
+        opt.step()
+    return timed_windows(it, a.batch, a.seconds, a.repeats)
+
+
+def bench_infer(model, x, y, a):
+    model.eval()
+    pos = [0]
+
+    def it():
+        i = pos[0]
+        pos[0] = (i + a.batch) % len(x)
+        with torch.inference_mode():
+            xb, yb = x[i:i + a.batch], y[i:i + a.batch]
+            out = model(xb)
+            F.cross_entropy(out, yb)
+            (out.argmax(1) == yb).sum()
+    return timed_windows(it, a.batch, a.seconds, a.repeats)
+
+
+def bench_esgd(model, x, y, a):
+    model.train()
+    opt = EntropySGD(model.parameters(), L=a.L)
+    sampler = Sampler(x, y, a.batch)
+
+    def closure():
+        xb, yb = sampler.next()
+        model.zero_grad(set_to_none=True)
+        F.cross_entropy(model(xb), yb).backward()
+    return timed_windows(lambda: opt.step(closure), a.L * a.batch, a.seconds, a.repeats)
+
+
+KINDS = {"train": bench_train, "infer": bench_infer, "esgd": bench_esgd}
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--models", default=",".join(MODELS))
+    ap.add_argument("--kinds", default=",".join(KINDS))
+    ap.add_argument("--batch", type=int, default=128)
+    ap.add_argument("--L", type=int, default=20)
+    ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--seconds", type=float, default=0.5)
+    a = ap.parse_args()
+    torch.set_num_threads(a.threads)
+    torch.manual_seed(0)
+    x, y = make_data(a.batch)
+    results = []
+    for name in a.models.split(","):
+        for kind in a.kinds.split(","):
+            r = {"model": name, "kind": kind}
+            if name not in MODELS:
+                r["error"] = "no PyTorch module for this preset in bench/torch_bench.py"
+            else:
+                torch.manual_seed(1)
+                rates = KINDS[kind](MODELS[name](), x, y, a)
+                r.update(median=statistics.median(rates), min=min(rates),
+                         max=max(rates), windows=len(rates))
+            results.append(r)
+    env = {k: os.environ.get(k) for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS",
+                                           "OMP_WAIT_POLICY", "OPENBLAS_CORETYPE",
+                                           "OPENBLAS_L2_SIZE")}
+    json.dump({"torch": torch.__version__, "threads": torch.get_num_threads(),
+               "env": env, "results": results}, sys.stdout)
+    sys.stdout.write("\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,95 @@
+/* rop.h — the R-operator of each layer kind, in double (internal).
+ *
+ * A Hessian-vector product Hv of a network's mean loss is computed by
+ * Pearlmutter's R-operator, R{g} = d/dr g(theta + r v) at r = 0:
+ * forward-mode differentiation of the forward pass (R-forward: every
+ * activation z gets its directional derivative Rz), then reverse mode of
+ * that augmented pass (R-backward: every adjoint g = dL/dz gets Rg). The
+ * R of a parameter's gradient is the parameter's slice of Hv. Per layer
+ * y = f(x; W) this needs, besides the usual Jacobian products,
+ *   Ry  = J_x Rx + J_W v_W                       (forward)
+ *   Rgx = J_x^T Rgy + R{J_x^T} gy                (backward)
+ *   (Hv)_W += J_W^T Rgy + R{J_W^T} gy
+ * where R{J^T} collects the second derivatives of f (bilinear terms of
+ * dense/conv, the batch statistics of batch-norm; zero for ReLU, max-pool
+ * with its argmax fixed, and dropout with its mask fixed).
+ *
+ * Everything is double: the weights are the model's float theta converted
+ * once, so Hv is the Hessian of the mathematical function at those weights
+ * to ~1e-13 relative, not the float network's rounding noise — what the
+ * exact spectrum (eigenvalues down to |lambda| ~ 1e-6 of lambda_max) needs.
+ *
+ * The functions read the layer descriptions of src/layers/layer.h (shapes,
+ * settings, tensor offsets) and never call the float layers. Activations
+ * are [n, c, h, w] row-major as there. Conventions:
+ * - v == NULL: plain forward/backward (a double-precision gradient).
+ * - rin == NULL: R{input} = 0 (the data); gin == NULL: no input adjoint
+ *   wanted (first layer); then rgin is NULL too.
+ * - out, rout, gin, rgin are overwritten; gth (gradient) and rgth (Hv)
+ *   accumulate (+=) at the layer's tensor offsets; either may be NULL.
+ * - th and v are full parameter vectors (length P), read at the offsets. */
+#ifndef ENT_ROP_H
+#define ENT_ROP_H
+
+#include "layers/layer.h"
+
+typedef struct {
+    int64_t n;              /* samples in this call */
+    int bn_train;           /* batch-norm on batch statistics (else running) */
+    const double *buffers;  /* the model's buffers (running statistics), double */
+    const double *mask;     /* dropout multiplier of this layer; NULL = identity */
+    double *scratch;        /* at least ent_rop_scratch() doubles */
+} ent_rop_ctx;
+
+/* Doubles a layer keeps between forward and backward, and its scratch,
+ * for batches of up to `batch` samples. */
+int64_t ent_rop_saved(const ent_layer *l, int64_t batch);
+int64_t ent_rop_scratch(const ent_layer *l, int64_t batch);
+
+void ent_rop_forward(const ent_layer *l, const double *th, const double *v,
+                     const double *in, const double *rin, double *out,
+                     double *rout, double *saved, ent_rop_ctx *c);
+void ent_rop_backward(const ent_layer *l, const double *th, const double *v,
+                      const double *in, const double *rin, const double *out,
+                      const double *saved, const double *gout,
+                      const double *rgout, double *gin, double *rgin,
+                      double *gth, double *rgth, ent_rop_ctx *c);
+
+/* Softmax cross-entropy head on logits z [n, k]: returns the SUM of the n
+ * losses; g = (p - onehot) * scale and, if rz != NULL, rg = R{g} =
+ * scale * p (Rz - <p, Rz>) (scale = 1 / total samples: the mean loss).
+ * Counts correct argmax predictions into *correct if not NULL. */
+double ent_rop_softmax_ce(const double *z, const double *rz, const int32_t *y,
+                          int64_t n, int64_t k, double scale, double *g,
+                          double *rg, int64_t *correct);
+
+/* Per kind (rop_linear.c, rop_bn.c, rop.c). */
+void ent_rop_dense_forward(const ent_layer *l, const double *th, const double *v,
+                           const double *in, const double *rin, double *out,
+                           double *rout, ent_rop_ctx *c);
+void ent_rop_dense_backward(const ent_layer *l, const double *th, const double *v,
+                            const double *in, const double *rin,
+                            const double *gout, const double *rgout, double *gin,
+                            double *rgin, double *gth, double *rgth, ent_rop_ctx *c);
+void ent_rop_conv_forward(const ent_layer *l, const double *th, const double *v,
+                          const double *in, const double *rin, double *out,
+                          double *rout, ent_rop_ctx *c);
+void ent_rop_conv_backward(const ent_layer *l, const double *th, const double *v,
+                           const double *in, const double *rin,
+                           const double *gout, const double *rgout, double *gin,
+                           double *rgin, double *gth, double *rgth, ent_rop_ctx *c);
+int64_t ent_rop_conv_scratch(const ent_layer *l, int64_t batch);
+void ent_rop_bn_forward(const ent_layer *l, const double *th, const double *v,
+                        const double *in, const double *rin, double *out,
+                        double *rout, double *saved, ent_rop_ctx *c);
+void ent_rop_bn_backward(const ent_layer *l, const double *th, const double *v,
+                         const double *in, const double *rin, const double *saved,
+                         const double *gout, const double *rgout, double *gin,
+                         double *rgin, double *gth, double *rgth, ent_rop_ctx *c);
+
+/* Row-major double GEMM (CBLAS): C = alpha op(A) op(B) + beta C. */
+void ent_dgemm(int transA, int transB, int64_t M, int64_t N, int64_t K,
+               double alpha, const double *A, int64_t lda, const double *B,
+               int64_t ldb, double beta, double *C, int64_t ldc);
+
+#endif

@@ -1,0 +1,52 @@
+/* analysis_cli.h — what `entropic hessian` and `entropic flatness` share:
+ * a checkpoint rebuilt into its network, and the data it is measured on. */
+#ifndef ENT_ANALYSIS_CLI_H
+#define ENT_ANALYSIS_CLI_H
+
+#include "entropic.h"
+
+typedef struct {
+    char path[512];
+    char model[32];
+    ent_st_file *file; /* between open and build */
+    ent_model *m;
+    float *theta, *buffers;
+} ent_ckpt;
+
+/* Read and validate the checkpoint file (fails fast, before any data set
+ * is read); then build its network (preset and dropout/BN options from the
+ * metadata) for inputs of d's shape and batches of up to max_batch, and
+ * load the weights (shapes checked). ent_ckpt_free in every case. */
+ent_status ent_ckpt_open(ent_ckpt *c, const char *path);
+ent_status ent_ckpt_build(ent_ckpt *c, const ent_dataset *d, int64_t max_batch);
+void ent_ckpt_free(ent_ckpt *c);
+
+/* Split `split` of data set `name` (dir "" = default), the first n samples
+ * (n <= 0 or n >= size: all). */
+ent_status ent_cli_dataset(ent_dataset **out, const char *name, const char *dir,
+                           ent_split split, int64_t n);
+
+/* Write text to path atomically (CSV files). */
+ent_status ent_cli_write_text(const char *path, const char *text, size_t len);
+
+/* mkdir -p of one level (the parent must exist); ENT_EIO naming it. */
+ent_status ent_cli_mkdir(const char *dir);
+
+/* The pictures of `entropic hessian` (hessian_plot.c). */
+typedef struct {
+    const char *title;       /* first line above the panels */
+    const double *x;         /* points (eigenvalues, or quadrature nodes) */
+    const double *w;         /* their weights (NULL = 1 each) */
+    int64_t n;
+    double count_scale;      /* bars show count_scale * weight per bin */
+    double sigma;            /* > 0: Gaussian-smoothed (SLQ density) */
+    double threshold;        /* |lambda| < threshold is "near zero" */
+    const char *const *note; /* summary lines */
+    int n_note;
+} ent_spectrum_picture;
+ent_status ent_spectrum_png(const ent_spectrum_picture *p, const char *path);
+/* Lanczos extremes: top (descending) and bottom (ascending) values. */
+ent_status ent_extremes_png(const char *title, const double *top, const double *bottom,
+                            int k, const char *const *note, int n_note, const char *path);
+
+#endif

@@ -1,0 +1,71 @@
+/* analysis_load.c — checkpoint and data loading for the analysis
+ * commands (see analysis_cli.h). */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "cli/analysis_cli.h"
+
+static float meta_float(const ent_st_file *f, const char *key, float dflt) {
+    const char *s = ent_st_meta(f, key);
+    return s ? (float)atof(s) : dflt;
+}
+
+ent_status ent_ckpt_open(ent_ckpt *c, const char *path) {
+    memset(c, 0, sizeof *c);
+    snprintf(c->path, sizeof c->path, "%s", path);
+    ent_status s = ent_safetensors_read(&c->file, path);
+    if (s != ENT_OK) return s;
+    const char *model = ent_st_meta(c->file, "model");
+    if (!model) return ent_fail(ENT_EFORMAT, "%s: no 'model' in the metadata (not an entropic checkpoint?)", path);
+    snprintf(c->model, sizeof c->model, "%s", model);
+    return ENT_OK;
+}
+
+ent_status ent_ckpt_build(ent_ckpt *c, const ent_dataset *d, int64_t max_batch) {
+    ent_model_opts o = ent_model_opts_default();
+    o.dropout = meta_float(c->file, "model.dropout", o.dropout);
+    o.input_dropout = meta_float(c->file, "model.input_dropout", o.input_dropout);
+    o.bn_momentum = meta_float(c->file, "model.bn_momentum", o.bn_momentum);
+    o.bn_eps = meta_float(c->file, "model.bn_eps", o.bn_eps);
+    ent_status s = ent_model_new(&c->m, c->model, &o, d->c, d->h, d->w, d->n_classes, max_batch);
+    if (s == ENT_OK) {
+        c->theta = ent_alloc(sizeof(float) * (size_t)ent_model_n_param(c->m));
+        c->buffers = ent_alloc(sizeof(float) * (size_t)(ent_model_n_buffer(c->m) + 1));
+        if (!c->theta || !c->buffers) s = ent_fail(ENT_ENOMEM, "%s: out of memory", c->path);
+    }
+    if (s == ENT_OK) s = ent_checkpoint_read_weights(c->file, c->path, c->m, c->theta, c->buffers);
+    ent_st_file_free(c->file);
+    c->file = NULL;
+    return s;
+}
+
+void ent_ckpt_free(ent_ckpt *c) {
+    ent_st_file_free(c->file);
+    ent_model_free(c->m);
+    ent_free_aligned(c->theta);
+    ent_free_aligned(c->buffers);
+    c->file = NULL, c->m = NULL, c->theta = c->buffers = NULL;
+}
+
+ent_status ent_cli_dataset(ent_dataset **out, const char *name, const char *dir, ent_split split,
+                           int64_t n) {
+    ent_status s = ent_dataset_load(out, name, dir && dir[0] ? dir : NULL, split);
+    if (s == ENT_OK && n > 0 && n < (*out)->n) ent_dataset_truncate(*out, n);
+    return s;
+}
+
+ent_status ent_cli_write_text(const char *path, const char *text, size_t len) {
+    return ent_write_file_atomic(path, text, len);
+}
+
+ent_status ent_cli_mkdir(const char *dir) {
+    if (mkdir(dir, 0755) != 0 && errno != EEXIST)
+        return ent_fail(ENT_EIO, "%s: cannot create the output directory (%s)", dir, strerror(errno));
+    struct stat st;
+    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
+        return ent_fail(ENT_EIO, "%s: not a directory", dir);
+    return ENT_OK;
+}

@@ -1,0 +1,226 @@
+/* gemm_avx512.c — BLIS-style single-precision GEMM for AVX-512 CPUs: the
+ * entry point, the cache blocking, the threads and the packing buffers.
+ *
+ * Why our own: OPENBLAS_CORETYPE=Haswell (set on every machine of this
+ * project) holds OpenBLAS to 256-bit kernels, about half of a Zen 5 core's
+ * 512-bit FMA peak, and OpenBLAS does worse still on skinny products.
+ *
+ * Layout (row-major C, vectors along N): C is cut into register tiles of
+ * up to 12 x 32 (gemm_avx512_kernel.c). Per K block (KC = 256 deep), op(B)
+ * is packed into panels of 32 columns and op(A) into panels of one row tile
+ * (gemm_avx512_pack.c, which absorbs the four transpose cases). Loops: jc
+ * (NC = 512 columns) > pc (K block; packs B: 512 KiB, lives in L2) > ic
+ * (MC = 192 rows; packs A) > row tile > column tile > kernel: the A panel
+ * (12 x 256 floats = 12 KiB) stays in L1 while the B panels stream from L2.
+ * Packing pays when many tiles read a block: a block of A read by only one
+ * or two column tiles is read in place instead, and so is a B that is not
+ * transposed when its block is read by at most one A block (M <= MC: the
+ * din = dout W of the dense layers at batch 128 reads W as it lies, 5%
+ * faster than copying it). A B^T with N <= 32 has its own path
+ * (gemm_avx512_dot.c): vectors along K, no packing.
+ *
+ * Numerics: float accumulation, like BLAS. Each element sums its products
+ * in k order inside a K block, then C = alpha*acc + beta*C (beta = 1 after
+ * the first block); the blocks depend on K only and each element is
+ * computed by one thread, so results are bit-identical for every thread
+ * count and every tile position.
+ *
+ * Threads: the OpenMP team (the tree's one pool) splits C into a grid of
+ * regions of whole tiles; each thread packs what its region reads. Small
+ * products (< FORK_FLOPS) and calls from inside a parallel region run on
+ * the calling thread.
+ *
+ * Memory: no allocation, ever. The packing buffers are static slots
+ * (SLOTS x 704 KiB of .bss, touched only when used); a caller claims a
+ * free slot atomically, so concurrent calls (replicas evaluated in a
+ * parallel region, user threads) are safe. Should every slot be busy, a
+ * scalar loop with the very same rounding does the work. */
+#include <math.h>
+#include <omp.h>
+#include <stdatomic.h>
+
+#include "core/gemm_avx512.h"
+#include "core/gemm_internal.h"
+
+#ifdef ENT_HAVE_AVX512_GEMM
+
+enum {
+    MR = ENT_GEMM_MR, NR = ENT_GEMM_NR, KC = ENT_GEMM_KC, MC = ENT_GEMM_MC, NC = ENT_GEMM_NC,
+    SLOTS = 16, /* concurrent callers / threads with their own buffers */
+    SLACK = 16, /* ent_gemm_pack_a writes whole vectors past a short last tile */
+};
+
+/* Below this many flops (2MNK) a product runs on the calling thread: a fork
+ * and join of the OpenMP team costs a few microseconds, the time of one or
+ * two million flops here. */
+#define FORK_FLOPS 2.0e6
+
+typedef struct {
+    float a[MC * KC + SLACK] __attribute__((aligned(64)));
+    float b[KC * NC] __attribute__((aligned(64)));
+    atomic_int busy; /* zero-initialised static atomic: valid "free" state */
+} gemm_slot;
+
+static gemm_slot slots[SLOTS];
+
+static gemm_slot *slot_claim(int hint) {
+    for (int i = 0; i < SLOTS; i++) {
+        gemm_slot *s = &slots[(hint + i) % SLOTS];
+        if (!atomic_exchange_explicit(&s->busy, 1, memory_order_acquire))
+            return s;
+    }
+    return NULL;
+}
+
+static void slot_release(gemm_slot *s) {
+    if (s) atomic_store_explicit(&s->busy, 0, memory_order_release);
+}
+
+static int64_t k_blocks(int64_t K) { return (K + KC - 1) / KC; }
+
+/* C[m0:m1, n0:n1] with the packing buffers of slot s. */
+static ENT_AVX512 void gemm_region(const ent_gemm_args *g, int64_t m0, int64_t m1,
+                                   int64_t n0, int64_t n1, gemm_slot *s) {
+    const int64_t nk = k_blocks(g->K);
+    const int direct_b = !g->tb && m1 - m0 <= MC; /* B's rows run along N */
+    const int direct_a = n1 - n0 <= 2 * NR; /* the kernels broadcast from A either way */
+    for (int64_t jc = n0; jc < n1; jc += NC) {
+        const int64_t nc = ent_min64(NC, n1 - jc);
+        for (int64_t p = 0; p < nk; p++) {
+            const int64_t k0 = ent_kstart(g->K, nk, p), kc = ent_kstart(g->K, nk, p + 1) - k0;
+            const float beta = p == 0 ? g->beta : 1.0f;
+            const ent_gemm_block b = direct_b ? (ent_gemm_block){g->B + k0 * g->ldb + jc, g->ldb, 0}
+                                              : (ent_gemm_block){s->b, 0, 0};
+            if (!direct_b) ent_gemm_pack_b(g, k0, kc, jc, nc, s->b);
+            for (int64_t ic = m0; ic < m1; ic += MC) {
+                const int64_t mc = ent_min64(MC, m1 - ic);
+                const ent_gemm_block a =
+                    !direct_a ? (ent_gemm_block){s->a, 0, 0}
+                    : g->ta   ? (ent_gemm_block){g->A + k0 * g->lda + ic, g->lda, 1}
+                              : (ent_gemm_block){g->A + ic * g->lda + k0, g->lda, 0};
+                if (!direct_a) ent_gemm_pack_a(g, ic, mc, k0, kc, s->a);
+                ent_gemm_macro_kernel(mc, nc, kc, a, b, g->C + ic * g->ldc + jc,
+                                      g->ldc, g->alpha, beta);
+            }
+        }
+    }
+}
+
+/* No free slot: the same sums in the same order, one element at a time
+ * (the kernels' FMA chains, then alpha * acc, then + beta * C). */
+static ENT_AVX512 void gemm_region_scalar(const ent_gemm_args *g, int64_t m0,
+                                          int64_t m1, int64_t n0, int64_t n1) {
+    const int64_t nk = k_blocks(g->K);
+    for (int64_t i = m0; i < m1; i++)
+        for (int64_t j = n0; j < n1; j++) {
+            float *c = g->C + i * g->ldc + j;
+            for (int64_t p = 0; p < nk; p++) {
+                float acc = 0.0f;
+                for (int64_t k = ent_kstart(g->K, nk, p); k < ent_kstart(g->K, nk, p + 1); k++) {
+                    const float a = g->ta ? g->A[k * g->lda + i] : g->A[i * g->lda + k];
+                    const float b = g->tb ? g->B[j * g->ldb + k] : g->B[k * g->ldb + j];
+                    acc = fmaf(a, b, acc);
+                }
+                const float beta = p == 0 ? g->beta : 1.0f;
+                *c = beta != 0.0f ? fmaf(beta, *c, g->alpha * acc) : g->alpha * acc;
+            }
+        }
+}
+
+static void run_region(const ent_gemm_args *g, int64_t m0, int64_t m1,
+                       int64_t n0, int64_t n1, int hint) {
+    if (m0 >= m1 || n0 >= n1) return;
+    gemm_slot *s = slot_claim(hint);
+    if (s)
+        gemm_region(g, m0, m1, n0, n1, s);
+    else
+        gemm_region_scalar(g, m0, m1, n0, n1);
+    slot_release(s);
+}
+
+/* Split nt threads into a pm x pn grid over the tiles: fewest tiles on the
+ * busiest thread first, then least packing (each thread packs its rows of
+ * A and its columns of B, over all of K). Returns pm. */
+static int grid_rows(int nt, int64_t mt, int64_t ntl) {
+    int best = 1;
+    double best_cost = INFINITY;
+    for (int pm = 1; pm <= nt; pm++) {
+        if (nt % pm) continue;
+        const int64_t rows = (mt + pm - 1) / pm, cols = (ntl + nt / pm - 1) / (nt / pm);
+        const double cost = (double)(rows * cols) * 1e6 + (double)(rows * MR + cols * NR);
+        if (cost < best_cost) best_cost = cost, best = pm;
+    }
+    return best;
+}
+
+static void run_team(const ent_gemm_args *g, int nt) {
+    const int64_t mt = (g->M + MR - 1) / MR, ntl = (g->N + NR - 1) / NR;
+#pragma omp parallel num_threads(nt)
+    {
+        const int t = omp_get_thread_num(), T = omp_get_num_threads();
+        const int pm = grid_rows(T, mt, ntl), pn = T / pm, tm = t / pn, tn = t % pn;
+        run_region(g, ent_min64(g->M, mt * tm / pm * MR), ent_min64(g->M, mt * (tm + 1) / pm * MR),
+                   ent_min64(g->N, ntl * tn / pn * NR), ent_min64(g->N, ntl * (tn + 1) / pn * NR), t);
+    }
+}
+
+/* C = beta C when there is nothing to add (K = 0 or alpha = 0), as BLAS. */
+static void scale_c(float *C, int64_t ldc, int64_t M, int64_t N, float beta) {
+    for (int64_t i = 0; i < M; i++)
+        for (int64_t j = 0; j < N; j++)
+            C[i * ldc + j] = beta == 0.0f ? 0.0f : beta * C[i * ldc + j];
+}
+
+void ent_gemm_avx512(int transA, int transB, int64_t M, int64_t N, int64_t K,
+                     float alpha, const float *A, int64_t lda,
+                     const float *B, int64_t ldb, float beta, float *C,
+                     int64_t ldc, int threads) {
+    if (M <= 0 || N <= 0) return;
+    if (K <= 0 || alpha == 0.0f) {
+        scale_c(C, ldc, M, N, beta);
+        return;
+    }
+    const ent_gemm_args g = {transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc};
+    const int64_t tiles = ((M + MR - 1) / MR) * ((N + NR - 1) / NR);
+    int64_t nt = threads < 1 ? 1 : threads > SLOTS ? SLOTS : threads;
+    if (2.0 * (double)M * (double)N * (double)K < FORK_FLOPS || omp_in_parallel())
+        nt = 1;
+    if (ent_gemm_dot_applies(&g))
+        ent_gemm_dot_run(&g, (int)nt);
+    else if (nt == 1 || tiles == 1)
+        run_region(&g, 0, M, 0, N, omp_get_thread_num());
+    else
+        run_team(&g, (int)(nt < tiles ? nt : tiles));
+}
+
+void ent_gemm_avx512_reference(int transA, int transB, int64_t M, int64_t N,
+                               int64_t K, float alpha, const float *A,
+                               int64_t lda, const float *B, int64_t ldb,
+                               float beta, float *C, int64_t ldc) {
+    if (M <= 0 || N <= 0) return;
+    if (K <= 0 || alpha == 0.0f) {
+        scale_c(C, ldc, M, N, beta);
+        return;
+    }
+    const ent_gemm_args g = {transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc};
+    gemm_region_scalar(&g, 0, M, 0, N);
+}
+
+#else /* not x86-64 GCC/Clang: never selected (ent_gemm_have_avx512() is 0) */
+
+void ent_gemm_avx512(int transA, int transB, int64_t M, int64_t N, int64_t K,
+                     float alpha, const float *A, int64_t lda,
+                     const float *B, int64_t ldb, float beta, float *C,
+                     int64_t ldc, int threads) {
+    (void)threads;
+    ent_gemm_naive(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+}
+
+void ent_gemm_avx512_reference(int transA, int transB, int64_t M, int64_t N,
+                               int64_t K, float alpha, const float *A,
+                               int64_t lda, const float *B, int64_t ldb,
+                               float beta, float *C, int64_t ldc) {
+    ent_gemm_naive(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+}
+
+#endif

@@ -1,0 +1,91 @@
+/* gemm_avx512.h — what the AVX-512 GEMM files share (internal to
+ * src/core/gemm_avx512*.c; gemm_avx512.c describes the design).
+ *
+ *   gemm_avx512.c         entry point, blocking loops, threads, buffers
+ *   gemm_avx512_kernel.c  the 12 x 32 register-tile kernels
+ *   gemm_avx512_pack.c    packing of A and B (all four transpose cases)
+ *   gemm_avx512_dot.c     A B^T with N <= 32: dot products along K
+ *
+ * Every function of these files is compiled for AVX-512 by attribute (the
+ * rest of the tree stays portable); they run only after gemm.c's CPU
+ * check. On other targets the header declares nothing. */
+#ifndef ENT_GEMM_AVX512_H
+#define ENT_GEMM_AVX512_H
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#define ENT_HAVE_AVX512_GEMM 1
+
+#include <immintrin.h>
+#include <stdint.h>
+
+#define ENT_AVX512 __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,fma")))
+#define ENT_AVX512_INLINE static inline __attribute__((always_inline)) ENT_AVX512
+
+enum {
+    ENT_GEMM_MR = 12,  /* rows per register tile */
+    ENT_GEMM_NR = 32,  /* columns per register tile (two zmm) */
+    ENT_GEMM_KC = 256, /* depth of a packed block */
+    ENT_GEMM_MC = 192, /* rows of a packed A block (16 tiles) */
+    ENT_GEMM_NC = 512, /* columns of a packed B block: KC x NC = 512 KiB */
+};
+
+/* One product, as ent_gemm received it. */
+typedef struct {
+    int ta, tb;
+    int64_t M, N, K;
+    float alpha;
+    const float *A;
+    int64_t lda;
+    const float *B;
+    int64_t ldb;
+    float beta;
+    float *C;
+    int64_t ldc;
+} ent_gemm_args;
+
+/* An operand block as the kernels read it: packed (ld = 0), or the matrix
+ * itself from the block's corner, rows ld apart, transposed (t) or not. */
+typedef struct {
+    const float *p;
+    int64_t ld;
+    int t;
+} ent_gemm_block;
+
+static inline int64_t ent_min64(int64_t a, int64_t b) { return a < b ? a : b; }
+
+/* Mask of the first n (<= 16, all if more) lanes. */
+static inline __mmask16 ent_lanes(int64_t n) {
+    return n >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << n) - 1u);
+}
+
+/* K cut into nk near-equal blocks; block p starts at ent_kstart(K, nk, p).
+ * The cut depends on K alone: results do not depend on the threads. */
+static inline int64_t ent_kstart(int64_t K, int64_t nk, int64_t p) { return K * p / nk; }
+
+/* Row tiles of a block of mc rows: ceil(mc / MR) tiles of near-equal
+ * height (50 rows = 5 x 10, not 4 x 12 + 2: a 2-row tile has 2 FMA chains
+ * and would run at a quarter of the rate). Tile t starts at ent_row_start. */
+static inline int64_t ent_row_tiles(int64_t mc) { return (mc + ENT_GEMM_MR - 1) / ENT_GEMM_MR; }
+static inline int64_t ent_row_start(int64_t mc, int64_t nt, int64_t t) { return mc * t / nt; }
+
+/* gemm_avx512_pack.c: op(A)[i0:i0+mc, k0:k0+kc] and op(B)[k0.., j0:j0+nc]
+ * into the packed layouts the kernels read (dst 64-byte aligned; pack_a
+ * may write 16 floats past mc * kc). */
+void ent_gemm_pack_a(const ent_gemm_args *g, int64_t i0, int64_t mc,
+                     int64_t k0, int64_t kc, float *dst);
+void ent_gemm_pack_b(const ent_gemm_args *g, int64_t k0, int64_t kc,
+                     int64_t j0, int64_t nc, float *dst);
+
+/* gemm_avx512_kernel.c: C[0:mc, 0:nc] (C already offset to the blocks'
+ * corner) = alpha * a b + beta * C, a: mc x kc, b: kc x nc. */
+void ent_gemm_macro_kernel(int64_t mc, int64_t nc, int64_t kc, ent_gemm_block a,
+                           ent_gemm_block b, float *c, int64_t ldc, float alpha,
+                           float beta);
+
+/* gemm_avx512_dot.c: does the dot-product path take this product, and
+ * run it on up to nt threads (1: on the caller). */
+int ent_gemm_dot_applies(const ent_gemm_args *g);
+void ent_gemm_dot_run(const ent_gemm_args *g, int nt);
+
+#endif
+#endif

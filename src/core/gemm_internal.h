@@ -1,0 +1,54 @@
+/* gemm_internal.h — GEMM backends behind ent_gemm (internal; tests and
+ * benchmarks select one, the library picks the best at run time).
+ *
+ * Selection, first match wins:
+ *   1. ent_gemm_set_backend(b) with b != ENT_GEMM_AUTO (tests, benchmarks);
+ *   2. the environment variable ENT_GEMM=blas|avx512|naive, read once;
+ *   3. auto: avx512 when the CPU (and OS) support AVX-512F, else blas.
+ * avx512 asked for on a CPU without AVX-512 runs blas. An unknown ENT_GEMM
+ * value counts as auto. */
+#ifndef ENT_GEMM_INTERNAL_H
+#define ENT_GEMM_INTERNAL_H
+
+#include "entropic.h"
+
+typedef enum {
+    ENT_GEMM_AUTO = 0,
+    ENT_GEMM_BLAS,   /* OpenBLAS cblas_sgemm */
+    ENT_GEMM_AVX512, /* src/core/gemm_avx512.c */
+    ENT_GEMM_NAIVE,  /* ent_gemm_naive: double accumulation, slow */
+} ent_gemm_backend;
+
+/* Force a backend for this process (AUTO: back to env/auto); returns the
+ * previous forced value. Not thread-safe against concurrent ent_gemm calls
+ * in the sense that a call already running keeps its backend. */
+ent_gemm_backend ent_gemm_set_backend(ent_gemm_backend b);
+/* The backend ent_gemm uses now (never AUTO). */
+ent_gemm_backend ent_gemm_active_backend(void);
+const char *ent_gemm_backend_name(ent_gemm_backend b); /* "blas", ... */
+/* Parse "blas" | "avx512" | "naive" | "auto"; 0 if unknown. */
+int ent_gemm_backend_parse(const char *s, ent_gemm_backend *out);
+/* 1 if this CPU and OS can run the AVX-512 backend. */
+int ent_gemm_have_avx512(void);
+
+/* The AVX-512 backend itself (call only if ent_gemm_have_avx512()).
+ * Same contract as ent_gemm. threads: team size to use (1 = no fork; it
+ * also runs on one thread inside an enclosing parallel region and for small
+ * products). The result does not depend on the thread count: each element
+ * sums its K products in the same order whatever the partition. */
+void ent_gemm_avx512(int transA, int transB, int64_t M, int64_t N, int64_t K,
+                     float alpha, const float *A, int64_t lda,
+                     const float *B, int64_t ldb, float beta, float *C,
+                     int64_t ldc, int threads);
+
+/* The same sums in the same order as the backend's packed path (every
+ * product but A B^T with N <= 32, K >= 64, which takes the dot-product
+ * path), one element at a time and without packing buffers: what that path
+ * falls back to when every buffer slot is taken. Bit-identical to
+ * ent_gemm_avx512 there (tests check it). */
+void ent_gemm_avx512_reference(int transA, int transB, int64_t M, int64_t N,
+                               int64_t K, float alpha, const float *A,
+                               int64_t lda, const float *B, int64_t ldb,
+                               float beta, float *C, int64_t ldc);
+
+#endif

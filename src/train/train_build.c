@@ -1,0 +1,120 @@
+/* train_build.c — building a run: the workers (one model, buffers and
+ * network objective each), the optimizer or the replicas, and the initial
+ * weights. Seeds: the model's initial weights come from --seed (replicas:
+ * replica a from ent_replica_seed(seed, a), or all from seed with
+ * same_init); worker data streams (sampler, dropout) from the seed of its
+ * replica, or under data-parallel MPI of its rank. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "train/train_internal.h"
+#include "train/train_run.h"
+
+static ent_status load_data(ent_run *R) {
+    const ent_train_config *c = R->r.cfg;
+    const char *dir = c->data_dir[0] ? c->data_dir : NULL;
+    ent_status s = ent_dataset_load(&R->train, c->dataset, dir, ENT_SPLIT_TRAIN);
+    if (s == ENT_OK) s = ent_dataset_load(&R->test, c->dataset, dir, ENT_SPLIT_TEST);
+    if (s != ENT_OK) return s;
+    if (c->train_subset > 0 && c->train_subset < R->train->n) ent_dataset_truncate(R->train, c->train_subset);
+    if (c->test_subset > 0 && c->test_subset < R->test->n) ent_dataset_truncate(R->test, c->test_subset);
+    return ENT_OK;
+}
+
+/* Worker i: its own model (workspace), buffers and objective. */
+static ent_status build_worker(ent_run *R, int i, uint64_t stream_seed) {
+    const ent_train_config *c = R->r.cfg;
+    ent_worker *w = &R->r.w[i];
+    int64_t max_batch = c->batch > ENT_EVAL_BATCH ? c->batch : ENT_EVAL_BATCH;
+    ent_status s = ent_model_new(&w->model, c->model, &c->model_opts, R->train->c, R->train->h,
+                                 R->train->w, R->train->n_classes, max_batch);
+    if (s != ENT_OK) return s;
+    w->buffers = ent_alloc(sizeof(float) * (size_t)(ent_model_n_buffer(w->model) + 1));
+    if (!w->buffers) return ent_fail(ENT_ENOMEM, "cannot allocate the batch-norm buffers");
+    return ent_netobj_new(&w->obj, w->model, w->buffers, R->train, c->batch, stream_seed);
+}
+
+static ent_status build_single(ent_run *R) {
+    const ent_train_config *c = R->r.cfg;
+    ent_run_state *r = &R->r;
+    ent_status s = build_worker(R, 0, ent_replica_seed(c->seed, r->rank));
+    if (s != ENT_OK) return s;
+    int64_t P = ent_model_n_param(r->w[0].model);
+    r->theta = ent_alloc(sizeof(float) * (size_t)P);
+    if (!r->theta) return ent_fail(ENT_ENOMEM, "cannot allocate %lld parameters", (long long)P);
+    r->buffers = r->w[0].buffers;
+    ent_model_init_params(r->w[0].model, r->theta, r->buffers, c->seed);
+    s = ent_optim_new(&r->optim, &c->optim, P, c->seed);
+    R->batches_per_step = ent_optim_batches_per_step(r->optim) * r->ranks;
+    R->grads_per_step = ent_optim_grads_per_step(r->optim) * r->ranks;
+    return s;
+}
+
+static ent_status build_replicas(ent_run *R) {
+    const ent_train_config *c = R->r.cfg;
+    ent_run_state *r = &R->r;
+    const int y = c->optim.replicas, first = r->rank * r->n_workers;
+    ent_status s = ENT_OK;
+    for (int i = 0; s == ENT_OK && i < r->n_workers; i++) s = build_worker(R, i, ent_replica_seed(c->seed, first + i));
+    if (s != ENT_OK) return s;
+    int64_t P = ent_model_n_param(r->w[0].model), B = ent_model_n_buffer(r->w[0].model);
+    s = ent_replicas_new(&r->reps, &c->optim, P, r->n_workers, first, c->seed, c->epochs);
+    if (s != ENT_OK) return s;
+    for (int i = 0; i < r->n_workers; i++) {
+        uint64_t seed = c->optim.same_init ? c->seed : ent_replica_seed(c->seed, first + i);
+        ent_model_init_params(r->w[i].model, ent_replicas_theta(r->reps, i), r->w[i].buffers, seed);
+    }
+    r->theta = ent_replicas_center(r->reps);
+    r->buffers = ent_alloc(sizeof(float) * (size_t)(B + 1));
+    R->probs = ent_alloc(sizeof(float) * (size_t)(ENT_EVAL_BATCH * R->train->n_classes));
+    R->rep_err = calloc((size_t)y, sizeof *R->rep_err);
+    R->objs = calloc((size_t)r->n_workers, sizeof *R->objs);
+    if (!r->buffers || !R->probs || !R->rep_err || !R->objs) return ent_fail(ENT_ENOMEM, "cannot allocate the replicas");
+    for (int i = 0; i < r->n_workers; i++) R->objs[i] = ent_netobj_objective(r->w[i].obj);
+    R->batches_per_step = ent_optim_batches_per_step(ent_replicas_optim(r->reps, 0));
+    R->grads_per_step = ent_optim_grads_per_step(ent_replicas_optim(r->reps, 0)) * y;
+    return ENT_OK;
+}
+
+ent_status ent_train_build(ent_run *R) {
+    ent_run_state *r = &R->r;
+    const ent_train_config *c = r->cfg;
+    ent_status s = load_data(R);
+    if (s != ENT_OK) return s;
+    const int replica = ent_optim_kind_is_replica(c->optim.kind);
+    r->n_workers = replica ? c->optim.replicas / r->ranks : 1;
+    r->w = calloc((size_t)r->n_workers, sizeof *r->w);
+    if (!r->w) return ent_fail(ENT_ENOMEM, "out of memory");
+    s = replica ? build_replicas(R) : build_single(R);
+    if (s != ENT_OK) return s;
+    r->model = r->w[0].model;
+    r->model_opts = ent_model_get_opts(r->model);
+    r->sampler = ent_netobj_sampler(r->w[0].obj);
+    r->dropout_rng = ent_netobj_dropout_rng(r->w[0].obj);
+    R->steps_per_epoch = ent_batches_per_epoch(R->train->n, c->batch);
+    R->total_steps = (int64_t)llround(c->epochs * (double)R->steps_per_epoch / R->batches_per_step);
+    if (R->total_steps < 1) R->total_steps = 1;
+    if (!replica && r->ranks > 1) R->obj = ent_dist_data_parallel(&R->dp, ent_netobj_objective(r->w[0].obj));
+    else if (!replica) R->obj = ent_netobj_objective(r->w[0].obj);
+    return ENT_OK;
+}
+
+void ent_train_cleanup(ent_run *R) {
+    ent_run_state *r = &R->r;
+    for (int i = 0; r->w && i < r->n_workers; i++) {
+        ent_netobj_free(r->w[i].obj);
+        ent_free_aligned(r->w[i].buffers);
+        ent_model_free(r->w[i].model);
+    }
+    free(r->w);
+    ent_optim_free(r->optim);
+    if (r->reps) ent_free_aligned(r->buffers); /* else it is w[0]'s */
+    else ent_free_aligned(r->theta);          /* else it is the replicas' centre */
+    ent_replicas_free(r->reps);
+    ent_free_aligned(R->probs);
+    free(R->rep_err);
+    free(R->objs);
+    ent_dataset_free(R->train);
+    ent_dataset_free(R->test);
+}

@@ -1,0 +1,172 @@
+/* test_cli_analysis.c — `entropic hessian` and `entropic flatness` end to
+ * end on a tiny network trained for a moment on a small synthetic
+ * MNIST-format data set (written here, so the test needs no download and
+ * reads 300 images instead of 60,000), and their bad-input paths: one line
+ * on stderr and exit status 2. */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "test.h"
+
+static char out[65536];
+
+static void put_be32(FILE *f, uint32_t v) {
+    const unsigned char b[4] = {(unsigned char)(v >> 24), (unsigned char)(v >> 16), (unsigned char)(v >> 8),
+                                (unsigned char)v};
+    fwrite(b, 1, 4, f);
+}
+
+/* IDX files of n images per split: class k lights rows 2k..2k+4 (plus a
+ * pixel pattern), so a network can learn something from them. */
+static const char *make_data(int n) {
+    static char dir[512];
+    snprintf(dir, sizeof dir, "%s", ent_test_tmpdir());
+    const char *split[2] = {"train", "t10k"};
+    for (int s = 0; s < 2; s++) {
+        char p[600];
+        snprintf(p, sizeof p, "%s/%s-images-idx3-ubyte", dir, split[s]);
+        FILE *fi = fopen(p, "wb");
+        snprintf(p, sizeof p, "%s/%s-labels-idx1-ubyte", dir, split[s]);
+        FILE *fl = fopen(p, "wb");
+        if (!fi || !fl) {
+            CHECK_MSG(0, "cannot write %s", p);
+            if (fi) fclose(fi);
+            if (fl) fclose(fl);
+            return dir;
+        }
+        put_be32(fi, 0x803), put_be32(fi, (uint32_t)n), put_be32(fi, 28), put_be32(fi, 28);
+        put_be32(fl, 0x801), put_be32(fl, (uint32_t)n);
+        for (int i = 0; i < n; i++) {
+            const int k = (i * 7 + s) % 10;
+            for (int px = 0; px < 784; px++) {
+                const int row = px / 28, on = row >= 2 * k && row < 2 * k + 5;
+                fputc(on ? 200 + (px * 13 + i) % 50 : (px * 31 + i * 17) % 40, fi);
+            }
+            fputc(k, fl);
+        }
+        fclose(fi), fclose(fl);
+    }
+    return dir;
+}
+
+static int lines(const char *s) {
+    int n = 0;
+    for (; *s; s++) n += *s == '\n';
+    return n;
+}
+
+static int file_lines(const char *path) {
+    char buf[4096];
+    int n = 0;
+    FILE *f = fopen(path, "r");
+    if (!f) return -1;
+    while (fgets(buf, sizeof buf, f)) n++;
+    fclose(f);
+    return n;
+}
+
+static int is_png(const char *path) {
+    unsigned char sig[8] = {0};
+    FILE *f = fopen(path, "rb");
+    if (!f) return 0;
+    size_t got = fread(sig, 1, 8, f);
+    fclose(f);
+    return got == 8 && sig[0] == 0x89 && sig[1] == 'P' && sig[2] == 'N' && sig[3] == 'G';
+}
+
+/* exit 2 and exactly one line naming `what` */
+static void expect_usage(const char *cmd, const char *args, const char *what) {
+    static const char *data;
+    if (!data) data = make_data(20);
+    int rc = ent_test_run(out, sizeof out, "%s %s --dataset mnist --data-dir %s %s --out %s/o", ent_test_cli(), cmd,
+                          data, args, ent_test_tmpdir());
+    CHECK_MSG(rc == 2, "%s '%s': exit %d, want 2 (%s)", cmd, args, rc, out);
+    CHECK_MSG(lines(out) == 1, "%s '%s': want one line, got: %s", cmd, args, out);
+    CHECK_MSG(strstr(out, what) != NULL, "%s '%s': message lacks '%s': %s", cmd, args, what, out);
+}
+
+ENT_TEST(cli_analysis_usage) {
+    CHECK(ent_test_run(out, sizeof out, "%s hessian --help", ent_test_cli()) == 0);
+    CHECK(strstr(out, "10000 parameters") || strstr(out, "Up to"));
+    CHECK(ent_test_run(out, sizeof out, "%s flatness --help", ent_test_cli()) == 0);
+    CHECK(strstr(out, "multiplicative") != NULL);
+    expect_usage("hessian", "", "--checkpoint");
+    expect_usage("hessian", "--checkpoint /nonexistent/c.safetensors --samples 10", "/nonexistent/c.safetensors");
+    expect_usage("hessian", "--checkpoint x --method eigen", "exact|lanczos|slq");
+    expect_usage("hessian", "--checkpoint x --top 0", "--top");
+    expect_usage("hessian", "--checkpoint x --samples 0", "--samples");
+    expect_usage("hessian", "--checkpoint x --tol 2", "--tol");
+    expect_usage("hessian", "--checkpoint x --frobnicate", "frobnicate");
+    expect_usage("flatness", "", "--checkpoint");
+    expect_usage("flatness", "--checkpoint x --sigma 0.2,0.1", "--sigma");
+    expect_usage("flatness", "--checkpoint x --measure local-entropy --rho 2", "--rho");
+    expect_usage("flatness", "--checkpoint x --noise gaussian", "multiplicative|additive");
+    expect_usage("flatness", "--checkpoint /nonexistent/c.safetensors", "/nonexistent/c.safetensors");
+}
+
+ENT_TEST(cli_analysis_end_to_end) {
+    const char *d = make_data(300), *t = ent_test_tmpdir();
+    char cli[700], p[600], q[600];
+    snprintf(cli, sizeof cli, "%s", ent_test_cli());
+    int rc = ent_test_run(out, sizeof out, "%s train --model tiny-mnistfc --dataset mnist --data-dir %s --epochs 3 "
+                          "--batch-size 50 --optimizer sgd --lr 0.1 --momentum 0.9 --threads 1 --out %s/tiny --quiet",
+                          cli, d, t);
+    CHECK_MSG(rc == 0, "train: %s", out);
+    snprintf(p, sizeof p, "%s/tiny/checkpoint.safetensors", t);
+    /* exact spectrum of one layer's block (90 parameters) */
+    rc = ent_test_run(out, sizeof out, "%s hessian --dataset mnist --data-dir %s --checkpoint %s --method exact --params fc2 --samples 64 --threads 1 --out %s/ex",
+                      cli, d, p, t);
+    CHECK_MSG(rc == 0, "hessian exact: %s", out);
+    snprintf(q, sizeof q, "%s/ex/eigenvalues.csv", t);
+    CHECK_MSG(file_lines(q) == 91, "%s: %d lines, want 91", q, file_lines(q));
+    snprintf(q, sizeof q, "%s/ex/hessian.png", t);
+    CHECK(is_png(q));
+    rc = ent_test_run(out, sizeof out, "cat %s/ex/summary.json", t);
+    CHECK(strstr(out, "\"lambda_max\"") && strstr(out, "\"fraction_abs_below\"") && strstr(out, "\"dimension\": 90"));
+    /* the last layer's block is a Gauss-Newton matrix: positive semi-definite */
+    const char *lm = strstr(out, "\"lambda_min\": ");
+    CHECK(lm && atof(lm + 14) > -1e-10);
+    /* Lanczos extremes of the whole network, and SLQ */
+    rc = ent_test_run(out, sizeof out, "%s hessian --dataset mnist --data-dir %s --checkpoint %s --method lanczos --top 3 --steps 40 --samples 64 --threads 1 --out %s/lz",
+                      cli, d, p, t);
+    CHECK_MSG(rc == 0, "hessian lanczos: %s", out);
+    snprintf(q, sizeof q, "%s/lz/eigenvalues.csv", t);
+    CHECK_MSG(file_lines(q) == 7, "%s: %d lines, want 7", q, file_lines(q));
+    rc = ent_test_run(out, sizeof out, "%s hessian --dataset mnist --data-dir %s --checkpoint %s --method slq --probes 2 --steps 20 --samples 64 --threads 1 --out %s/slq",
+                      cli, d, p, t);
+    CHECK_MSG(rc == 0, "hessian slq: %s", out);
+    snprintf(q, sizeof q, "%s/slq/density.csv", t);
+    CHECK(file_lines(q) == 2001);
+    snprintf(q, sizeof q, "%s/slq/nodes.csv", t);
+    CHECK(file_lines(q) == 41);
+    /* an unknown tensor for --params */
+    rc = ent_test_run(out, sizeof out, "%s hessian --dataset mnist --data-dir %s --checkpoint %s --method exact --params fc9 --samples 8 --out %s/bad", cli, d, p, t);
+    CHECK(rc == 2 && lines(out) == 1 && strstr(out, "fc9"));
+    /* exact on 50,890 parameters is refused, with the way out */
+    rc = ent_test_run(out, sizeof out, "%s train --model small-mnistfc --dataset mnist --data-dir %s --epochs 1 "
+                      "--batch-size 50 --threads 1 --out %s/small --quiet", cli, d, t);
+    CHECK_MSG(rc == 0, "train small-mnistfc: %s", out);
+    rc = ent_test_run(out, sizeof out, "%s hessian --dataset mnist --data-dir %s --checkpoint %s/small/checkpoint.safetensors "
+                      "--method exact --samples 8 --out %s/big", cli, d, t, t);
+    CHECK_MSG(rc == 2 && lines(out) == 1 && strstr(out, "50890") && strstr(out, "lanczos"), "exact limit: %s", out);
+    /* a truncated checkpoint */
+    ent_test_run(out, sizeof out, "head -c 3000 %s > %s/cut.safetensors", p, t);
+    rc = ent_test_run(out, sizeof out, "%s hessian --dataset mnist --data-dir %s --checkpoint %s/cut.safetensors --samples 8 --out %s/bad", cli, d, t, t);
+    CHECK(rc == 2 && lines(out) == 1 && strstr(out, "cut.safetensors"));
+    /* local energy of two checkpoints on one plot, and local entropy */
+    rc = ent_test_run(out, sizeof out, "%s flatness --dataset mnist --data-dir %s --checkpoint %s --checkpoint=%s --measure local-energy "
+                      "--sigma 0,0.1,0.2 --samples 2 --train-subset 200 --test-subset 100 --threads 1 --out %s/le", cli, d, p, p, t);
+    CHECK_MSG(rc == 0, "flatness local-energy: %s", out);
+    snprintf(q, sizeof q, "%s/le/local_energy.csv", t);
+    CHECK_MSG(file_lines(q) == 7, "%s: %d lines, want 7", q, file_lines(q));
+    snprintf(q, sizeof q, "%s/le/local_energy.png", t);
+    CHECK(is_png(q));
+    rc = ent_test_run(out, sizeof out, "%s flatness --dataset mnist --data-dir %s --checkpoint %s --measure local-entropy --gamma 1e3,1e4 --samples 3 "
+                      "--temps 3 --moves 1 --train-subset 100 --threads 1 --out %s/lent", cli, d, p, t);
+    CHECK_MSG(rc == 0, "flatness local-entropy: %s", out);
+    snprintf(q, sizeof q, "%s/lent/local_entropy.csv", t);
+    CHECK(file_lines(q) == 3);
+    snprintf(q, sizeof q, "%s/lent/local_entropy.png", t);
+    CHECK(is_png(q));
+}
