@@ -654,17 +654,25 @@ static inline ent_status ent_hvp_apply(const ent_hvp *h, const double *v,
     return h->apply(h->ctx, v, hv);
 }
 
-/* Network Hessian at the weights theta (converted to double once), on the
- * n samples x[n, c, h, w], y[n] (borrowed: they must outlive the operator),
- * processed in chunks of `batch`. The loss is the mean cross-entropy over
- * all n samples. Dropout is off; batch-norm uses the running statistics in
- * `buffers` (eval mode) unless bn_train = 1 (then each chunk's batch
- * statistics: the Hessian of the training-mode loss of those chunks). */
+/* Network Hessian at the weights theta (converted once), on the n samples
+ * x[n, c, h, w], y[n] (borrowed: they must outlive the operator),
+ * processed in chunks of opts->batch. The loss is the mean cross-entropy
+ * over all n samples. Dropout is off; batch-norm uses the running
+ * statistics in `buffers` (eval mode) unless opts->bn_train (then each
+ * chunk's batch statistics: the Hessian of the training-mode loss of those
+ * chunks). opts->single: compute in float (about 4x faster, Hv to ~1e-6
+ * relative) instead of double (~1e-13). opts NULL = defaults. */
+typedef struct {
+    int64_t batch; /* samples per chunk (memory, not the result); 128 */
+    int bn_train;  /* 0 */
+    int single;    /* 0: double */
+} ent_nethess_opts;
+ent_nethess_opts ent_nethess_opts_default(void);
 typedef struct ent_nethess ent_nethess;
 ent_status ent_nethess_new(ent_nethess **out, const ent_model *m,
                            const float *theta, const float *buffers,
                            const float *x, const int32_t *y, int64_t n,
-                           int64_t batch, int bn_train);
+                           const ent_nethess_opts *opts);
 void ent_nethess_free(ent_nethess *h);
 ent_hvp ent_nethess_hvp(ent_nethess *h);
 /* Move the point to theta (double, n_param values). */

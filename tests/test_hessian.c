@@ -144,7 +144,7 @@ static int smallnet_make(smallnet *s) {
     ent_rng_init(&r, 5, 1);
     ent_rng_normal_fill(&r, s->x, 16 * n, 1.0f);
     for (int64_t i = 0; i < n; i++) s->y[i] = (int32_t)(i % 3);
-    CHECK_OK(ent_nethess_new(&s->h, s->m, s->theta, NULL, s->x, s->y, n, 16, 0));
+    CHECK_OK(ent_nethess_new(&s->h, s->m, s->theta, NULL, s->x, s->y, n, NULL));
     return s->h != NULL;
 }
 

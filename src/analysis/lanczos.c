@@ -23,7 +23,7 @@
 
 static double ddot(int64_t n, const double *x, const double *y) {
     double s = 0.0;
-#pragma omp parallel for reduction(+ : s) if (n > PAR_MIN)
+#pragma omp parallel for simd reduction(+ : s) if (n > PAR_MIN)
     for (int64_t i = 0; i < n; i++) s += x[i] * y[i];
     return s;
 }
@@ -42,7 +42,9 @@ static void orthogonalise(const double *Q, int k, int64_t n, double *w, double *
 #pragma omp parallel for if ((int64_t)k * n > PAR_MIN)
     for (int r = 0; r < k; r++) {
         double s = 0.0;
-        for (int64_t i = 0; i < n; i++) s += Q[(int64_t)r * n + i] * w[i];
+        const double *q = Q + (int64_t)r * n;
+#pragma omp simd reduction(+ : s)
+        for (int64_t i = 0; i < n; i++) s += q[i] * w[i];
         c[r] = s;
     }
 #pragma omp parallel for if ((int64_t)k * n > PAR_MIN)
@@ -50,6 +52,7 @@ static void orthogonalise(const double *Q, int k, int64_t n, double *w, double *
         const int64_t e = b + OBLOCK < n ? b + OBLOCK : n;
         for (int r = 0; r < k; r++) {
             const double cr = c[r], *q = Q + (int64_t)r * n;
+#pragma omp simd
             for (int64_t i = b; i < e; i++) w[i] -= cr * q[i];
         }
     }

@@ -14,10 +14,12 @@
  * dense/conv, the batch statistics of batch-norm; zero for ReLU, max-pool
  * with its argmax fixed, and dropout with its mask fixed).
  *
- * Everything is double: the weights are the model's float theta converted
- * once, so Hv is the Hessian of the mathematical function at those weights
- * to ~1e-13 relative, not the float network's rounding noise — what the
- * exact spectrum (eigenvalues down to |lambda| ~ 1e-6 of lambda_max) needs.
+ * Precision: double by default — the weights are the model's float theta
+ * converted once, so Hv is the Hessian of the mathematical function at
+ * those weights to ~1e-13 relative, not the float network's rounding noise:
+ * what the exact spectrum (eigenvalues down to |lambda| ~ 1e-6 of
+ * lambda_max) needs. A float instance (same code, rop_impl.h compiled
+ * twice) is ~4x faster for Lanczos and SLQ on big networks.
  *
  * The functions read the layer descriptions of src/layers/layer.h (shapes,
  * settings, tensor offsets) and never call the float layers. Activations
@@ -33,59 +35,48 @@
 
 #include "layers/layer.h"
 
+/* Two precisions: _f64 (double, the default) and _f32 (float, on
+ * ent_gemm). The context's pointers are of the call's precision. */
 typedef struct {
     int64_t n;              /* samples in this call */
     int bn_train;           /* batch-norm on batch statistics (else running) */
-    const double *buffers;  /* the model's buffers (running statistics), double */
-    const double *mask;     /* dropout multiplier of this layer; NULL = identity */
-    double *scratch;        /* at least ent_rop_scratch() doubles */
+    const void *buffers;    /* the model's buffers (running statistics) */
+    const void *mask;       /* dropout multiplier of this layer; NULL = identity */
+    void *scratch;          /* at least ent_rop_scratch() values */
 } ent_rop_ctx;
 
-/* Doubles a layer keeps between forward and backward, and its scratch,
- * for batches of up to `batch` samples. */
+/* Values a layer keeps between forward and backward, and its scratch, for
+ * batches of up to `batch` samples (in units of the precision used). */
 int64_t ent_rop_saved(const ent_layer *l, int64_t batch);
 int64_t ent_rop_scratch(const ent_layer *l, int64_t batch);
 
-void ent_rop_forward(const ent_layer *l, const double *th, const double *v,
-                     const double *in, const double *rin, double *out,
-                     double *rout, double *saved, ent_rop_ctx *c);
-void ent_rop_backward(const ent_layer *l, const double *th, const double *v,
-                      const double *in, const double *rin, const double *out,
-                      const double *saved, const double *gout,
-                      const double *rgout, double *gin, double *rgin,
-                      double *gth, double *rgth, ent_rop_ctx *c);
+void ent_rop_forward_f64(const ent_layer *l, const double *th, const double *v,
+                         const double *in, const double *rin, double *out,
+                         double *rout, double *saved, ent_rop_ctx *c);
+void ent_rop_backward_f64(const ent_layer *l, const double *th, const double *v,
+                          const double *in, const double *rin, const double *out,
+                          const double *saved, const double *gout,
+                          const double *rgout, double *gin, double *rgin,
+                          double *gth, double *rgth, ent_rop_ctx *c);
+void ent_rop_forward_f32(const ent_layer *l, const float *th, const float *v,
+                         const float *in, const float *rin, float *out,
+                         float *rout, float *saved, ent_rop_ctx *c);
+void ent_rop_backward_f32(const ent_layer *l, const float *th, const float *v,
+                          const float *in, const float *rin, const float *out,
+                          const float *saved, const float *gout,
+                          const float *rgout, float *gin, float *rgin,
+                          float *gth, float *rgth, ent_rop_ctx *c);
 
 /* Softmax cross-entropy head on logits z [n, k]: returns the SUM of the n
- * losses; g = (p - onehot) * scale and, if rz != NULL, rg = R{g} =
- * scale * p (Rz - <p, Rz>) (scale = 1 / total samples: the mean loss).
- * Counts correct argmax predictions into *correct if not NULL. */
-double ent_rop_softmax_ce(const double *z, const double *rz, const int32_t *y,
-                          int64_t n, int64_t k, double scale, double *g,
-                          double *rg, int64_t *correct);
-
-/* Per kind (rop_linear.c, rop_bn.c, rop.c). */
-void ent_rop_dense_forward(const ent_layer *l, const double *th, const double *v,
-                           const double *in, const double *rin, double *out,
-                           double *rout, ent_rop_ctx *c);
-void ent_rop_dense_backward(const ent_layer *l, const double *th, const double *v,
-                            const double *in, const double *rin,
-                            const double *gout, const double *rgout, double *gin,
-                            double *rgin, double *gth, double *rgth, ent_rop_ctx *c);
-void ent_rop_conv_forward(const ent_layer *l, const double *th, const double *v,
-                          const double *in, const double *rin, double *out,
-                          double *rout, ent_rop_ctx *c);
-void ent_rop_conv_backward(const ent_layer *l, const double *th, const double *v,
-                           const double *in, const double *rin,
-                           const double *gout, const double *rgout, double *gin,
-                           double *rgin, double *gth, double *rgth, ent_rop_ctx *c);
-int64_t ent_rop_conv_scratch(const ent_layer *l, int64_t batch);
-void ent_rop_bn_forward(const ent_layer *l, const double *th, const double *v,
-                        const double *in, const double *rin, double *out,
-                        double *rout, double *saved, ent_rop_ctx *c);
-void ent_rop_bn_backward(const ent_layer *l, const double *th, const double *v,
-                         const double *in, const double *rin, const double *saved,
-                         const double *gout, const double *rgout, double *gin,
-                         double *rgin, double *gth, double *rgth, ent_rop_ctx *c);
+ * losses (in double); g = (p - onehot) * scale and, if rz != NULL,
+ * rg = R{g} = scale * p (Rz - <p, Rz>) (scale = 1 / total samples: the mean
+ * loss). Counts correct argmax predictions into *correct if not NULL. */
+double ent_rop_softmax_ce_f64(const double *z, const double *rz, const int32_t *y,
+                              int64_t n, int64_t k, double scale, double *g,
+                              double *rg, int64_t *correct);
+double ent_rop_softmax_ce_f32(const float *z, const float *rz, const int32_t *y,
+                              int64_t n, int64_t k, double scale, float *g,
+                              float *rg, int64_t *correct);
 
 /* Row-major double GEMM (CBLAS): C = alpha op(A) op(B) + beta C. */
 void ent_dgemm(int transA, int transB, int64_t M, int64_t N, int64_t K,

@@ -29,24 +29,43 @@ static ent_status pool_plan(ent_layer *l) {
 static void pool_init(const ent_layer *l, float *theta, float *buffers,
                       ent_rng *rng) {}
 
-/* Planes pl0..pl1-1 of x [., H, W] -> y [., OH, OW], argmax in idx, in
- * tiles: rows of outputs when OW >= 8, else whole planes holding about 64
- * outputs. tab gives each output's
- * window origin relative to the tile (the same for every full tile), so
- * each window offset (kh, kw) is one pass over the tile's outputs: their
- * running maxima are independent, the pass vectorises (gathers) even when
- * OW is tiny (LeNet's second pool has OW = 2), and the updates are
- * selects, not branches (which element wins is random). */
+/* The maximum of each K x K window whose origin (offset into x) is tab[i],
+ * i < n: value in bv, offset in bi. One pass over the n windows per window
+ * offset (kh, kw): the n running maxima are independent, so the pass
+ * vectorises (as gathers when the origins are not evenly spaced), and the
+ * updates are selects, not branches (which element wins is random, so
+ * branches mispredict). */
+static inline void window_max(const float *restrict x, const int32_t *restrict tab,
+                              int n, int64_t K, int64_t W, float *restrict bv,
+                              int32_t *restrict bi) {
+    for (int i = 0; i < n; i++) bi[i] = tab[i], bv[i] = x[tab[i]];
+    for (int64_t kh = 0; kh < K; kh++)
+        for (int64_t kw = 0; kw < K; kw++) {
+            const int32_t off = (int32_t)(kh * W + kw);
+            for (int i = 0; i < n; i++) {
+                const float v = x[tab[i] + off];
+                const int take = (v > bv[i]) | (v != v);
+                bi[i] = take ? tab[i] + off : bi[i];
+                bv[i] = take ? v : bv[i];
+            }
+        }
+}
+
+enum { TILE = 64 }; /* windows per window_max call */
+
+/* Planes pl0..pl1-1 of in [., H, W] -> out [., OH, OW], argmax in saved.
+ * Rows of OW >= 8 outputs (evenly spaced origins) go one row per call; for
+ * narrower rows (LeNet's second pool: OW = 2) a call takes whole planes,
+ * about TILE outputs, so that the vectors are still long: gathers measured
+ * 5x faster there, and slower than rows when OW = 8. */
 ENT_CLONES static void pool_planes(const float *restrict in, float *restrict out,
                                    float *restrict saved, int64_t pl0, int64_t pl1,
                                    int64_t K, int64_t S, int64_t H, int64_t W,
                                    int64_t OH, int64_t OW) {
-    enum { TILE = 64 };
     const int64_t per = OH * OW, tp = per >= TILE ? 1 : TILE / per; /* planes per tile */
     int32_t tab[TILE], bi[TILE];
     float bv[TILE];
-    if (OW >= 8 || per > TILE) { /* rows long enough to vectorise: tile = a row
-                                  * (measured faster than gathers there) */
+    if (OW >= 8 || per > TILE) { /* (window_max inlined here measured 1.9x slower) */
         for (int64_t pl = pl0; pl < pl1; pl++)
             for (int64_t oh = 0; oh < OH; oh++)
                 for (int64_t o0 = 0; o0 < OW; o0 += TILE) {
@@ -73,27 +92,14 @@ ENT_CLONES static void pool_planes(const float *restrict in, float *restrict out
                 }
         return;
     }
-    for (int64_t i = 0; i < tp * per; i++) {
+    for (int64_t i = 0; i < tp * per; i++) { /* origins relative to the tile's first plane */
         const int64_t p = i / per, r = i % per;
         tab[i] = (int32_t)(p * H * W + (r / OW) * S * W + (r % OW) * S);
     }
     for (int64_t pl = pl0; pl < pl1; pl += tp) {
-        const int64_t np = pl1 - pl < tp ? pl1 - pl : tp;
-        const int n = (int)(np * per);
-        const float *restrict x = in + pl * H * W;
-        for (int i = 0; i < n; i++) bi[i] = tab[i], bv[i] = x[tab[i]];
-        for (int64_t kh = 0; kh < K; kh++)
-            for (int64_t kw = 0; kw < K; kw++) {
-                const int32_t off = (int32_t)(kh * W + kw);
-                for (int i = 0; i < n; i++) {
-                    const float v = x[tab[i] + off];
-                    const int take = (v > bv[i]) | (v != v);
-                    bi[i] = take ? tab[i] + off : bi[i];
-                    bv[i] = take ? v : bv[i];
-                }
-            }
-        /* the argmax is stored relative to its own plane */
-        for (int i = 0; i < n; i++) {
+        const int n = (int)((pl1 - pl < tp ? pl1 - pl : tp) * per);
+        window_max(in + pl * H * W, tab, n, K, W, bv, bi);
+        for (int i = 0; i < n; i++) { /* the argmax is relative to its own plane */
             out[pl * per + i] = bv[i];
             saved[pl * per + i] = (float)(bi[i] - (int32_t)((i / per) * H * W));
         }

@@ -1,4 +1,5 @@
-/* rop_bn.c — R-operator of batch-norm (1-D and 2-D), see rop.h.
+/* rop_bn_impl.h — R-operator of batch-norm (1-D and 2-D), see rop.h, in the
+ * precision REAL (a template: rop_impl.h includes it); sums in double.
  * Per channel, N = n*H*W values, xhat = (x - m) s, y = g xhat + b.
  * Eval: m, s are the running statistics (constants), s = 1/sqrt(var+eps).
  * Train: m = mean x, s = (var x + eps)^(-1/2) (biased variance), and
@@ -10,17 +11,11 @@
  *             Rgx = Rs (gh - A - xhat B) + s (Rgh - RA - Rxhat B - xhat RB)
  *             (Hv)_g += sum(Rgy xhat + gy Rxhat),  (Hv)_b += sum Rgy
  * In eval A = B = RA = RB = Rm = Rs = 0. Saved: m, s, Rm, Rs per channel. */
-#include <math.h>
-
-#include "analysis/rop.h"
-
-#define PAR_MIN 32768
-
 typedef struct {
     int64_t n, C, HW;
-} dims;
+} bn_dims;
 
-static double chan_mean(const double *x, dims d, int64_t c) {
+static double chan_mean(const REAL *x, bn_dims d, int64_t c) {
     double s = 0.0;
     for (int64_t i = 0; i < d.n; i++)
         for (int64_t j = 0; j < d.HW; j++) s += x[(i * d.C + c) * d.HW + j];
@@ -28,7 +23,7 @@ static double chan_mean(const double *x, dims d, int64_t c) {
 }
 
 /* mean of (x - m) * y over channel c */
-static double chan_cmean(const double *x, double m, const double *y, dims d, int64_t c) {
+static double chan_cmean(const REAL *x, double m, const REAL *y, bn_dims d, int64_t c) {
     double s = 0.0;
     for (int64_t i = 0; i < d.n; i++)
         for (int64_t j = 0; j < d.HW; j++) {
@@ -39,8 +34,8 @@ static double chan_cmean(const double *x, double m, const double *y, dims d, int
 }
 
 /* Statistics of channel c into saved (m, s, Rm, Rs at c, C+c, 2C+c, 3C+c). */
-static void stats(const ent_layer *l, const double *in, const double *rin, double *saved,
-                  dims d, int64_t c, const ent_rop_ctx *ctx) {
+static void stats(const ent_layer *l, const REAL *in, const REAL *rin, REAL *saved,
+                  bn_dims d, int64_t c, const ent_rop_ctx *ctx) {
     double m, s, rm = 0.0, rs = 0.0;
     if (ctx->bn_train) {
         m = chan_mean(in, d, c);
@@ -50,18 +45,19 @@ static void stats(const ent_layer *l, const double *in, const double *rin, doubl
             rs = -s * s * s * chan_cmean(in, m, rin, d, c);
         }
     } else {
-        m = ctx->buffers[l->tensors[ENT_BN_MEAN].offset + c];
-        s = 1.0 / sqrt(ctx->buffers[l->tensors[ENT_BN_VAR].offset + c] + (double)l->bn.eps);
+        const REAL *buf = ctx->buffers;
+        m = buf[l->tensors[ENT_BN_MEAN].offset + c];
+        s = 1.0 / sqrt(buf[l->tensors[ENT_BN_VAR].offset + c] + (double)l->bn.eps);
     }
     saved[c] = m, saved[d.C + c] = s, saved[2 * d.C + c] = rm, saved[3 * d.C + c] = rs;
 }
 
-void ent_rop_bn_forward(const ent_layer *l, const double *th, const double *v,
-                        const double *in, const double *rin, double *out,
-                        double *rout, double *saved, ent_rop_ctx *ctx) {
-    const dims d = {ctx->n, l->in_c, l->in_h * l->in_w};
-    const double *g = th + l->tensors[ENT_BN_WEIGHT].offset;
-    const double *b = th + l->tensors[ENT_BN_BIAS].offset;
+static void bn_forward(const ent_layer *l, const REAL *th, const REAL *v,
+                        const REAL *in, const REAL *rin, REAL *out,
+                        REAL *rout, REAL *saved, ent_rop_ctx *ctx) {
+    const bn_dims d = {ctx->n, l->in_c, l->in_h * l->in_w};
+    const REAL *g = th + l->tensors[ENT_BN_WEIGHT].offset;
+    const REAL *b = th + l->tensors[ENT_BN_BIAS].offset;
 #pragma omp parallel for if (d.n * d.C * d.HW > PAR_MIN)
     for (int64_t c = 0; c < d.C; c++) {
         stats(l, in, v ? rin : NULL, saved, d, c, ctx);
@@ -80,13 +76,13 @@ void ent_rop_bn_forward(const ent_layer *l, const double *th, const double *v,
     }
 }
 
-void ent_rop_bn_backward(const ent_layer *l, const double *th, const double *v,
-                         const double *in, const double *rin, const double *saved,
-                         const double *gout, const double *rgout, double *gin,
-                         double *rgin, double *gth, double *rgth, ent_rop_ctx *ctx) {
-    const dims d = {ctx->n, l->in_c, l->in_h * l->in_w};
+static void bn_backward(const ent_layer *l, const REAL *th, const REAL *v,
+                         const REAL *in, const REAL *rin, const REAL *saved,
+                         const REAL *gout, const REAL *rgout, REAL *gin,
+                         REAL *rgin, REAL *gth, REAL *rgth, ent_rop_ctx *ctx) {
+    const bn_dims d = {ctx->n, l->in_c, l->in_h * l->in_w};
     const int64_t go = l->tensors[ENT_BN_WEIGHT].offset, bo = l->tensors[ENT_BN_BIAS].offset;
-    const double *g = th + go, inv = 1.0 / (double)(d.n * d.HW);
+    const REAL *g = th + go, inv = 1.0 / (double)(d.n * d.HW);
     const int train = ctx->bn_train;
 #pragma omp parallel for if (d.n * d.C * d.HW > PAR_MIN)
     for (int64_t c = 0; c < d.C; c++) {

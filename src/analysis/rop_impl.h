@@ -1,0 +1,158 @@
+/* rop_impl.h — the R-operator in the precision REAL: a template, included
+ * by rop_f64.c (REAL double) and rop_f32.c (REAL float), each defining
+ * REAL, GEMM (a row-major GEMM of that precision) and FN(name) (the
+ * exported name with its suffix). Holds the dispatch by layer kind, the
+ * element-wise kinds (ReLU, max-pool, dropout: their second derivatives
+ * vanish, so R{.} is the same linear map applied to R of the input) and the
+ * softmax cross-entropy head; dense/conv2d and batch-norm come from
+ * rop_linear_impl.h and rop_bn_impl.h. Sums are taken in double in both
+ * precisions. See rop.h for the conventions. */
+#include <math.h>
+#include <string.h>
+
+#include "analysis/rop.h"
+
+#define PAR_MIN 32768
+
+#include "analysis/rop_bn_impl.h"
+#include "analysis/rop_linear_impl.h"
+
+/* ReLU: the mask in > 0 (PyTorch's gradient at 0 is 0, as in relu.c). */
+static void relu_fwd(int64_t m, const REAL *in, const REAL *rin, REAL *out, REAL *rout) {
+#pragma omp parallel for if (m > PAR_MIN)
+    for (int64_t i = 0; i < m; i++) {
+        out[i] = in[i] > 0.0 ? in[i] : 0.0;
+        if (rout) rout[i] = in[i] > 0.0 && rin ? rin[i] : 0.0;
+    }
+}
+
+static void relu_bwd(int64_t m, const REAL *in, const REAL *gout, const REAL *rgout,
+                     REAL *gin, REAL *rgin) {
+#pragma omp parallel for if (m > PAR_MIN)
+    for (int64_t i = 0; i < m; i++) {
+        gin[i] = in[i] > 0.0 ? gout[i] : 0.0;
+        if (rgin) rgin[i] = in[i] > 0.0 ? rgout[i] : 0.0;
+    }
+}
+
+/* Max-pool with the argmax of the forward fixed (first maximum in window
+ * order, as maxpool.c); saved holds each output's input index in its plane. */
+static void pool_fwd(const ent_layer *l, int64_t n, const REAL *in, const REAL *rin,
+                     REAL *out, REAL *rout, REAL *saved) {
+    const int64_t K = l->pool.k, S = l->pool.stride, W = l->in_w, OH = l->out_h, OW = l->out_w;
+    const int64_t HW = l->in_h * W, OHW = OH * OW;
+#pragma omp parallel for if (n * l->in_c * OHW * K * K > PAR_MIN)
+    for (int64_t pl = 0; pl < n * l->in_c; pl++) {
+        const REAL *x = in + pl * HW;
+        for (int64_t oh = 0; oh < OH; oh++)
+            for (int64_t ow = 0; ow < OW; ow++) {
+                int64_t best = oh * S * W + ow * S;
+                for (int64_t kh = 0; kh < K; kh++)
+                    for (int64_t kw = 0; kw < K; kw++) {
+                        const int64_t j = (oh * S + kh) * W + ow * S + kw;
+                        if (x[j] > x[best]) best = j;
+                    }
+                const int64_t o = pl * OHW + oh * OW + ow;
+                out[o] = x[best];
+                saved[o] = (REAL)best;
+                if (rout) rout[o] = rin ? rin[pl * HW + best] : 0.0;
+            }
+    }
+}
+
+static void pool_bwd(const ent_layer *l, int64_t n, const REAL *saved, const REAL *gout,
+                     const REAL *rgout, REAL *gin, REAL *rgin) {
+    const int64_t HW = l->in_h * l->in_w, OHW = l->out_h * l->out_w;
+#pragma omp parallel for if (n * l->in_c * HW > PAR_MIN)
+    for (int64_t pl = 0; pl < n * l->in_c; pl++) {
+        memset(gin + pl * HW, 0, sizeof(REAL) * (size_t)HW);
+        if (rgin) memset(rgin + pl * HW, 0, sizeof(REAL) * (size_t)HW);
+        for (int64_t j = 0; j < OHW; j++) {
+            const int64_t at = pl * HW + (int64_t)saved[pl * OHW + j];
+            gin[at] += gout[pl * OHW + j];
+            if (rgin) rgin[at] += rgout[pl * OHW + j];
+        }
+    }
+}
+
+/* Dropout with its mask fixed (c->mask; NULL = identity, as in eval). */
+static void scale_copy(int64_t m, const REAL *mask, const REAL *x, REAL *y) {
+#pragma omp parallel for if (m > PAR_MIN)
+    for (int64_t i = 0; i < m; i++) y[i] = x ? (mask ? mask[i] * x[i] : x[i]) : 0.0;
+}
+
+void FN(ent_rop_forward)(const ent_layer *l, const REAL *th, const REAL *v,
+                     const REAL *in, const REAL *rin, REAL *out,
+                     REAL *rout, REAL *saved, ent_rop_ctx *c) {
+    const int64_t m = c->n * ent_layer_in_size(l);
+    switch (l->kind) {
+    case ENT_LAYER_DENSE: dense_forward(l, th, v, in, rin, out, rout, c); break;
+    case ENT_LAYER_CONV2D: conv_forward(l, th, v, in, rin, out, rout, c); break;
+    case ENT_LAYER_BATCHNORM: bn_forward(l, th, v, in, rin, out, rout, saved, c); break;
+    case ENT_LAYER_RELU: relu_fwd(m, in, rin, out, v ? rout : NULL); break;
+    case ENT_LAYER_MAXPOOL: pool_fwd(l, c->n, in, rin, out, v ? rout : NULL, saved); break;
+    case ENT_LAYER_DROPOUT:
+        scale_copy(m, (const REAL *)c->mask, in, out);
+        if (v) scale_copy(m, (const REAL *)c->mask, rin, rout);
+        break;
+    default: break;
+    }
+}
+
+void FN(ent_rop_backward)(const ent_layer *l, const REAL *th, const REAL *v,
+                      const REAL *in, const REAL *rin, const REAL *out,
+                      const REAL *saved, const REAL *gout,
+                      const REAL *rgout, REAL *gin, REAL *rgin,
+                      REAL *gth, REAL *rgth, ent_rop_ctx *c) {
+    const int64_t m = c->n * ent_layer_in_size(l);
+    if (!v) rgin = NULL;
+    switch (l->kind) {
+    case ENT_LAYER_DENSE:
+        dense_backward(l, th, v, in, rin, gout, rgout, gin, rgin, gth, rgth, c);
+        break;
+    case ENT_LAYER_CONV2D:
+        conv_backward(l, th, v, in, rin, gout, rgout, gin, rgin, gth, rgth, c);
+        break;
+    case ENT_LAYER_BATCHNORM:
+        bn_backward(l, th, v, in, rin, saved, gout, rgout, gin, rgin, gth, rgth, c);
+        break;
+    case ENT_LAYER_RELU:
+        if (gin) relu_bwd(m, in, gout, rgout, gin, rgin);
+        break;
+    case ENT_LAYER_MAXPOOL:
+        if (gin) pool_bwd(l, c->n, saved, gout, rgout, gin, rgin);
+        break;
+    case ENT_LAYER_DROPOUT:
+        if (gin) scale_copy(m, (const REAL *)c->mask, gout, gin);
+        if (rgin) scale_copy(m, (const REAL *)c->mask, rgout, rgin);
+        break;
+    default: break;
+    }
+}
+
+double FN(ent_rop_softmax_ce)(const REAL *z, const REAL *rz, const int32_t *y,
+                          int64_t n, int64_t k, double scale, REAL *g,
+                          REAL *rg, int64_t *correct) {
+    double loss = 0.0;
+    int64_t hits = 0;
+#pragma omp parallel for reduction(+ : loss, hits) if (n * k > PAR_MIN)
+    for (int64_t i = 0; i < n; i++) {
+        const REAL *x = z + i * k;
+        int64_t am = 0;
+        for (int64_t j = 1; j < k; j++)
+            if (x[j] > x[am]) am = j;
+        double sum = 0.0, prz = 0.0;
+        for (int64_t j = 0; j < k; j++) sum += exp((double)x[j] - x[am]);
+        const int valid = y[i] >= 0 && y[i] < k;
+        if (valid) loss += log(sum) - ((double)x[y[i]] - x[am]), hits += am == y[i];
+        if (rz)
+            for (int64_t j = 0; j < k; j++) prz += exp((double)x[j] - x[am]) / sum * rz[i * k + j];
+        for (int64_t j = 0; j < k; j++) {
+            const double p = exp((double)x[j] - x[am]) / sum;
+            if (g) g[i * k + j] = (REAL)((p - (valid && j == y[i] ? 1.0 : 0.0)) * scale);
+            if (rg) rg[i * k + j] = (REAL)(p * (rz[i * k + j] - prz) * scale);
+        }
+    }
+    if (correct) *correct = hits;
+    return loss;
+}
