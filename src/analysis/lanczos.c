@@ -2,9 +2,10 @@
  * extreme eigenvalues it yields, and stochastic Lanczos quadrature (SLQ).
  *
  * Step j: w = H q_j, alpha_j = q_j.w, w -= alpha_j q_j + beta_{j-1} q_{j-1},
- * then w is orthogonalised against every q_0..q_j twice (classical
- * Gram-Schmidt repeated: "twice is enough", Giraud et al. 2005), which keeps
- * Q orthonormal to working precision, so T_j has no spurious copies of
+ * then w is orthogonalised against every q_0..q_j by classical
+ * Gram-Schmidt, repeated when the first pass cancelled much of w ("twice is
+ * enough", Giraud et al. 2005; the repeat test of Daniel et al. 1976). Q
+ * stays orthonormal to working precision, so T_j has no spurious copies of
  * converged eigenvalues. beta_j = |w|, q_{j+1} = w / beta_j. The Ritz
  * values (eigenvalues of T_j) approximate the extremes first; the residual
  * of Ritz pair i is beta_{j-1} |s_{last,i}|, and some eigenvalue of H lies
@@ -104,9 +105,17 @@ static int lz_step(lanczos *z, double *alpha, double *beta, ent_status *st) {
     alpha[j] = ddot(n, q, w);
     daxpy(n, -alpha[j], q, w);
     if (j > 0) daxpy(n, -beta[j - 1], q - n, w);
-    orthogonalise(z->Q, j + 1, n, w, z->c); /* twice is enough */
+    /* again only if the first pass removed a large part of w (the DGKS
+     * criterion, Daniel et al. 1976): then rounding may have left a
+     * component along Q; otherwise one pass already made w orthogonal to
+     * working precision, and the second would cost as much for nothing */
+    const double before = sqrt(ddot(n, w, w));
     orthogonalise(z->Q, j + 1, n, w, z->c);
     beta[j] = sqrt(ddot(n, w, w));
+    if (beta[j] < 0.7071 * before) {
+        orthogonalise(z->Q, j + 1, n, w, z->c);
+        beta[j] = sqrt(ddot(n, w, w));
+    }
     if (fabs(alpha[j]) > z->scale) z->scale = fabs(alpha[j]);
     if (beta[j] > z->scale) z->scale = beta[j];
     z->j = j + 1;

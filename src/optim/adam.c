@@ -5,17 +5,18 @@
  * which is lr m_hat / (sqrt(v_hat) + eps) written as PyTorch evaluates it. */
 #include <math.h>
 
+#include "core/simd.h"
 #include "optim_internal.h"
 
-void ent_adam_apply(float *x, const float *g, float *m, float *v, int64_t n,
-                    double lr, double wd, double b1, double b2, double eps,
-                    int64_t t) {
-    const double bc1 = 1.0 - pow(b1, (double)t);
-    const double bc2 = 1.0 - pow(b2, (double)t);
-    const float step = (float)(lr / bc1), bc2s = (float)sqrt(bc2);
-    const float fb1 = (float)b1, fb2 = (float)b2, c1 = (float)(1.0 - b1),
-                c2 = (float)(1.0 - b2), fe = (float)eps, fwd = (float)wd;
-#pragma omp parallel for simd if (parallel : n > ENT_OPTIM_PAR_MIN) schedule(static)
+/* The update of x[0..n), m, v: a leaf kernel compiled for AVX-512 too
+ * (core/simd.h). The two divisions and the square root made the SSE2 loop
+ * compute-bound: 1.44 ms for mnistfc's 1.87M parameters on one core, 3.5x
+ * the time of the memory-bound SGD update. */
+ENT_CLONES static void adam_kernel(float *restrict x, const float *restrict g,
+                                   float *restrict m, float *restrict v, int64_t n,
+                                   const float *restrict k) {
+    const float step = k[0], bc2s = k[1], fb1 = k[2], fb2 = k[3], c1 = k[4], c2 = k[5],
+                fe = k[6], fwd = k[7];
     for (int64_t i = 0; i < n; i++) {
         float gi = g[i] + fwd * x[i];
         float mi = fb1 * m[i] + c1 * gi;
@@ -24,6 +25,20 @@ void ent_adam_apply(float *x, const float *g, float *m, float *v, int64_t n,
         v[i] = vi;
         x[i] -= step * mi / (sqrtf(vi) / bc2s + fe);
     }
+}
+
+void ent_adam_apply(float *x, const float *g, float *m, float *v, int64_t n,
+                    double lr, double wd, double b1, double b2, double eps,
+                    int64_t t) {
+    const double bc1 = 1.0 - pow(b1, (double)t);
+    const double bc2 = 1.0 - pow(b2, (double)t);
+    const float k[8] = {(float)(lr / bc1), (float)sqrt(bc2), (float)b1, (float)b2,
+                        (float)(1.0 - b1), (float)(1.0 - b2), (float)eps, (float)wd};
+    const int64_t CH = 8192, chunks = (n + CH - 1) / CH;
+#pragma omp parallel for if (n > ENT_OPTIM_PAR_MIN) schedule(static)
+    for (int64_t c = 0; c < chunks; c++)
+        adam_kernel(x + c * CH, g + c * CH, m + c * CH, v + c * CH,
+                    n - c * CH < CH ? n - c * CH : CH, k);
 }
 
 ent_status ent_adam_step(ent_optim *o, const ent_objective *obj, float *theta,

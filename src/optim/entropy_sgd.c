@@ -33,6 +33,7 @@
 #include <string.h>
 
 #include "core/rng_internal.h"
+#include "core/simd.h"
 #include "optim_internal.h"
 
 double ent_esgd_gamma_at(const ent_optim_params *p, int64_t t) {
@@ -109,9 +110,10 @@ ENT_INNER_SGD(nesterov_g_1, 2, 1, 1)
 #undef ENT_INNER_SGD
 
 /* One SGLD step preconditioned by Adam moments (b1 = m, b2 = v; zero on
- * the first step) on one chunk. */
+ * the first step) on one chunk. Compiled for AVX-512 too (core/simd.h):
+ * with SSE2 its division and square root made it compute-bound. */
 #define ENT_INNER_ADAM(NAME, FIRST)                                              \
-    static void NAME(const chunk_view *v, const inner_coef *k) {                 \
+    ENT_CLONES static void NAME(const chunk_view *v, const inner_coef *k) {      \
         float *restrict xp = v->xp, *restrict mu = v->mu;                        \
         float *restrict am = v->b1, *restrict av = v->b2;                        \
         const float *restrict x = v->x, *restrict g = v->g, *restrict nz = v->nz; \
