@@ -647,6 +647,9 @@ typedef struct {
     void *ctx;
     /* hv = H v (overwrite); v and hv hold n values and do not alias. */
     ent_status (*apply)(void *ctx, const double *v, double *hv);
+    /* Optional (NULL: k calls of apply): hv[j n ..] = H v[j n ..] for the
+     * k vectors stored back to back, e.g. on several threads at once. */
+    ent_status (*apply_many)(void *ctx, int64_t k, const double *v, double *hv);
 } ent_hvp;
 
 static inline ent_status ent_hvp_apply(const ent_hvp *h, const double *v,
@@ -709,12 +712,13 @@ ent_hvp ent_hvp_block_op(ent_hvp_block *b);
 /* The exact Hessian: the largest n allowed (n^2 doubles = 800 MB, a dense
  * symmetric eigensolve of about a minute on 2 cores). */
 #define ENT_HESSIAN_EXACT_MAX 10000
-/* H[n*n] (row-major) from the n products H e_j, then symmetrised; *asym
+/* H[n*n] (row-major) from the n products H e_j (in batches through
+ * apply_many where the operator has it), then symmetrised; *asym
  * (if not NULL) = max |H - H^T| / max |H| before (a check of the HVPs). */
 ent_status ent_hessian_dense(const ent_hvp *h, double *H, double *asym);
-/* Eigenvalues of the symmetric A[n*n] in ascending order into w (LAPACK
- * dsyevd). A is overwritten; if vectors, row i of A becomes the unit
- * eigenvector of w[i]. */
+/* Eigenvalues of the symmetric A[n*n] in ascending order into w (LAPACK:
+ * dsyevd_2stage without vectors, dsyevd with). A is overwritten; if
+ * vectors, row i of A becomes the unit eigenvector of w[i]. */
 ent_status ent_sym_eig(double *A, int64_t n, double *w, int vectors);
 
 /* Lanczos with full re-orthogonalisation (every new vector is made

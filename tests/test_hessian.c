@@ -191,6 +191,49 @@ ENT_TEST(hessian_lanczos_network) {
     smallnet_free(&s);
 }
 
+/* The exact Hessian through apply_many (products on several threads, each
+ * on its own workspace) against one product at a time (apply): each
+ * column is the same computation on the same data; only OpenBLAS's dgemm
+ * may block a product differently when it runs inside a parallel region,
+ * so allow rounding: 1e-12 of max |H|. Same for a principal block. */
+ENT_TEST(hessian_dense_many_matches_single) {
+    smallnet s;
+    if (!smallnet_make(&s)) return smallnet_free(&s);
+    ent_hvp h = ent_nethess_hvp(s.h);
+    CHECK(h.apply_many != NULL);
+    ent_hvp one = h;
+    one.apply_many = NULL;
+    const int64_t P = h.n;
+    double *A = calloc((size_t)(P * P), sizeof(double)), *B = calloc((size_t)(P * P), sizeof(double));
+    const int64_t before = ent_nethess_products(s.h);
+    CHECK_OK(ent_hessian_dense(&h, A, NULL));
+    CHECK(ent_nethess_products(s.h) - before == P);
+    CHECK_OK(ent_hessian_dense(&one, B, NULL));
+    double big = maxabs(A, P * P), d = 0;
+    for (int64_t i = 0; i < P * P; i++) d = fmax(d, fabs(A[i] - B[i]));
+    CHECK_MSG(big > 0 && d <= 1e-12 * big, "batched vs single: %.3g of max %.3g", d, big);
+    /* a block of two ranges: rows/columns of the full H */
+    const int64_t off[2] = {3, P - 40}, cnt[2] = {50, 40};
+    ent_hvp_block *blk = NULL;
+    CHECK_OK(ent_hvp_block_new(&blk, &h, off, cnt, 2));
+    ent_hvp bh = ent_hvp_block_op(blk);
+    CHECK(bh.apply_many != NULL && bh.n == 90);
+    double *C = calloc(90 * 90, sizeof(double));
+    CHECK_OK(ent_hessian_dense(&bh, C, NULL));
+    double db = 0;
+    for (int64_t i = 0; i < 90; i++)
+        for (int64_t j = 0; j < 90; j++) {
+            const int64_t gi = i < 50 ? 3 + i : P - 40 + (i - 50), gj = j < 50 ? 3 + j : P - 40 + (j - 50);
+            db = fmax(db, fabs(C[i * 90 + j] - B[gi * P + gj]));
+        }
+    CHECK_MSG(db <= 1e-12 * big, "block vs full: %.3g", db);
+    printf("    %lld-param MLP: batched vs single %.1e, block vs full %.1e (max |H| %.3g)\n",
+           (long long)P, d, db, big);
+    free(A), free(B), free(C);
+    ent_hvp_block_free(blk);
+    smallnet_free(&s);
+}
+
 /* W1 between two discrete distributions (sorted copies are made). */
 typedef struct {
     double x, w;

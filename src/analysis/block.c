@@ -12,12 +12,15 @@ struct ent_hvp_block {
     int n_ranges;
     int64_t *offset, *count, n;
     double *full, *hfull; /* base->n each */
+    int64_t cap;          /* vectors the two below hold (apply_many) */
+    double *fulls, *hfulls; /* cap * base->n each, fulls zero outside S */
 };
 
 void ent_hvp_block_free(ent_hvp_block *b) {
     if (!b) return;
     free(b->offset), free(b->count);
     ent_free_aligned(b->full), ent_free_aligned(b->hfull);
+    ent_free_aligned(b->fulls), ent_free_aligned(b->hfulls);
     free(b);
 }
 
@@ -53,21 +56,49 @@ ent_status ent_hvp_block_new(ent_hvp_block **out, const ent_hvp *base, const int
     return ENT_OK;
 }
 
-static ent_status apply(void *ctx, const double *v, double *hv) {
-    ent_hvp_block *b = ctx;
+/* full[S] = v (the rest of full stays zero). */
+static void embed(const ent_hvp_block *b, const double *v, double *full) {
     int64_t k = 0;
     for (int r = 0; r < b->n_ranges; k += b->count[r++])
-        memcpy(b->full + b->offset[r], v + k, sizeof(double) * (size_t)b->count[r]);
-    ent_status s = ent_hvp_apply(&b->base, b->full, b->hfull);
-    k = 0;
+        memcpy(full + b->offset[r], v + k, sizeof(double) * (size_t)b->count[r]);
+}
+
+/* hv = hfull[S]; full[S] = 0 again. */
+static void extract(const ent_hvp_block *b, const double *hfull, double *full, double *hv) {
+    int64_t k = 0;
     for (int r = 0; r < b->n_ranges; k += b->count[r++]) {
-        memcpy(hv + k, b->hfull + b->offset[r], sizeof(double) * (size_t)b->count[r]);
-        memset(b->full + b->offset[r], 0, sizeof(double) * (size_t)b->count[r]); /* zero again */
+        memcpy(hv + k, hfull + b->offset[r], sizeof(double) * (size_t)b->count[r]);
+        memset(full + b->offset[r], 0, sizeof(double) * (size_t)b->count[r]);
     }
+}
+
+static ent_status apply(void *ctx, const double *v, double *hv) {
+    ent_hvp_block *b = ctx;
+    embed(b, v, b->full);
+    ent_status s = ent_hvp_apply(&b->base, b->full, b->hfull);
+    extract(b, b->hfull, b->full, hv);
+    return s;
+}
+
+/* k products through the base's apply_many (buffers grown on first use). */
+static ent_status apply_many(void *ctx, int64_t k, const double *v, double *hv) {
+    ent_hvp_block *b = ctx;
+    const int64_t N = b->base.n;
+    if (k > b->cap) {
+        ent_free_aligned(b->fulls), ent_free_aligned(b->hfulls);
+        b->fulls = ent_alloc(sizeof(double) * (size_t)(k * N));
+        b->hfulls = ent_alloc(sizeof(double) * (size_t)(k * N));
+        b->cap = b->fulls && b->hfulls ? k : 0;
+        if (!b->cap) return ent_fail(ENT_ENOMEM, "block: out of memory for %lld products", (long long)k);
+        memset(b->fulls, 0, sizeof(double) * (size_t)(k * N));
+    }
+    for (int64_t j = 0; j < k; j++) embed(b, v + j * b->n, b->fulls + j * N);
+    ent_status s = b->base.apply_many(b->base.ctx, k, b->fulls, b->hfulls);
+    for (int64_t j = 0; j < k; j++) extract(b, b->hfulls + j * N, b->fulls + j * N, hv + j * b->n);
     return s;
 }
 
 ent_hvp ent_hvp_block_op(ent_hvp_block *b) {
-    ent_hvp h = {.n = b->n, .ctx = b, .apply = apply};
+    ent_hvp h = {.n = b->n, .ctx = b, .apply = apply, .apply_many = b->base.apply_many ? apply_many : NULL};
     return h;
 }

@@ -1,16 +1,21 @@
 /* dense.c — the exact Hessian of small problems: H assembled from n HVPs
- * and its eigenvalues by LAPACK (dsyevd: divide and conquer, the fastest
- * symmetric solver for all eigenvalues), plus the tridiagonal solver
- * (dstev) that Lanczos and SLQ use. LAPACK is called through its Fortran
- * symbols, declared here (Debian's liblapack3 or OpenBLAS's copy). The
- * trailing size_t arguments are gfortran's hidden lengths of the
- * CHARACTER arguments. Matrices are symmetric, so row- and column-major
- * are the same; eigenvectors come back as columns (column-major), i.e. as
- * rows of our row-major array.
+ * and its eigenvalues by LAPACK, plus the tridiagonal solver (dstev) that
+ * Lanczos and SLQ use. LAPACK is called through its Fortran symbols,
+ * declared here (OpenBLAS's copy, LAPACK 3.7 or later). The trailing
+ * size_t arguments are gfortran's hidden lengths of the CHARACTER
+ * arguments. Matrices are symmetric, so row- and column-major are the
+ * same; eigenvectors come back as columns (column-major), i.e. as rows of
+ * our row-major array.
+ *
+ * Eigenvalues alone: dsyevd_2stage, whose reduction to tridiagonal form
+ * goes through a band matrix with BLAS-3 work instead of dsytrd's
+ * memory-bound BLAS-2 sweeps (n = 6370: 11.7 s against dsyevd's 18.8 s,
+ * one thread). With vectors: dsyevd (divide and conquer).
  *
  * LAPACK runs on one thread: its reductions make thousands of BLAS-2 calls,
  * each a fork/join, and on this shared 2-core machine two threads made
- * dsyevd 10-35x SLOWER (n = 1283: 0.2 s on one thread, 7 s on two). */
+ * dsyevd 10-35x SLOWER under load (n = 1283: 0.2 s on one thread, 7 s on
+ * two), and dsyevd_2stage 3x slower even when quiet (n = 4000). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +25,9 @@
 void dsyevd_(const char *jobz, const char *uplo, const int *n, double *a, const int *lda,
              double *w, double *work, const int *lwork, int *iwork, const int *liwork,
              int *info, size_t jobz_len, size_t uplo_len);
+void dsyevd_2stage_(const char *jobz, const char *uplo, const int *n, double *a, const int *lda,
+                    double *w, double *work, const int *lwork, int *iwork, const int *liwork,
+                    int *info, size_t jobz_len, size_t uplo_len);
 void dstev_(const char *jobz, const int *n, double *d, double *e, double *z, const int *ldz,
             double *work, int *info, size_t jobz_len);
 
@@ -30,18 +38,36 @@ static int serial_begin(void) {
     return t;
 }
 
+#define DENSE_BATCH 32 /* columns per apply_many call */
+
+/* Rows j0 .. j0+k-1 of H = H e_j into H + j0 n, through apply_many (E:
+ * DENSE_BATCH * n zeros, returned zero). */
+static ent_status columns_many(const ent_hvp *h, int64_t j0, int64_t k, double *E, double *H) {
+    const int64_t n = h->n;
+    for (int64_t j = 0; j < k; j++) E[j * n + j0 + j] = 1.0;
+    ent_status s = h->apply_many(h->ctx, k, E, H + j0 * n);
+    for (int64_t j = 0; j < k; j++) E[j * n + j0 + j] = 0.0;
+    return s;
+}
+
 ent_status ent_hessian_dense(const ent_hvp *h, double *H, double *asym) {
     const int64_t n = h->n;
     if (n < 1 || n > ENT_HESSIAN_EXACT_MAX)
         return ent_fail(ENT_EINVAL, "exact hessian: %lld parameters, the limit is %d "
                         "(use --method lanczos or slq)", (long long)n, ENT_HESSIAN_EXACT_MAX);
-    double *e = calloc((size_t)n, sizeof(double));
+    const int64_t batch = h->apply_many ? DENSE_BATCH : 1;
+    double *e = calloc((size_t)(n * batch), sizeof(double));
     if (!e) return ent_fail(ENT_ENOMEM, "exact hessian: out of memory");
     ent_status s = ENT_OK;
-    for (int64_t j = 0; j < n && s == ENT_OK; j++) { /* row j = H e_j (= column j) */
-        e[j] = 1.0;
-        s = ent_hvp_apply(h, e, H + j * n);
-        e[j] = 0.0;
+    for (int64_t j = 0; j < n && s == ENT_OK; j += batch) { /* row j = H e_j (= column j) */
+        const int64_t k = n - j < batch ? n - j : batch;
+        if (h->apply_many) {
+            s = columns_many(h, j, k, e, H);
+        } else {
+            e[j] = 1.0;
+            s = ent_hvp_apply(h, e, H + j * n);
+            e[j] = 0.0;
+        }
     }
     free(e);
     if (s != ENT_OK) return s;
@@ -66,13 +92,17 @@ ent_status ent_sym_eig(double *A, int64_t n, double *w, int vectors) {
     double wq = 0.0;
     int iq = 0, info = 0;
     const int threads = serial_begin();
-    dsyevd_(&jobz, &uplo, &N, A, &N, w, &wq, &query, &iq, &query, &info, 1, 1);
+    /* the two drivers take the same arguments; 2-stage computes no vectors */
+    void (*const syevd)(const char *, const char *, const int *, double *, const int *, double *,
+                        double *, const int *, int *, const int *, int *, size_t, size_t) =
+        vectors ? dsyevd_ : dsyevd_2stage_;
+    syevd(&jobz, &uplo, &N, A, &N, w, &wq, &query, &iq, &query, &info, 1, 1);
     if (info != 0) ent_set_threads(threads);
     if (info != 0) return ent_fail(ENT_EINVAL, "eigensolver: dsyevd workspace query, info %d", info);
     int lwork = (int)wq, liwork = iq;
     double *work = malloc(sizeof(double) * (size_t)lwork);
     int *iwork = malloc(sizeof(int) * (size_t)liwork);
-    if (work && iwork) dsyevd_(&jobz, &uplo, &N, A, &N, w, work, &lwork, iwork, &liwork, &info, 1, 1);
+    if (work && iwork) syevd(&jobz, &uplo, &N, A, &N, w, work, &lwork, iwork, &liwork, &info, 1, 1);
     ent_set_threads(threads);
     if (!work || !iwork) {
         free(work), free(iwork);

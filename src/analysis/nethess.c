@@ -2,14 +2,29 @@
  * cross-entropy over a fixed sample set, exact, by the R-operator of
  * rop.h, in double (default) or float. The samples are processed in
  * chunks of `batch` (nethess_run.h); no dropout; batch-norm on the running
- * statistics unless bn_train. All workspace is planned and allocated here,
- * once. The operator's vectors are double in both precisions; the float
- * engine converts v and Hv at its boundary. */
+ * statistics unless bn_train. All workspace is planned and allocated here:
+ * one set at creation, and one more per thread the first time many
+ * products are asked for at once (apply_many: the exact Hessian's columns,
+ * one product per thread, since the small GEMMs of one product do not
+ * share two cores well). The operator's vectors are double in both
+ * precisions; the float engine converts v and Hv at its boundary. */
+#include <omp.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "analysis/rop.h"
 #include "models/model_internal.h"
+
+#define NETHESS_MAX_WS 64 /* workspaces: threads that may compute products at once */
+
+/* What one product in flight writes. */
+typedef struct {
+    void *xin;                /* chunk input */
+    void *act, *ract;         /* every layer's output and its R */
+    void *saved, *scratch;
+    void *g[2], *rg[2];       /* adjoints and their R, ping-pong */
+    float *v32, *hv32;        /* float engine: v and Hv (P each) */
+} nethess_ws;
 
 struct ent_nethess {
     const ent_model *m;
@@ -19,12 +34,10 @@ struct ent_nethess {
     const float *x;
     const int32_t *y;
     void *theta, *buffers;    /* the point, and the running statistics */
-    void *xin;                /* chunk input */
-    void *act, *ract;         /* every layer's output and its R */
     int64_t off[ENT_MAX_LAYERS], soff[ENT_MAX_LAYERS];
-    void *saved, *scratch;
-    void *g[2], *rg[2];       /* adjoints and their R, ping-pong */
-    float *v32, *hv32;        /* float engine: v and Hv (P each) */
+    int64_t n_act, n_saved, n_scratch, n_adj; /* workspace sizes (values) */
+    int n_ws;
+    nethess_ws ws[NETHESS_MAX_WS];
     int64_t products;
 };
 
@@ -44,15 +57,45 @@ ent_nethess_opts ent_nethess_opts_default(void) {
     return o;
 }
 
+static void ws_free(nethess_ws *w) {
+    void *bufs[] = {w->xin, w->act, w->ract, w->saved, w->scratch,
+                    w->g[0], w->g[1], w->rg[0], w->rg[1], w->v32, w->hv32};
+    for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) ent_free_aligned(bufs[i]);
+    *w = (nethess_ws){0};
+}
+
 void ent_nethess_free(ent_nethess *h) {
     if (!h) return;
-    void *bufs[] = {h->theta, h->buffers, h->xin, h->act, h->ract, h->saved, h->scratch,
-                    h->g[0], h->g[1], h->rg[0], h->rg[1], h->v32, h->hv32};
-    for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) ent_free_aligned(bufs[i]);
+    for (int t = 0; t < h->n_ws; t++) ws_free(&h->ws[t]);
+    ent_free_aligned(h->theta), ent_free_aligned(h->buffers);
     ent_free_aligned(h);
 }
 
 static void *valloc(const ent_nethess *h, int64_t n) { return ent_alloc(h->esz * (size_t)(n > 0 ? n : 1)); }
+
+/* One more workspace of the planned sizes (h->ws[h->n_ws]). */
+static ent_status ws_add(ent_nethess *h) {
+    const ent_model *m = h->m;
+    const int64_t B = h->batch;
+    nethess_ws *w = &h->ws[h->n_ws];
+    w->xin = valloc(h, B * m->in_c * m->in_h * m->in_w);
+    w->act = valloc(h, h->n_act), w->ract = valloc(h, h->n_act);
+    w->saved = valloc(h, h->n_saved), w->scratch = valloc(h, h->n_scratch);
+    for (int k = 0; k < 2; k++) w->g[k] = valloc(h, B * h->n_adj), w->rg[k] = valloc(h, B * h->n_adj);
+    int ok = w->xin && w->act && w->ract && w->saved && w->scratch && w->g[0] && w->g[1] &&
+             w->rg[0] && w->rg[1];
+    if (h->single) {
+        w->v32 = ent_alloc(sizeof(float) * (size_t)h->P), w->hv32 = ent_alloc(sizeof(float) * (size_t)h->P);
+        ok = ok && w->v32 && w->hv32;
+    }
+    if (!ok) {
+        ws_free(w);
+        return ent_fail(ENT_ENOMEM, "hessian: cannot allocate a workspace of %s (batch %lld)",
+                        m->preset, (long long)B);
+    }
+    h->n_ws++;
+    return ENT_OK;
+}
 
 /* Offsets and sizes of every buffer, for chunks of h->batch samples. */
 static ent_status plan(ent_nethess *h) {
@@ -68,44 +111,57 @@ static ent_status plan(ent_nethess *h) {
         if (ent_rop_scratch(l, B) > scratch) scratch = ent_rop_scratch(l, B);
         if (ent_layer_out_size(l) > adj) adj = ent_layer_out_size(l);
     }
+    h->n_act = act, h->n_saved = saved, h->n_scratch = scratch, h->n_adj = adj;
     h->theta = valloc(h, h->P), h->buffers = valloc(h, m->n_buffer);
-    h->xin = valloc(h, B * m->in_c * m->in_h * m->in_w);
-    h->act = valloc(h, act), h->ract = valloc(h, act);
-    h->saved = valloc(h, saved), h->scratch = valloc(h, scratch);
-    for (int k = 0; k < 2; k++) h->g[k] = valloc(h, B * adj), h->rg[k] = valloc(h, B * adj);
-    int ok = h->theta && h->buffers && h->xin && h->act && h->ract && h->saved && h->scratch &&
-             h->g[0] && h->g[1] && h->rg[0] && h->rg[1];
+    if (!h->theta || !h->buffers) return ent_fail(ENT_ENOMEM, "hessian: out of memory");
+    return ws_add(h);
+}
+
+/* hv = H v on workspace w. */
+static void product(ent_nethess *h, nethess_ws *w, const double *v, double *hv) {
+    double loss = 0.0;
+    int64_t right = 0;
     if (h->single) {
-        h->v32 = ent_alloc(sizeof(float) * (size_t)h->P), h->hv32 = ent_alloc(sizeof(float) * (size_t)h->P);
-        ok = ok && h->v32 && h->hv32;
+        for (int64_t i = 0; i < h->P; i++) w->v32[i] = (float)v[i];
+        run_all_f32(h, w, w->v32, NULL, w->hv32, &loss, &right);
+        for (int64_t i = 0; i < h->P; i++) hv[i] = w->hv32[i];
+    } else {
+        run_all_f64(h, w, v, NULL, hv, &loss, &right);
     }
-    return ok ? ENT_OK : ent_fail(ENT_ENOMEM, "hessian: cannot allocate the workspace of %s (batch %lld)",
-                                  m->preset, (long long)B);
 }
 
 static ent_status apply(void *ctx, const double *v, double *hv) {
     ent_nethess *h = ctx;
-    double loss = 0.0;
-    int64_t right = 0;
-    if (h->single) {
-        for (int64_t i = 0; i < h->P; i++) h->v32[i] = (float)v[i];
-        run_all_f32(h, h->v32, NULL, h->hv32, &loss, &right);
-        for (int64_t i = 0; i < h->P; i++) hv[i] = h->hv32[i];
-    } else {
-        run_all_f64(h, v, NULL, hv, &loss, &right);
-    }
+    product(h, &h->ws[0], v, hv);
     h->products++;
+    return ENT_OK;
+}
+
+/* k products, one per thread at a time, each on its own workspace; the
+ * GEMMs inside run on their thread alone (no nested parallelism). */
+static ent_status apply_many(void *ctx, int64_t k, const double *v, double *hv) {
+    ent_nethess *h = ctx;
+    int T = ent_get_threads();
+    if (T > NETHESS_MAX_WS) T = NETHESS_MAX_WS;
+    if (T > k) T = (int)k;
+    while (h->n_ws < T)
+        if (ws_add(h) != ENT_OK) T = h->n_ws; /* fewer threads rather than fail */
+#pragma omp parallel for schedule(dynamic, 1) num_threads(T) if (T > 1)
+    for (int64_t j = 0; j < k; j++)
+        product(h, &h->ws[omp_get_thread_num()], v + j * h->P, hv + j * h->P);
+    h->products += k;
     return ENT_OK;
 }
 
 ent_status ent_nethess_grad(ent_nethess *h, double *grad, double *loss, double *error) {
     double sum = 0.0;
     int64_t right = 0;
+    nethess_ws *w = &h->ws[0];
     if (h->single) {
-        run_all_f32(h, NULL, grad ? h->hv32 : NULL, NULL, &sum, &right);
-        for (int64_t i = 0; grad && i < h->P; i++) grad[i] = h->hv32[i];
+        run_all_f32(h, w, NULL, grad ? w->hv32 : NULL, NULL, &sum, &right);
+        for (int64_t i = 0; grad && i < h->P; i++) grad[i] = w->hv32[i];
     } else {
-        run_all_f64(h, NULL, grad, NULL, &sum, &right);
+        run_all_f64(h, w, NULL, grad, NULL, &sum, &right);
     }
     if (loss) *loss = sum / (double)h->n;
     if (error) *error = 1.0 - (double)right / (double)h->n;
@@ -148,7 +204,7 @@ ent_status ent_nethess_new(ent_nethess **out, const ent_model *m, const float *t
 }
 
 ent_hvp ent_nethess_hvp(ent_nethess *h) {
-    ent_hvp op = {.n = h->P, .ctx = h, .apply = apply};
+    ent_hvp op = {.n = h->P, .ctx = h, .apply = apply, .apply_many = apply_many};
     return op;
 }
 

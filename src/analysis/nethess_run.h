@@ -3,16 +3,16 @@
  * FN(name) set: _f64 and _f32). Forward (+R) through every layer, the
  * softmax-CE head, then backward (+R), adding the chunk's share of the
  * gradient (grad) and of Hv (hv); v == NULL: gradient only. */
-static void FN(run_chunk)(ent_nethess *h, int64_t s, int64_t nc, const REAL *v, REAL *grad,
-                          REAL *hv, double *loss, int64_t *correct) {
+static void FN(run_chunk)(const ent_nethess *h, nethess_ws *w, int64_t s, int64_t nc, const REAL *v,
+                          REAL *grad, REAL *hv, double *loss, int64_t *correct) {
     const ent_model *m = h->m;
     const int64_t per = m->in_c * m->in_h * m->in_w, L = m->n_layers;
-    REAL *xin = h->xin, *act = h->act, *ract = h->ract, *saved = h->saved;
-    REAL *g[2] = {h->g[0], h->g[1]}, *rg[2] = {h->rg[0], h->rg[1]};
+    REAL *xin = w->xin, *act = w->act, *ract = w->ract, *saved = w->saved;
+    REAL *g[2] = {w->g[0], w->g[1]}, *rg[2] = {w->rg[0], w->rg[1]};
     const REAL *th = h->theta;
     for (int64_t i = 0; i < nc * per; i++) xin[i] = (REAL)h->x[s * per + i];
     ent_rop_ctx c = {.n = nc, .bn_train = h->bn_train, .buffers = h->buffers, .mask = NULL,
-                     .scratch = h->scratch};
+                     .scratch = w->scratch};
     for (int64_t i = 0; i < L; i++) {
         const REAL *in = i ? act + h->off[i - 1] : xin, *rin = i ? ract + h->off[i - 1] : NULL;
         FN(ent_rop_forward)(&m->layers[i], th, v, in, rin, act + h->off[i], ract + h->off[i],
@@ -32,10 +32,10 @@ static void FN(run_chunk)(ent_nethess *h, int64_t s, int64_t nc, const REAL *v, 
 }
 
 /* Every chunk: hv (if v) or grad (if not) over all samples. */
-static void FN(run_all)(ent_nethess *h, const REAL *v, REAL *grad, REAL *hv, double *loss,
-                        int64_t *correct) {
+static void FN(run_all)(const ent_nethess *h, nethess_ws *w, const REAL *v, REAL *grad, REAL *hv,
+                        double *loss, int64_t *correct) {
     if (hv) memset(hv, 0, sizeof(REAL) * (size_t)h->P);
     if (grad) memset(grad, 0, sizeof(REAL) * (size_t)h->P);
     for (int64_t s = 0; s < h->n; s += h->batch)
-        FN(run_chunk)(h, s, h->n - s < h->batch ? h->n - s : h->batch, v, grad, hv, loss, correct);
+        FN(run_chunk)(h, w, s, h->n - s < h->batch ? h->n - s : h->batch, v, grad, hv, loss, correct);
 }
