@@ -22,6 +22,14 @@ ent_status ent_optim_params_check_relax(const ent_optim_params *p);
 /* Vector loops fork an OpenMP team only above this length. */
 #define ENT_OPTIM_PAR_MIN 32768
 
+/* Update loops hand out work dynamically, ENT_OPTIM_DYN floats (256 KiB) at
+ * a time: an update follows the backward pass, which leaves the last
+ * layers' gradients in the cache of whichever core wrote them; with a
+ * static half-and-half split one core took twice as long as the other,
+ * which spun at the barrier (perf, mnistfc SGD at 2 threads). Every
+ * element is computed the same way by any thread: results do not change. */
+#define ENT_OPTIM_DYN 65536
+
 /* Every vector is float[n] from ent_alloc, allocated in ent_optim_new when
  * the configuration uses it, else NULL. */
 struct ent_optim {
@@ -33,7 +41,7 @@ struct ent_optim {
     float *momentum; /* SGD buffer; Entropy-SGD outer buffer */
     float *adam_m, *adam_v;          /* Adam; Entropy-Adam outer moments */
     float *x_prime, *mu;             /* Entropy-SGD chain and its average */
-    float *noise;                    /* Entropy-SGD scratch: sigma * N(0, I) */
+    float *noise;                    /* SGLD and HEAT: sigma * N(0, I) (Entropy-SGD draws its noise per chunk, on the stack) */
     float *inner_momentum;           /* Entropy-SGD inner SGD buffer */
     float *inner_adam_m, *inner_adam_v; /* Entropy-SGD inner Adam moments */
     float *scratch, *scratch2;       /* SAM, HJ-prox, HEAT work vectors (not state) */
