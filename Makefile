@@ -84,11 +84,11 @@ setup:
 	bash scripts/setup.sh
 
 check-release: all
-	OMP_NUM_THREADS=2 $(BUILD)/run_tests
+	OMP_WAIT_POLICY=passive OMP_NUM_THREADS=2 $(BUILD)/run_tests
 
 check-asan: asan
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
-	  ENT_TEST_SANITIZER=1 OMP_NUM_THREADS=2 build-asan/run_tests
+	  ENT_TEST_SANITIZER=1 OMP_WAIT_POLICY=passive OMP_NUM_THREADS=2 build-asan/run_tests
 
 test:
 	$(MAKE) check-release

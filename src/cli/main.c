@@ -1,6 +1,8 @@
 /* main.c — `entropic SUBCOMMAND [options]`: dispatch only. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli/cli.h"
 
@@ -31,7 +33,22 @@ static void usage(FILE *to) {
         fprintf(to, "  %-10s %s\n", commands[i].name, commands[i].what);
 }
 
+/* OpenMP threads wait for work by spinning (libgomp's default), which
+ * collapses when anything else runs on the machine: the thread a spinner
+ * waits for is descheduled while the spinner burns the core. mnistfc
+ * training at 2 threads beside one other busy process: 680 samples/s by
+ * default, 14,700 with OMP_WAIT_POLICY=passive (bench/RESULTS.md has the
+ * quiet-machine cost). libgomp reads the variable when it is loaded, before
+ * main, so the process executes itself once more with it set; a policy the
+ * user chose (OMP_WAIT_POLICY or GOMP_SPINCOUNT set) is left alone. */
+static void prefer_passive_wait(char **argv) {
+    if (getenv("OMP_WAIT_POLICY") || getenv("GOMP_SPINCOUNT")) return;
+    if (setenv("OMP_WAIT_POLICY", "passive", 1) != 0) return;
+    execv("/proc/self/exe", argv); /* returns only on failure: keep going as we are */
+}
+
 int main(int argc, char **argv) {
+    prefer_passive_wait(argv);
     if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
         usage(stdout);
         return argc < 2 ? 2 : 0;
