@@ -2,7 +2,7 @@
 """torch_bench.py — the PyTorch peer of `entropic bench`.
 
 Builds the same networks as entropic's presets (the modules of
-docs/models.md and tools/gen_fixtures.py, copied below), float32, on
+docs/models.md, imported from tools/gen_fixtures.py), float32, on
 synthetic data of the same shape, and measures at one thread count, exactly
 as src/cli/bench_ours.c does:
 
@@ -41,51 +41,11 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 
-# --- models (identical copy in docs/models.md and tools/gen_fixtures.py) ---
-class MnistFC(nn.Module):
-    """entropic preset "mnistfc": 784-1024-1024-10, 1,867,786 parameters."""
-
-    def __init__(self, dropout=0.5, input_dropout=0.2, n_classes=10):
-        super().__init__()
-        self.drop_in = nn.Dropout(input_dropout)
-        self.fc1 = nn.Linear(784, 1024)
-        self.bn1 = nn.BatchNorm1d(1024)   # eps 1e-5, momentum 0.1
-        self.drop1 = nn.Dropout(dropout)
-        self.fc2 = nn.Linear(1024, 1024)
-        self.bn2 = nn.BatchNorm1d(1024)
-        self.drop2 = nn.Dropout(dropout)
-        self.fc3 = nn.Linear(1024, n_classes)
-
-    def forward(self, x):                 # x: [N, 1, 28, 28]
-        x = self.drop_in(x.flatten(1))
-        x = self.drop1(F.relu(self.bn1(self.fc1(x))))
-        x = self.drop2(F.relu(self.bn2(self.fc2(x))))
-        return self.fc3(x)
-
-
-class LeNet(nn.Module):
-    """entropic preset "lenet": LeNet with batch-norm, 131,220 parameters."""
-
-    def __init__(self, dropout=0.5, input_dropout=0.0, n_classes=10):
-        super().__init__()
-        self.drop_in = nn.Dropout(input_dropout)  # identity by default
-        self.conv1 = nn.Conv2d(1, 20, 5)
-        self.bn1 = nn.BatchNorm2d(20)
-        self.drop1 = nn.Dropout(dropout)
-        self.conv2 = nn.Conv2d(20, 50, 5)
-        self.bn2 = nn.BatchNorm2d(50)
-        self.drop2 = nn.Dropout(dropout)
-        self.fc1 = nn.Linear(200, 500)
-        self.drop3 = nn.Dropout(dropout)
-        self.fc2 = nn.Linear(500, n_classes)
-
-    def forward(self, x):                 # x: [N, 1, 28, 28]
-        x = self.drop_in(x)
-        x = self.drop1(self.bn1(F.max_pool2d(F.relu(self.conv1(x)), 3, 3)))
-        x = self.drop2(self.bn2(F.max_pool2d(F.relu(self.conv2(x)), 2, 2)))
-        x = self.drop3(F.relu(self.fc1(x.flatten(1))))   # [N, 50*2*2]
-        return self.fc2(x)
-# --- end models ---
+# MnistFC and LeNet: the modules of docs/models.md, kept in one place
+# (tools/gen_fixtures.py, whose fixtures the C tests compare against), so
+# that the benchmark measures the very networks the fixtures check.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tools"))
+from gen_fixtures import LeNet, MnistFC  # noqa: E402
 
 
 # The Hessian-study nets of src/models/small.c (no batch-norm, no dropout).

@@ -27,6 +27,33 @@ const char *ent_test_tmpdir(void);
 int ent_test_run(char *out, size_t out_len, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* End-to-end helpers for the tests of the `entropic` program
+ * (cli_helpers.c). */
+/* Newlines in s: the CLI's errors are one line. */
+int ent_test_count_lines(const char *s);
+/* A usage error: the command (a format) exits 2 with one line of output
+ * that contains `what`. Failures are reported at file:line, after label. */
+void ent_test_expect_usage_at(const char *file, int line, const char *label, const char *what, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+#define CHECK_USAGE(label, what, ...) ent_test_expect_usage_at(__FILE__, __LINE__, label, what, __VA_ARGS__)
+/* The same for `entropic train --out <fresh dir>/r args`, labelled 'args'. */
+void ent_test_expect_train_usage_at(const char *file, int line, const char *args, const char *what);
+#define CHECK_TRAIN_USAGE(args, what) ent_test_expect_train_usage_at(__FILE__, __LINE__, args, what)
+/* A big-endian 32-bit field, as IDX headers store them. */
+void ent_test_put_be32(FILE *f, uint32_t v);
+/* Create <dir>/<split>-images-idx3-ubyte and <dir>/<split>-labels-idx1-ubyte
+ * with the headers of n 28x28 images and n labels; the caller writes the
+ * bytes and closes both. 0 (a failed check, nothing left open) if either
+ * cannot be created. */
+int ent_test_idx_create(const char *dir, const char *split, int n, FILE **images, FILE **labels);
+/* Whether MPI tests can run (an MPI build and mpirun on PATH); prints why
+ * they are skipped when not. */
+int ent_test_have_mpi(void);
+/* mpirun as the tests start it: as root Open MPI needs --allow-run-as-root,
+ * --oversubscribe lets 4 ranks share 2 cores, and LeakSanitizer is off
+ * because the MPI runtime itself leaks at exit. */
+#define MPIRUN "env ASAN_OPTIONS=detect_leaks=0 mpirun --allow-run-as-root --oversubscribe --bind-to none"
+
 #define CHECK(cond)                                                       \
     do {                                                                  \
         if (!(cond)) ent_test_fail(__FILE__, __LINE__, "CHECK(%s)", #cond); \

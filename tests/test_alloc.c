@@ -33,7 +33,11 @@ static ent_dataset *synthetic(void) {
     return d;
 }
 
-static void steps_allocate_nothing(const char *preset, ent_optim_kind kind) {
+/* One optimizer on one network of `preset`: `warmup` steps, not counted,
+ * then `steps` steps that must not allocate. `what` names the case in the
+ * failure message. */
+static void optim_steps_allocate_nothing(const char *what, const char *preset, ent_optim_kind kind, int L,
+                                         int warmup, int steps) {
     ent_dataset *d = synthetic();
     ent_model *m = NULL;
     ent_netobj *no = NULL;
@@ -44,21 +48,28 @@ static void steps_allocate_nothing(const char *preset, ent_optim_kind kind) {
     ent_model_init_params(m, theta, buf, 1);
     CHECK_OK(ent_netobj_new(&no, m, buf, d, 64, 1));
     ent_optim_params p = ent_optim_params_default(kind);
-    p.L = 3;
+    p.L = L;
     CHECK_OK(ent_optim_new(&o, &p, P, 1));
     ent_objective obj = ent_netobj_objective(no);
     double loss;
-    for (int i = 0; i < 2; i++) CHECK_OK(ent_optim_step(o, &obj, theta, 1.0, &loss)); /* warm-up */
+    for (int i = 0; i < warmup; i++) CHECK_OK(ent_optim_step(o, &obj, theta, 1.0, &loss));
     long before = n_alloc;
-    for (int i = 0; i < 6; i++) CHECK_OK(ent_optim_step(o, &obj, theta, 1.0, &loss)); /* crosses an epoch */
-    CHECK_MSG(n_alloc == before, "%s/%s: %ld allocations in 6 training steps", preset,
-              ent_optim_kind_name(kind), n_alloc - before);
+    for (int i = 0; i < steps; i++) CHECK_OK(ent_optim_step(o, &obj, theta, 1.0, &loss));
+    CHECK_MSG(n_alloc == before, "%s: %ld allocations in %d training steps", what, n_alloc - before, steps);
     ent_optim_free(o);
     ent_netobj_free(no);
     ent_free_aligned(theta);
     ent_free_aligned(buf);
     ent_model_free(m);
     ent_dataset_free(d);
+}
+
+/* The classic optimizers (L = 3 for Entropy-SGD): two warm-up steps, then
+ * six, which cross an epoch of the 4-batch set. */
+static void steps_allocate_nothing(const char *preset, ent_optim_kind kind) {
+    char what[128];
+    snprintf(what, sizeof what, "%s/%s", preset, ent_optim_kind_name(kind));
+    optim_steps_allocate_nothing(what, preset, kind, 3, 2, 6);
 }
 
 /* Replica methods: y = 2 replicas, each with its own model and objective. */
@@ -98,30 +109,7 @@ static void replica_steps_allocate_nothing(ent_optim_kind kind) {
 /* The optimizers and replica methods of algorithms.md C, D and A.6. */
 /* The single-vector ones: one warm-up step, then two (L = 2). */
 static void relax_steps_allocate_nothing(ent_optim_kind kind) {
-    ent_dataset *d = synthetic();
-    ent_model *m = NULL;
-    ent_netobj *no = NULL;
-    ent_optim *o = NULL;
-    CHECK_OK(ent_model_new(&m, "mnistfc", NULL, 1, 28, 28, 10, 64));
-    int64_t P = ent_model_n_param(m);
-    float *theta = ent_alloc(4 * (size_t)P), *buf = ent_alloc(4 * (size_t)(ent_model_n_buffer(m) + 1));
-    ent_model_init_params(m, theta, buf, 1);
-    CHECK_OK(ent_netobj_new(&no, m, buf, d, 64, 1));
-    ent_optim_params p = ent_optim_params_default(kind);
-    p.L = 2;
-    CHECK_OK(ent_optim_new(&o, &p, P, 1));
-    ent_objective obj = ent_netobj_objective(no);
-    double loss;
-    CHECK_OK(ent_optim_step(o, &obj, theta, 1.0, &loss));
-    long before = n_alloc;
-    for (int i = 0; i < 2; i++) CHECK_OK(ent_optim_step(o, &obj, theta, 1.0, &loss));
-    CHECK_MSG(n_alloc == before, "%s: %ld allocations in 2 training steps", ent_optim_kind_name(kind), n_alloc - before);
-    ent_optim_free(o);
-    ent_netobj_free(no);
-    ent_free_aligned(theta);
-    ent_free_aligned(buf);
-    ent_model_free(m);
-    ent_dataset_free(d);
+    optim_steps_allocate_nothing(ent_optim_kind_name(kind), "mnistfc", kind, 2, 1, 2);
 }
 
 ENT_TEST(alloc_none_in_relaxation_and_replica_steps) {

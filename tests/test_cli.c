@@ -21,39 +21,25 @@ static int have_fmnist(void) {
     return 1;
 }
 
-static int count_lines(const char *s) {
-    int n = 0;
-    for (; *s; s++) n += *s == '\n';
-    return n;
-}
-
-/* A usage error: exit 2, one line, naming `what`. */
-static void expect_usage(const char *args, const char *what) {
-    int rc = ent_test_run(out, sizeof out, "%s train --out %s/r %s", ent_test_cli(), ent_test_tmpdir(), args);
-    CHECK_MSG(rc == 2, "'%s': exit %d, want 2 (%s)", args, rc, out);
-    CHECK_MSG(count_lines(out) == 1, "'%s': want one line, got: %s", args, out);
-    CHECK_MSG(strstr(out, what) != NULL, "'%s': message lacks '%s': %s", args, what, out);
-}
-
 ENT_TEST(cli_usage_errors) {
-    expect_usage("--optimizer entropy-sgd --L -1", "L");
-    expect_usage("--optimizer entropy-sgd --L 0", "L");
-    expect_usage("--optimizer entropy-sgd --gamma0 0", "gamma0");
-    expect_usage("--optimizer entropy-sgd --gamma0 -1", "gamma0");
-    expect_usage("--optimizer entropy-sgd --sgld-lr -0.1", "sgld");
-    expect_usage("--optimizer entropy-sgd --alpha 2", "alpha");
-    expect_usage("--optimizer entropy-sgd --noise -1", "noise");
-    expect_usage("--batch-size 0", "batch-size");
-    expect_usage("--epochs -1", "epochs");
-    expect_usage("--lr nan", "lr");
-    expect_usage("--lr 0", "lr");
-    expect_usage("--lr abc", "lr");
-    expect_usage("--momentum 1.5", "momentum");
-    expect_usage("--dropout 1.5", "dropout");
-    expect_usage("--optimizer rmsprop", "rmsprop");
-    expect_usage("--bogus 1", "bogus");
-    expect_usage("--model resnet9000", "resnet9000");
-    expect_usage("--noise-convention loud --optimizer entropy-sgd", "noise-convention");
+    CHECK_TRAIN_USAGE("--optimizer entropy-sgd --L -1", "L");
+    CHECK_TRAIN_USAGE("--optimizer entropy-sgd --L 0", "L");
+    CHECK_TRAIN_USAGE("--optimizer entropy-sgd --gamma0 0", "gamma0");
+    CHECK_TRAIN_USAGE("--optimizer entropy-sgd --gamma0 -1", "gamma0");
+    CHECK_TRAIN_USAGE("--optimizer entropy-sgd --sgld-lr -0.1", "sgld");
+    CHECK_TRAIN_USAGE("--optimizer entropy-sgd --alpha 2", "alpha");
+    CHECK_TRAIN_USAGE("--optimizer entropy-sgd --noise -1", "noise");
+    CHECK_TRAIN_USAGE("--batch-size 0", "batch-size");
+    CHECK_TRAIN_USAGE("--epochs -1", "epochs");
+    CHECK_TRAIN_USAGE("--lr nan", "lr");
+    CHECK_TRAIN_USAGE("--lr 0", "lr");
+    CHECK_TRAIN_USAGE("--lr abc", "lr");
+    CHECK_TRAIN_USAGE("--momentum 1.5", "momentum");
+    CHECK_TRAIN_USAGE("--dropout 1.5", "dropout");
+    CHECK_TRAIN_USAGE("--optimizer rmsprop", "rmsprop");
+    CHECK_TRAIN_USAGE("--bogus 1", "bogus");
+    CHECK_TRAIN_USAGE("--model resnet9000", "resnet9000");
+    CHECK_TRAIN_USAGE("--noise-convention loud --optimizer entropy-sgd", "noise-convention");
 }
 
 ENT_TEST(cli_help) {
@@ -69,19 +55,15 @@ ENT_TEST(cli_missing_data) {
                           ent_test_cli(), ent_test_tmpdir());
     CHECK_MSG(rc == 2, "exit %d: %s", rc, out);
     CHECK_MSG(strstr(out, "/nonexistent/fm") && strstr(out, "dataset-fashion-mnist"), "message: %s", out);
-    CHECK(count_lines(out) == 1);
+    CHECK(ent_test_count_lines(out) == 1);
 }
 
 /* Write an IDX file: magic 0x0803 (images) or 0x0801 (labels). */
 static void write_idx(const char *path, uint32_t magic, const uint32_t *dims, int nd,
                       const uint8_t *data, size_t len) {
     FILE *f = fopen(path, "wb");
-    uint8_t h[4] = {(uint8_t)(magic >> 24), (uint8_t)(magic >> 16), (uint8_t)(magic >> 8), (uint8_t)magic};
-    fwrite(h, 1, 4, f);
-    for (int i = 0; i < nd; i++) {
-        uint8_t d[4] = {(uint8_t)(dims[i] >> 24), (uint8_t)(dims[i] >> 16), (uint8_t)(dims[i] >> 8), (uint8_t)dims[i]};
-        fwrite(d, 1, 4, f);
-    }
+    ent_test_put_be32(f, magic);
+    for (int i = 0; i < nd; i++) ent_test_put_be32(f, dims[i]);
     fwrite(data, 1, len, f);
     fclose(f);
 }
@@ -122,7 +104,7 @@ static void expect_bad_data(const char *spoil, const char *file, const char *wha
     CHECK_MSG(rc == 2, "%s: exit %d, want 2: %s", spoil, rc, out);
     CHECK_MSG(strstr(out, file) != NULL, "%s: message does not name %s: %s", spoil, file, out);
     CHECK_MSG(strstr(out, what) != NULL, "%s: message lacks '%s': %s", spoil, what, out);
-    CHECK_MSG(count_lines(out) == 1, "%s: want one line: %s", spoil, out);
+    CHECK_MSG(ent_test_count_lines(out) == 1, "%s: want one line: %s", spoil, out);
 }
 
 ENT_TEST(cli_bad_idx_files) {
@@ -226,7 +208,7 @@ ENT_TEST(cli_train_esgd_learns) {
     /* a truncated checkpoint is refused */
     ent_test_run(out, sizeof out, "head -c 5000 %s/esgd/checkpoint.safetensors > %s/cut.safetensors", t, t);
     rc = ent_test_run(out, sizeof out, "%s eval --checkpoint %s/cut.safetensors --dataset fashion-mnist", ent_test_cli(), t);
-    CHECK_MSG(rc == 2 && strstr(out, "cut.safetensors") && count_lines(out) == 1, "truncated checkpoint: exit %d: %s", rc, out);
+    CHECK_MSG(rc == 2 && strstr(out, "cut.safetensors") && ent_test_count_lines(out) == 1, "truncated checkpoint: exit %d: %s", rc, out);
 }
 
 /* A loss that turns NaN stops the run with exit 1 and keeps the last good

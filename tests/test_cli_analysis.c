@@ -3,19 +3,12 @@
  * MNIST-format data set (written here, so the test needs no download and
  * reads 300 images instead of 60,000), and their bad-input paths: one line
  * on stderr and exit status 2. */
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 
 #include "test.h"
 
 static char out[65536];
-
-static void put_be32(FILE *f, uint32_t v) {
-    const unsigned char b[4] = {(unsigned char)(v >> 24), (unsigned char)(v >> 16), (unsigned char)(v >> 8),
-                                (unsigned char)v};
-    fwrite(b, 1, 4, f);
-}
 
 /* IDX files of n images per split: class k lights rows 2k..2k+4 (plus a
  * pixel pattern), so a network can learn something from them. */
@@ -24,19 +17,8 @@ static const char *make_data(int n) {
     snprintf(dir, sizeof dir, "%s", ent_test_tmpdir());
     const char *split[2] = {"train", "t10k"};
     for (int s = 0; s < 2; s++) {
-        char p[600];
-        snprintf(p, sizeof p, "%s/%s-images-idx3-ubyte", dir, split[s]);
-        FILE *fi = fopen(p, "wb");
-        snprintf(p, sizeof p, "%s/%s-labels-idx1-ubyte", dir, split[s]);
-        FILE *fl = fopen(p, "wb");
-        if (!fi || !fl) {
-            CHECK_MSG(0, "cannot write %s", p);
-            if (fi) fclose(fi);
-            if (fl) fclose(fl);
-            return dir;
-        }
-        put_be32(fi, 0x803), put_be32(fi, (uint32_t)n), put_be32(fi, 28), put_be32(fi, 28);
-        put_be32(fl, 0x801), put_be32(fl, (uint32_t)n);
+        FILE *fi, *fl;
+        if (!ent_test_idx_create(dir, split[s], n, &fi, &fl)) return dir;
         for (int i = 0; i < n; i++) {
             const int k = (i * 7 + s) % 10;
             for (int px = 0; px < 784; px++) {
@@ -48,12 +30,6 @@ static const char *make_data(int n) {
         fclose(fi), fclose(fl);
     }
     return dir;
-}
-
-static int lines(const char *s) {
-    int n = 0;
-    for (; *s; s++) n += *s == '\n';
-    return n;
 }
 
 static int file_lines(const char *path) {
@@ -79,11 +55,10 @@ static int is_png(const char *path) {
 static void expect_usage(const char *cmd, const char *args, const char *what) {
     static const char *data;
     if (!data) data = make_data(20);
-    int rc = ent_test_run(out, sizeof out, "%s %s --dataset mnist --data-dir %s %s --out %s/o", ent_test_cli(), cmd,
-                          data, args, ent_test_tmpdir());
-    CHECK_MSG(rc == 2, "%s '%s': exit %d, want 2 (%s)", cmd, args, rc, out);
-    CHECK_MSG(lines(out) == 1, "%s '%s': want one line, got: %s", cmd, args, out);
-    CHECK_MSG(strstr(out, what) != NULL, "%s '%s': message lacks '%s': %s", cmd, args, what, out);
+    char label[600];
+    snprintf(label, sizeof label, "%s '%s'", cmd, args);
+    CHECK_USAGE(label, what, "%s %s --dataset mnist --data-dir %s %s --out %s/o", ent_test_cli(), cmd, data, args,
+                ent_test_tmpdir());
 }
 
 ENT_TEST(cli_analysis_usage) {
@@ -142,18 +117,18 @@ ENT_TEST(cli_analysis_end_to_end) {
     CHECK(file_lines(q) == 41);
     /* an unknown tensor for --params */
     rc = ent_test_run(out, sizeof out, "%s hessian --dataset mnist --data-dir %s --checkpoint %s --method exact --params fc9 --samples 8 --out %s/bad", cli, d, p, t);
-    CHECK(rc == 2 && lines(out) == 1 && strstr(out, "fc9"));
+    CHECK(rc == 2 && ent_test_count_lines(out) == 1 && strstr(out, "fc9"));
     /* exact on 50,890 parameters is refused, with the way out */
     rc = ent_test_run(out, sizeof out, "%s train --model small-mnistfc --dataset mnist --data-dir %s --epochs 1 "
                       "--batch-size 50 --threads 1 --out %s/small --quiet", cli, d, t);
     CHECK_MSG(rc == 0, "train small-mnistfc: %s", out);
     rc = ent_test_run(out, sizeof out, "%s hessian --dataset mnist --data-dir %s --checkpoint %s/small/checkpoint.safetensors "
                       "--method exact --samples 8 --out %s/big", cli, d, t, t);
-    CHECK_MSG(rc == 2 && lines(out) == 1 && strstr(out, "50890") && strstr(out, "lanczos"), "exact limit: %s", out);
+    CHECK_MSG(rc == 2 && ent_test_count_lines(out) == 1 && strstr(out, "50890") && strstr(out, "lanczos"), "exact limit: %s", out);
     /* a truncated checkpoint */
     ent_test_run(out, sizeof out, "head -c 3000 %s > %s/cut.safetensors", p, t);
     rc = ent_test_run(out, sizeof out, "%s hessian --dataset mnist --data-dir %s --checkpoint %s/cut.safetensors --samples 8 --out %s/bad", cli, d, t, t);
-    CHECK(rc == 2 && lines(out) == 1 && strstr(out, "cut.safetensors"));
+    CHECK(rc == 2 && ent_test_count_lines(out) == 1 && strstr(out, "cut.safetensors"));
     /* local energy of two checkpoints on one plot, and local entropy */
     rc = ent_test_run(out, sizeof out, "%s flatness --dataset mnist --data-dir %s --checkpoint %s --checkpoint=%s --measure local-energy "
                       "--sigma 0,0.1,0.2 --samples 2 --train-subset 200 --test-subset 100 --threads 1 --out %s/le", cli, d, p, p, t);

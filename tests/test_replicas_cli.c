@@ -9,6 +9,8 @@
  * mnistfc network (batch-norm and dropout: buffers and dropout streams are
  * exercised). MPI parts are skipped with a message without mpirun or an
  * MPI build; they run with LeakSanitizer off (the MPI runtime leaks). */
+#define _XOPEN_SOURCE 700 /* realpath */
+#include <limits.h>
 #include <stdint.h>
 #include <stdlib.h>
 
@@ -16,43 +18,13 @@
 
 static char out[65536];
 
-#define MPIRUN "env ASAN_OPTIONS=detect_leaks=0 mpirun --allow-run-as-root --oversubscribe --bind-to none"
-
-static int have_mpi(void) {
-    if (!ent_dist_compiled()) {
-        printf("    skip: built without MPI (apt-get install libopenmpi-dev openmpi-bin; rebuild)\n");
-        return 0;
-    }
-    if (ent_test_run(NULL, 0, "command -v mpirun") != 0) {
-        printf("    skip: mpirun absent (apt-get install openmpi-bin)\n");
-        return 0;
-    }
-    return 1;
-}
-
 /* The ASan+UBSan suite runs one case of each path: the same code as the
  * release suite, where every case runs. */
 static int sanitized(void) { return getenv("ENT_TEST_SANITIZER") != NULL; }
 
-static void put_be32(FILE *f, uint32_t v) {
-    uint8_t b[4] = {(uint8_t)(v >> 24), (uint8_t)(v >> 16), (uint8_t)(v >> 8), (uint8_t)v};
-    fwrite(b, 1, 4, f);
-}
-
 static void write_split(const char *dir, const char *split, int n, uint32_t seed) {
-    char p[600];
-    snprintf(p, sizeof p, "%s/%s-images-idx3-ubyte", dir, split);
-    FILE *fi = fopen(p, "wb");
-    snprintf(p, sizeof p, "%s/%s-labels-idx1-ubyte", dir, split);
-    FILE *fl = fopen(p, "wb");
-    if (!fi || !fl) {
-        CHECK(0);
-        if (fi) fclose(fi);
-        if (fl) fclose(fl);
-        return;
-    }
-    put_be32(fi, 0x803), put_be32(fi, (uint32_t)n), put_be32(fi, 28), put_be32(fi, 28);
-    put_be32(fl, 0x801), put_be32(fl, (uint32_t)n);
+    FILE *fi, *fl;
+    if (!ent_test_idx_create(dir, split, n, &fi, &fl)) return;
     uint32_t s = seed;
     for (int i = 0; i < n; i++) {
         int lab = i % 10, cy = 4 + 2 * lab, cx = 24 - 2 * lab;
@@ -95,31 +67,18 @@ static int train(const char *prefix, const char *args) {
     return ent_test_run(out, sizeof out, "%s %s train " COMMON " %s", prefix, ent_test_cli(), data_dir(), args);
 }
 
-static int count_lines(const char *s) {
-    int n = 0;
-    for (; *s; s++) n += *s == '\n';
-    return n;
-}
-
-static void expect_usage(const char *args, const char *what) {
-    int rc = ent_test_run(out, sizeof out, "%s train --out %s/r %s", ent_test_cli(), ent_test_tmpdir(), args);
-    CHECK_MSG(rc == 2, "'%s': exit %d, want 2 (%s)", args, rc, out);
-    CHECK_MSG(count_lines(out) == 1, "'%s': want one line, got: %s", args, out);
-    CHECK_MSG(strstr(out, what) != NULL, "'%s': message lacks '%s': %s", args, what, out);
-}
-
 ENT_TEST(replicas_cli_usage_errors) {
-    expect_usage("--optimizer replicated-sgd --replicas 0", "replicas");
-    expect_usage("--optimizer parle --replicas -2", "replicas");
-    expect_usage("--optimizer elastic-sgd --coupling -1", "coupling");
-    expect_usage("--optimizer elastic-sgd --center", "center");
-    expect_usage("--optimizer replicated-sgd --coupling-every 0", "coupling_every");
-    expect_usage("--optimizer replicated-sgd --coupling-schedule cosine --coupling-max 0", "coupling_max");
-    expect_usage("--optimizer replicated-sgd --coupling-schedule wobbly", "coupling-schedule");
-    expect_usage("--optimizer sam --sam-rho -1", "sam_rho");
-    expect_usage("--optimizer sgld --sgld-decay 2", "sgld_decay");
-    expect_usage("--optimizer hj-prox --L 0", "L");
-    expect_usage("--optimizer nosuch", "nosuch");
+    CHECK_TRAIN_USAGE("--optimizer replicated-sgd --replicas 0", "replicas");
+    CHECK_TRAIN_USAGE("--optimizer parle --replicas -2", "replicas");
+    CHECK_TRAIN_USAGE("--optimizer elastic-sgd --coupling -1", "coupling");
+    CHECK_TRAIN_USAGE("--optimizer elastic-sgd --center", "center");
+    CHECK_TRAIN_USAGE("--optimizer replicated-sgd --coupling-every 0", "coupling_every");
+    CHECK_TRAIN_USAGE("--optimizer replicated-sgd --coupling-schedule cosine --coupling-max 0", "coupling_max");
+    CHECK_TRAIN_USAGE("--optimizer replicated-sgd --coupling-schedule wobbly", "coupling-schedule");
+    CHECK_TRAIN_USAGE("--optimizer sam --sam-rho -1", "sam_rho");
+    CHECK_TRAIN_USAGE("--optimizer sgld --sgld-decay 2", "sgld_decay");
+    CHECK_TRAIN_USAGE("--optimizer hj-prox --L 0", "L");
+    CHECK_TRAIN_USAGE("--optimizer nosuch", "nosuch");
 }
 
 /* The tensors a checkpoint of this test's runs may hold. */
@@ -250,7 +209,7 @@ ENT_TEST(replicas_cli_metrics_and_eval) {
  * the network's growth of such differences over 4 steps while a wrong
  * replica, seed or coupling changes them by > 1e-3. */
 ENT_TEST(mpi_cli_ranks_match_in_process) {
-    if (!have_mpi()) return;
+    if (!ent_test_have_mpi()) return;
     char tb[700];
     const char *t = run_dir(tb);
     static const char *opts[] = {"--optimizer replicated-sgd --center", "--optimizer elastic-sgd"};
@@ -284,7 +243,7 @@ ENT_TEST(mpi_cli_ranks_match_in_process) {
  * processes: 2 ranks -> 1 process, and 1 process -> 2 ranks, both equal
  * bit for bit to a run that never stopped. */
 ENT_TEST(mpi_cli_resume_other_process_count) {
-    if (!have_mpi() || sanitized()) return;
+    if (!ent_test_have_mpi() || sanitized()) return;
     char tb[700];
     const char *t = run_dir(tb);
     const char *opt = "--optimizer replicated-sgd --center --coupling-rate 1";
@@ -312,7 +271,7 @@ ENT_TEST(mpi_cli_resume_other_process_count) {
 /* Data-parallel Entropy-SGD over 2 ranks: effective epochs count both
  * ranks' batches; resumes exactly with 2 ranks; refuses 1. */
 ENT_TEST(mpi_cli_data_parallel) {
-    if (!have_mpi()) return;
+    if (!ent_test_have_mpi()) return;
     char tb[700];
     const char *t = run_dir(tb);
     const char *opt = "--optimizer entropy-sgd --L 2 --noise 1e-3";
@@ -339,20 +298,25 @@ ENT_TEST(mpi_cli_data_parallel) {
  * (rank 0 cannot create the run directory) ends every rank (MPI_Abort)
  * with the error named. */
 ENT_TEST(mpi_cli_rank_failure) {
-    if (!have_mpi()) return;
-    char tb[700];
+    if (!ent_test_have_mpi()) return;
+    char tb[700], cli[PATH_MAX];
     const char *t = run_dir(tb);
+    /* the job runs from inside t: the CLI's path must not be relative */
+    CHECK_MSG(realpath(ent_test_cli(), cli) != NULL, "no CLI at %s", ent_test_cli());
     int rc = ent_test_run(out, sizeof out,
         "cd %s; (" MPIRUN " -np 2 %s train " COMMON " --optimizer replicated-sgd --epochs 1000 --eval-every 100 "
         "--out %s/long > long.log 2>&1 & echo $! > mp.pid; wait) & "
-        "for i in $(seq 300); do [ -s %s/long/metrics.csv ] && break; sleep 0.1; done; sleep 1; "
+        "for i in $(seq 300); do [ -s %s/long/metrics.csv ] && break; sleep 0.1; done; "
+        "[ -s %s/long/metrics.csv ] && echo STARTED; sleep 1; "
         "mp=$(cat mp.pid); kids=$(pgrep -P $mp); victim=$(echo $kids | tr ' ' '\\n' | tail -1); "
         "kill -9 $victim; s=$(date +%%s); "
         "while kill -0 $mp 2>/dev/null && [ $(( $(date +%%s) - s )) -lt 60 ]; do sleep 0.2; done; "
         "if kill -0 $mp 2>/dev/null; then echo HUNG; kill -9 $mp $kids 2>/dev/null; fi; "
         "echo waited $(( $(date +%%s) - s ))s; tail -3 long.log",
-        t, ent_test_cli(), data_dir(), t, t);
-    CHECK_MSG(rc == 0 && !strstr(out, "HUNG") && strstr(out, "waited"), "killed rank: %s", out);
+        t, cli, data_dir(), t, t, t);
+    /* STARTED: the run was training (it wrote metrics) when a rank was killed */
+    CHECK_MSG(rc == 0 && strstr(out, "STARTED") && !strstr(out, "HUNG") && strstr(out, "waited"),
+              "killed rank: %s", out);
     printf("    killed rank: %s", strstr(out, "waited") ? strstr(out, "waited") : out);
     rc = ent_test_run(out, sizeof out, "touch %s/file; timeout 60 " MPIRUN " -np 2 %s train " COMMON
                       " --optimizer elastic-sgd --epochs 1 --out %s/file/run", t, ent_test_cli(), data_dir(), t);

@@ -25,20 +25,6 @@
 
 static char out[65536];
 
-#define MPIRUN "env ASAN_OPTIONS=detect_leaks=0 mpirun --allow-run-as-root --oversubscribe --bind-to none"
-
-static int have_mpi(void) {
-    if (!ent_dist_compiled()) {
-        printf("    skip: built without MPI (apt-get install libopenmpi-dev openmpi-bin; rebuild)\n");
-        return 0;
-    }
-    if (ent_test_run(NULL, 0, "command -v mpirun") != 0) {
-        printf("    skip: mpirun absent (apt-get install openmpi-bin)\n");
-        return 0;
-    }
-    return 1;
-}
-
 static const char *self_exe(void) {
     static char path[600];
     ssize_t k = readlink("/proc/self/exe", path, sizeof path - 1);
@@ -194,7 +180,7 @@ static double k4_bound(int c, double maxabs) {
 }
 
 ENT_TEST(mpi_replicas_match_in_process) {
-    if (!have_mpi()) return;
+    if (!ent_test_have_mpi()) return;
     static const char *names[4] = {"rsgd", "rsgd-center", "easgd", "parle"};
     const int sanitized = getenv("ENT_TEST_SANITIZER") != NULL;
     for (int K = 2; K <= 4; K += 2) {
@@ -225,7 +211,7 @@ ENT_TEST(mpi_replicas_match_in_process) {
 }
 
 ENT_TEST(mpi_data_parallel_matches_averaged_gradient) {
-    if (!have_mpi()) return;
+    if (!ent_test_have_mpi()) return;
     const char *dir = ent_test_tmpdir();
     if (!spawn_child(2, "9 2", dir)) return;
     float got[NQ], ref[NQ], g1[NQ];
