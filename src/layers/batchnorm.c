@@ -20,6 +20,7 @@
 #include <math.h>
 
 #include "core/simd.h"
+#include "core/par.h"
 #include "layers/layer.h"
 
 /* Column arrays of D doubles in the scratch, forward and backward. */
@@ -198,7 +199,7 @@ static void bn_forward(const ent_layer *l, const float *theta,
     const int64_t C = l->in_c, HW = l->in_h * l->in_w, per = bn_task_channels(HW);
     const int64_t tasks = (C + per - 1) / per;
     if (ctx->n <= 0) return;
-#pragma omp parallel for if (ctx->n * C * HW > 32768 && tasks > 1) schedule(static)
+#pragma omp parallel for if (ctx->n * C * HW > ENT_PAR_MIN && tasks > 1) schedule(static)
     for (int64_t t = 0; t < tasks; t++)
         bn_forward_task(l, theta, in, out, saved, ctx, t * per,
                         (t + 1) * per < C ? (t + 1) * per : C);
@@ -246,7 +247,7 @@ static void bn_backward(const ent_layer *l, const float *theta,
     const int64_t C = l->in_c, HW = l->in_h * l->in_w, per = bn_task_channels(HW);
     const int64_t tasks = (C + per - 1) / per;
     if (ctx->n <= 0) return;
-#pragma omp parallel for if (ctx->n * C * HW > 32768 && tasks > 1) schedule(static)
+#pragma omp parallel for if (ctx->n * C * HW > ENT_PAR_MIN && tasks > 1) schedule(static)
     for (int64_t t = 0; t < tasks; t++)
         bn_backward_task(l, theta, in, saved, dout, din, dtheta, ctx, t * per,
                          (t + 1) * per < C ? (t + 1) * per : C);

@@ -21,6 +21,7 @@
 #include <omp.h>
 #include <string.h>
 
+#include "core/par.h"
 #include "layers/layer.h"
 
 #define COL_BUDGET 262144 /* floats: 1 MiB; 128 Ki to 512 Ki measured alike */
@@ -86,7 +87,7 @@ static void im2col(const ent_layer *l, const float *x, int64_t g, float *col) {
     const int64_t K = l->conv.k, S = l->conv.stride, P = l->conv.pad;
     const int64_t H = l->in_h, W = l->in_w, OH = l->out_h, OW = l->out_w;
     const int64_t rows = l->in_c * K * K, HW = OH * OW, CHW = l->in_c * H * W;
-#pragma omp parallel for collapse(2) if (rows * g * HW > 65536) schedule(static)
+#pragma omp parallel for collapse(2) if (rows * g * HW > ENT_PAR_MIN) schedule(static)
     for (int64_t r = 0; r < rows; r++)
         for (int64_t s = 0; s < g; s++) {
             const int64_t c = r / (K * K), kh = (r / K) % K, kw = r % K;
@@ -123,7 +124,7 @@ static void col2im_add(const ent_layer *l, const float *dcol, int64_t g,
     const int64_t K = l->conv.k, S = l->conv.stride, P = l->conv.pad;
     const int64_t H = l->in_h, W = l->in_w, OH = l->out_h, OW = l->out_w;
     const int64_t C = l->in_c, HW = OH * OW;
-#pragma omp parallel for collapse(2) if (g * C * K * K * HW > 65536) schedule(static)
+#pragma omp parallel for collapse(2) if (g * C * K * K * HW > ENT_PAR_MIN) schedule(static)
     for (int64_t s = 0; s < g; s++)
         for (int64_t c = 0; c < C; c++) {
             float *dxs = dx + (s * C + c) * H * W;
@@ -156,7 +157,7 @@ static void conv_forward(const ent_layer *l, const float *theta,
         im2col(l, in + i0 * ent_layer_in_size(l), g, col);
         ent_gemm(0, 0, OC, g * HW, CKK, 1.0f, w, CKK, col, g * HW, 0.0f, tmp, g * HW);
         /* out[i0 + s][o][j] = tmp[o][s*HW + j] + b[o] */
-#pragma omp parallel for collapse(2) if (g * OC * HW > 65536) schedule(static)
+#pragma omp parallel for collapse(2) if (g * OC * HW > ENT_PAR_MIN) schedule(static)
         for (int64_t s = 0; s < g; s++)
             for (int64_t o = 0; o < OC; o++) {
                 float *restrict y = out + ((i0 + s) * OC + o) * HW;
@@ -193,7 +194,7 @@ static void conv_backward(const ent_layer *l, const float *theta,
     for (int64_t i0 = 0; i0 < ctx->n; i0 += G) {
         const int64_t g = ctx->n - i0 < G ? ctx->n - i0 : G;
         /* dY[o][s*HW + j] = dout[i0 + s][o][j] */
-#pragma omp parallel for collapse(2) if (g * OC * HW > 65536) schedule(static)
+#pragma omp parallel for collapse(2) if (g * OC * HW > ENT_PAR_MIN) schedule(static)
         for (int64_t o = 0; o < OC; o++)
             for (int64_t s = 0; s < g; s++)
                 memcpy(dY + o * g * HW + s * HW, dout + ((i0 + s) * OC + o) * HW,
@@ -201,7 +202,7 @@ static void conv_backward(const ent_layer *l, const float *theta,
         /* store mode (layer.h): the first group stores dW and db, the
          * others add; din is zeroed group by group just before col2im */
         const int first = ctx->store && i0 == 0;
-#pragma omp parallel for if (g * OC * HW > 65536) schedule(static)
+#pragma omp parallel for if (g * OC * HW > ENT_PAR_MIN) schedule(static)
         for (int64_t o = 0; o < OC; o++)
             db[o] = (float)row_sum(dY + o * g * HW, g * HW) + (first ? 0.0f : db[o]);
         im2col(l, in + i0 * ent_layer_in_size(l), g, col);

@@ -3,6 +3,7 @@
 #include <math.h>
 
 #include "core/simd.h"
+#include "core/par.h"
 #include "layers/layer.h"
 
 static ent_status dense_plan(ent_layer *l) {
@@ -71,7 +72,7 @@ static void dense_backward(const ent_layer *l, const float *theta,
     ent_gemm(1, 0, O, I, n, 1.0f, dout, O, in, I, beta, dw, I);
     double *acc = (double *)ctx->scratch;
     const int64_t tasks = (O + 255) / 256;
-#pragma omp parallel for if (n * O > 32768 && tasks > 1) schedule(static)
+#pragma omp parallel for if (n * O > ENT_PAR_MIN && tasks > 1) schedule(static)
     for (int64_t t = 0; t < tasks; t++)
         colsum_add(dout, n, O, t * 256, (t + 1) * 256 < O ? (t + 1) * 256 : O, acc, db,
                    ctx->store);

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "core/rng_internal.h"
+#include "core/par.h"
 #include "layers/layer.h"
 
 static ent_status dropout_plan(ent_layer *l) {
@@ -49,7 +50,7 @@ static void dropout_forward(const ent_layer *l, const float *theta,
     const uint32_t thr = p < 1.0f ? (uint32_t)ceil((double)p * 4294967296.0) : 0u;
     const uint64_t key = ctx->rng->key, base = ctx->rng->counter;
     const int64_t chunks = (m + ENT_RNG_CHUNK - 1) / ENT_RNG_CHUNK;
-#pragma omp parallel for if (m > 65536) schedule(static)
+#pragma omp parallel for if (m > ENT_PAR_MIN) schedule(static)
     for (int64_t c = 0; c < chunks; c++) {
         const int64_t i0 = c * ENT_RNG_CHUNK;
         const int len = m - i0 < ENT_RNG_CHUNK ? (int)(m - i0) : ENT_RNG_CHUNK;
@@ -77,7 +78,7 @@ static void dropout_backward(const ent_layer *l, const float *theta,
         if (!on)
             memcpy(din, dout, sizeof(float) * (size_t)m);
         else
-#pragma omp parallel for simd if (parallel : m > 65536) schedule(static)
+#pragma omp parallel for simd if (parallel : m > ENT_PAR_MIN) schedule(static)
             for (int64_t i = 0; i < m; i++) din[i] = dout[i] * saved[i];
         return;
     }
@@ -85,7 +86,7 @@ static void dropout_backward(const ent_layer *l, const float *theta,
         for (int64_t i = 0; i < m; i++) din[i] += dout[i];
         return;
     }
-#pragma omp parallel for simd if (parallel : m > 65536) schedule(static)
+#pragma omp parallel for simd if (parallel : m > ENT_PAR_MIN) schedule(static)
     for (int64_t i = 0; i < m; i++) din[i] += dout[i] * saved[i];
 }
 

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/par.h"
 #include "layers/layer.h"
 
 void ent_layer_add_tensor(ent_layer *l, const char *suffix, int is_buffer,
@@ -48,7 +49,7 @@ double ent_softmax_ce(const float *logits, const int32_t *y, int64_t n,
     double loss = 0.0;
     int64_t hits = 0;
     const double inv_n = n > 0 ? 1.0 / (double)n : 0.0;
-#pragma omp parallel for reduction(+ : loss, hits) if (n * k > 32768)
+#pragma omp parallel for reduction(+ : loss, hits) if (n * k > ENT_PAR_MIN)
     for (int64_t i = 0; i < n; i++) {
         const float *x = logits + i * k;
         int64_t am = 0;

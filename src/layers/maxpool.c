@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "core/simd.h"
+#include "core/par.h"
 #include "layers/layer.h"
 
 static ent_status pool_plan(ent_layer *l) {
@@ -113,7 +114,7 @@ static void pool_forward(const ent_layer *l, const float *theta,
                   W = l->in_w, OH = l->out_h, OW = l->out_w;
     const int64_t planes = ctx->n * l->in_c, per = 64; /* planes per task */
     const int64_t tasks = (planes + per - 1) / per;
-#pragma omp parallel for if (planes * OH * OW * K * K > 65536) schedule(static)
+#pragma omp parallel for if (planes * OH * OW * K * K > ENT_PAR_MIN) schedule(static)
     for (int64_t t = 0; t < tasks; t++)
         pool_planes(in, out, saved, t * per, (t + 1) * per < planes ? (t + 1) * per : planes,
                     K, S, H, W, OH, OW);
@@ -129,7 +130,7 @@ static void pool_backward(const ent_layer *l, const float *theta,
     const int64_t planes = ctx->n * l->in_c;
     if (!din) return;
     const int store = ctx->store; /* layer.h: zero the plane, then add */
-#pragma omp parallel for if (planes * OHW > 65536) schedule(static)
+#pragma omp parallel for if (planes * OHW > ENT_PAR_MIN) schedule(static)
     for (int64_t pl = 0; pl < planes; pl++) {
         if (store) memset(din + pl * HW, 0, sizeof(float) * (size_t)HW);
         for (int64_t j = 0; j < OHW; j++)

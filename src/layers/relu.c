@@ -1,5 +1,6 @@
 /* relu.c — out = max(0, in); gradient passes where out > 0 (PyTorch's
  * threshold_backward on the result, so the gradient at 0 is 0). */
+#include "core/par.h"
 #include "layers/layer.h"
 
 static ent_status relu_plan(ent_layer *l) {
@@ -21,7 +22,7 @@ static void relu_forward(const ent_layer *l, const float *theta,
                          const float *in, float *out, float *saved,
                          ent_ctx *ctx) {
     const int64_t m = ctx->n * ent_layer_in_size(l);
-#pragma omp parallel for simd if (parallel : m > 65536) schedule(static)
+#pragma omp parallel for simd if (parallel : m > ENT_PAR_MIN) schedule(static)
     for (int64_t i = 0; i < m; i++) out[i] = in[i] > 0.0f ? in[i] : 0.0f;
 }
 
@@ -35,14 +36,14 @@ static void relu_backward(const ent_layer *l, const float *theta,
      * mispredict half the time. dout is loaded unconditionally, else GCC
      * keeps the branch (a conditional load might fault) and no vectors. */
     if (ctx->store) { /* layer.h: store mode, din not read */
-#pragma omp parallel for simd if (parallel : m > 65536) schedule(static)
+#pragma omp parallel for simd if (parallel : m > ENT_PAR_MIN) schedule(static)
         for (int64_t i = 0; i < m; i++) {
             const float g = dout[i];
             din[i] = out[i] > 0.0f ? g : 0.0f;
         }
         return;
     }
-#pragma omp parallel for simd if (parallel : m > 65536) schedule(static)
+#pragma omp parallel for simd if (parallel : m > ENT_PAR_MIN) schedule(static)
     for (int64_t i = 0; i < m; i++) {
         const float g = dout[i];
         din[i] += out[i] > 0.0f ? g : 0.0f;
