@@ -372,9 +372,9 @@ int ent_cmd_hessian(int argc, char **argv) {
                "exact, float for lanczos and slq: 3-4x faster, Hv to ~1e-6 relative).\n"
                "  exact    every eigenvalue: H from one product per parameter (on every thread),\n"
                "           then LAPACK dsyevd_2stage. Up to %d parameters (memory n^2 doubles).\n"
-               "           Time here, 1,000 samples: n = 6,370 about 25 s (half products, half\n"
+               "           Time here, 1,000 samples: n = 6,370 about 21 s (half products, half\n"
                "           eigensolver); products grow as n^2 x samples, the eigensolver as n^3,\n"
-               "           so n = 10,000 takes about 80 s. Bigger: --params (one layer), or lanczos.\n"
+               "           so n = 10,000 takes about 70 s. Bigger: --params (one layer), or lanczos.\n"
                "  lanczos  the --top largest and smallest eigenvalues (full re-orthogonalisation).\n"
                "  slq      the spectral density by stochastic Lanczos quadrature.\n"
                "Writes eigenvalues.csv (slq: density.csv, nodes.csv), summary.json, hessian.png.\n\n",
