@@ -192,10 +192,10 @@ ENT_TEST(hessian_lanczos_network) {
 }
 
 /* The exact Hessian through apply_many (products on several threads, each
- * on its own workspace) against one product at a time (apply): each
- * column is the same computation on the same data; only OpenBLAS's dgemm
- * may block a product differently when it runs inside a parallel region,
- * so allow rounding: 1e-12 of max |H|. Same for a principal block. */
+ * on its own workspace) against one product at a time (apply): the same
+ * computation on the same data, except that inside the parallel region the
+ * double GEMM is dgemm.c's loops instead of OpenBLAS (another summation
+ * order), so allow rounding: 1e-12 of max |H|. Same for a principal block. */
 ENT_TEST(hessian_dense_many_matches_single) {
     smallnet s;
     if (!smallnet_make(&s)) return smallnet_free(&s);

@@ -1,9 +1,8 @@
 /* rop.c — what the R-operator needs independently of its precision: the
- * per-layer sizes of its saved values and scratch, and the double GEMM.
+ * per-layer sizes of its saved values and scratch (the double GEMM is
+ * dgemm.c).
  * The operator itself is rop_impl.h, instantiated by rop_f64.c and
  * rop_f32.c. */
-#include <cblas.h>
-
 #include "analysis/rop.h"
 
 int64_t ent_rop_saved(const ent_layer *l, int64_t batch) {
@@ -19,13 +18,4 @@ int64_t ent_rop_scratch(const ent_layer *l, int64_t batch) {
     if (l->kind != ENT_LAYER_CONV2D) return 0;
     const int64_t CKK = l->in_c * l->conv.k * l->conv.k, NP = batch * l->out_h * l->out_w;
     return 2 * CKK * NP + 2 * l->out_c * NP;
-}
-
-void ent_dgemm(int transA, int transB, int64_t M, int64_t N, int64_t K,
-               double alpha, const double *A, int64_t lda, const double *B,
-               int64_t ldb, double beta, double *C, int64_t ldc) {
-    if (M == 0 || N == 0) return;
-    cblas_dgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans,
-                transB ? CblasTrans : CblasNoTrans, (int)M, (int)N, (int)K,
-                alpha, A, (int)lda, B, (int)ldb, beta, C, (int)ldc);
 }

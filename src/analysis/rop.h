@@ -78,7 +78,8 @@ double ent_rop_softmax_ce_f32(const float *z, const float *rz, const int32_t *y,
                               int64_t n, int64_t k, double scale, float *g,
                               float *rg, int64_t *correct);
 
-/* Row-major double GEMM (CBLAS): C = alpha op(A) op(B) + beta C. */
+/* Row-major double GEMM: C = alpha op(A) op(B) + beta C; OpenBLAS, or
+ * dgemm.c's loops when called inside a parallel region. */
 void ent_dgemm(int transA, int transB, int64_t M, int64_t N, int64_t K,
                double alpha, const double *A, int64_t lda, const double *B,
                int64_t ldb, double beta, double *C, int64_t ldc);
