@@ -201,6 +201,7 @@ ENT_TEST(hessian_dense_many_matches_single) {
     if (!smallnet_make(&s)) return smallnet_free(&s);
     ent_hvp h = ent_nethess_hvp(s.h);
     CHECK(h.apply_many != NULL);
+    if (ent_get_threads() < 2) printf("    note: one thread: batched and single run the same code\n");
     ent_hvp one = h;
     one.apply_many = NULL;
     const int64_t P = h.n;

@@ -16,6 +16,7 @@
  * column; Hv of presets with conv, max-pool, batch-norm (eval and train)
  * and dropout against finite differences along random directions; the
  * double gradient against the float model's. */
+#include <omp.h>
 #include <stdlib.h>
 
 #include "analysis/rop.h"
@@ -367,11 +368,18 @@ ENT_TEST(rop_dgemm_parallel_matches_blas) {
                     }
                     const double beta = b1 ? 1.0 : 0.0;
                     ent_dgemm(ta, tb, M, N, K, 0.5, A, lda, B, ldb, beta, C0, ldc);
+                    int inside = 0;
 #pragma omp parallel num_threads(2)
                     {
 #pragma omp single
-                        ent_dgemm(ta, tb, M, N, K, 0.5, A, lda, B, ldb, beta, C1, ldc);
+                        {
+                            inside = omp_in_parallel(); /* else this compares OpenBLAS with itself */
+                            ent_dgemm(ta, tb, M, N, K, 0.5, A, lda, B, ldb, beta, C1, ldc);
+                        }
                     }
+                    CHECK_MSG(inside, "no parallel region (OMP_THREAD_LIMIT=1?): the own loops were not run");
+                    for (int64_t i = 0; i < M; i++) /* the padding column of C is not written */
+                        CHECK(C1[i * ldc + N] == C0[i * ldc + N] || (C1[i * ldc + N] != C1[i * ldc + N] && !b1));
                     double big = 0.0, diff = 0.0;
                     for (int64_t i = 0; i < M; i++)
                         for (int64_t j = 0; j < N; j++) {

@@ -80,21 +80,38 @@ static ent_status apply(void *ctx, const double *v, double *hv) {
     return s;
 }
 
-/* k products through the base's apply_many (buffers grown on first use). */
+/* Room for g vectors of the base's size in fulls / hfulls; 0 if none. */
+static int grow(ent_hvp_block *b, int64_t g) {
+    if (g <= b->cap) return 1;
+    const int64_t N = b->base.n;
+    ent_free_aligned(b->fulls), ent_free_aligned(b->hfulls);
+    b->fulls = ent_alloc(sizeof(double) * (size_t)(g * N));
+    b->hfulls = ent_alloc(sizeof(double) * (size_t)(g * N));
+    b->cap = b->fulls && b->hfulls ? g : 0;
+    if (b->cap) memset(b->fulls, 0, sizeof(double) * (size_t)(g * N));
+    return b->cap > 0;
+}
+
+/* k products through the base's apply_many, one per thread at a time (each
+ * needs two vectors of the whole network: a block of mnistfc would hold
+ * 2 x 32 x 1.87M doubles if all k went at once); one by one if even that
+ * memory is missing. */
 static ent_status apply_many(void *ctx, int64_t k, const double *v, double *hv) {
     ent_hvp_block *b = ctx;
     const int64_t N = b->base.n;
-    if (k > b->cap) {
-        ent_free_aligned(b->fulls), ent_free_aligned(b->hfulls);
-        b->fulls = ent_alloc(sizeof(double) * (size_t)(k * N));
-        b->hfulls = ent_alloc(sizeof(double) * (size_t)(k * N));
-        b->cap = b->fulls && b->hfulls ? k : 0;
-        if (!b->cap) return ent_fail(ENT_ENOMEM, "block: out of memory for %lld products", (long long)k);
-        memset(b->fulls, 0, sizeof(double) * (size_t)(k * N));
+    const int64_t g = ent_get_threads() < k ? ent_get_threads() : k;
+    ent_status s = ENT_OK;
+    if (!grow(b, g)) {
+        for (int64_t j = 0; j < k && s == ENT_OK; j++) s = apply(ctx, v + j * b->n, hv + j * b->n);
+        return s;
     }
-    for (int64_t j = 0; j < k; j++) embed(b, v + j * b->n, b->fulls + j * N);
-    ent_status s = b->base.apply_many(b->base.ctx, k, b->fulls, b->hfulls);
-    for (int64_t j = 0; j < k; j++) extract(b, b->hfulls + j * N, b->fulls + j * N, hv + j * b->n);
+    for (int64_t j0 = 0; j0 < k && s == ENT_OK; j0 += g) {
+        const int64_t kk = k - j0 < g ? k - j0 : g;
+        for (int64_t j = 0; j < kk; j++) embed(b, v + (j0 + j) * b->n, b->fulls + j * N);
+        s = b->base.apply_many(b->base.ctx, kk, b->fulls, b->hfulls);
+        for (int64_t j = 0; j < kk; j++)
+            extract(b, b->hfulls + j * N, b->fulls + j * N, hv + (j0 + j) * b->n);
+    }
     return s;
 }
 

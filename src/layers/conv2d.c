@@ -6,37 +6,33 @@
  * side, col [C*K*K, G*OH*OW], so one GEMM serves the group:
  * tmp [OC, G*OH*OW] = W [OC, CKK] col, then out[i] = tmp's block i + b.
  * One sample at a time gave GEMMs of N = OH*OW (16 for LeNet's conv2):
- * too small to run fast. On one thread G is the largest that keeps col
- * within COL_BUDGET floats (L2-sized); on more, G is the whole batch: fewer
- * and bigger products to split, and fewer fork/joins, each of which costs
- * a wake-up with sleeping OpenMP threads (LeNet at 2 threads: training
- * 11.6k -> 13.7k samples/s, inference 28k -> 34-48k; at 1 thread the whole
- * batch was 10-20% slower than the budget). The grouping changes the
- * summation order of dW, so results depend on the thread count (as the
- * guide says they may). Backward per group: dY [OC, G*OH*OW]
- * gathered from dout, dW += dY col^T (K = G*OH*OW), db += row sums of dY,
+ * too small to run fast. G is the largest that keeps col within COL_BUDGET
+ * floats, at most max_batch, the same for every thread count (so that dW
+ * sums in the same order on 1 or 2 threads, and ranks under mpirun match
+ * replicas in one process). LeNet, samples/s (train, infer) at 1 / 2
+ * threads: budget 256 Ki floats 13.7k, 34.7k / 11.6k, 27.5k; 1 Mi 13.2k,
+ * 34.6k / 13.3k, 32.7k; the whole batch 12.1k, 25.8k / 14.0k, 35.9k
+ * (interleaved runs, 2026-11-22): 1 Mi keeps one thread and gains most of
+ * what two threads get from fewer, bigger products and fewer fork/joins.
+ * Backward per group: dY [OC, G*OH*OW] gathered from dout, dW += dY col^T
+ * (K = G*OH*OW), db += row sums of dY,
  * dcol = W^T dY and din += col2im(dcol); col is rebuilt from the input.
  * scratch: col (CKK * G*OH*OW) then tmp/dY (OC * G*OH*OW). */
 #include <math.h>
-#include <omp.h>
 #include <string.h>
 
 #include "core/par.h"
 #include "layers/layer.h"
 
-#define COL_BUDGET 262144 /* floats: 1 MiB; 128 Ki to 512 Ki measured alike */
+#define COL_BUDGET 1048576 /* floats of col: 4 MiB (see the top) */
 
-/* Samples per group for this layer with `threads` threads (see the top). */
-static int64_t conv_group(const ent_layer *l, int threads) {
-    if (threads > 1) return l->max_batch;
+/* Samples per group for this layer. */
+static int64_t conv_group(const ent_layer *l) {
     const int64_t per = l->in_c * l->conv.k * l->conv.k * l->out_h * l->out_w;
     int64_t g = COL_BUDGET / (per > 0 ? per : 1);
     if (g < 1) g = 1;
     return g < l->max_batch ? g : l->max_batch;
 }
-
-/* The team a product started here would get (1 inside a parallel region). */
-static int team_size(void) { return omp_in_parallel() ? 1 : omp_get_max_threads(); }
 
 static ent_status conv_plan(ent_layer *l) {
     const int64_t k = l->conv.k, s = l->conv.stride, p = l->conv.pad;
@@ -55,7 +51,7 @@ static ent_status conv_plan(ent_layer *l) {
     ent_layer_add_tensor(l, "weight", 0, 0, 4, l->out_c, l->in_c, k, k);
     ent_layer_add_tensor(l, "bias", 0, 0, 1, l->out_c, 0, 0, 0);
     l->saved = 0;
-    l->scratch = (l->in_c * k * k + l->out_c) * l->max_batch * l->out_h * l->out_w; /* any G */
+    l->scratch = (l->in_c * k * k + l->out_c) * conv_group(l) * l->out_h * l->out_w;
     return ENT_OK;
 }
 
@@ -148,7 +144,7 @@ static void conv_forward(const ent_layer *l, const float *theta,
                          const float *in, float *out, float *saved,
                          ent_ctx *ctx) {
     const int64_t OC = l->out_c, HW = l->out_h * l->out_w;
-    const int64_t CKK = l->in_c * l->conv.k * l->conv.k, G = conv_group(l, team_size());
+    const int64_t CKK = l->in_c * l->conv.k * l->conv.k, G = conv_group(l);
     const float *w = theta + l->tensors[ENT_T_WEIGHT].offset;
     const float *b = theta + l->tensors[ENT_T_BIAS].offset;
     float *col = ctx->scratch, *tmp = ctx->scratch + CKK * G * HW;
@@ -186,7 +182,7 @@ static void conv_backward(const ent_layer *l, const float *theta,
                           const float *saved, const float *dout, float *din,
                           float *dtheta, ent_ctx *ctx) {
     const int64_t OC = l->out_c, HW = l->out_h * l->out_w;
-    const int64_t CKK = l->in_c * l->conv.k * l->conv.k, G = conv_group(l, team_size());
+    const int64_t CKK = l->in_c * l->conv.k * l->conv.k, G = conv_group(l);
     const float *w = theta + l->tensors[ENT_T_WEIGHT].offset;
     float *dw = dtheta + l->tensors[ENT_T_WEIGHT].offset;
     float *db = dtheta + l->tensors[ENT_T_BIAS].offset;
