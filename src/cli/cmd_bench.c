@@ -81,7 +81,9 @@ static int pick_models(bench_run *R) {
     return 2;
 }
 
-/* Our numbers for every model at `threads`, then the peer's. */
+/* Every model at `threads`: ours, then the peer's for the same model right
+ * after, so that both sides of a row are measured within a minute of each
+ * other (this VM's speed drifts by up to 40% over minutes: RESULTS.md). */
 static ent_status bench_threads(bench_run *R, int threads) {
     ent_bench_peer peer[MAX_MODELS * ENT_BENCH_N_KINDS];
     memset(peer, 0, sizeof peer);
@@ -99,8 +101,9 @@ static ent_status bench_threads(bench_run *R, int threads) {
             row->model = R->models[m], row->threads = threads, row->kind = (ent_bench_kind)k;
             row->ours = r[k];
         }
+        if (R->torch.available)
+            ent_torch_run(&R->torch, threads, &R->models[m], 1, &R->plan, &peer[m * ENT_BENCH_N_KINDS]);
     }
-    if (R->torch.available) ent_torch_run(&R->torch, threads, R->models, R->n_models, &R->plan, peer);
     for (int i = first; i < R->n_rows; i++) {
         bench_row *row = &R->rows[i];
         int m = 0;
