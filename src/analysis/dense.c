@@ -98,7 +98,7 @@ ent_status ent_sym_eig(double *A, int64_t n, double *w, int vectors) {
         vectors ? dsyevd_ : dsyevd_2stage_;
     syevd(&jobz, &uplo, &N, A, &N, w, &wq, &query, &iq, &query, &info, 1, 1);
     if (info != 0) ent_set_threads(threads);
-    if (info != 0) return ent_fail(ENT_EINVAL, "eigensolver: dsyevd workspace query, info %d", info);
+    if (info != 0) return ent_fail(ENT_EINVAL, "eigensolver: LAPACK workspace query, info %d", info);
     int lwork = (int)wq, liwork = iq;
     double *work = malloc(sizeof(double) * (size_t)lwork);
     int *iwork = malloc(sizeof(int) * (size_t)liwork);
@@ -109,7 +109,7 @@ ent_status ent_sym_eig(double *A, int64_t n, double *w, int vectors) {
         return ent_fail(ENT_ENOMEM, "eigensolver: out of memory (n = %d)", N);
     }
     free(work), free(iwork);
-    if (info != 0) return ent_fail(ENT_EINVAL, "eigensolver: dsyevd failed to converge (info %d)", info);
+    if (info != 0) return ent_fail(ENT_EINVAL, "eigensolver: LAPACK failed to converge (info %d)", info);
     return ENT_OK;
 }
 

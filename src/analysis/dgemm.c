@@ -7,9 +7,9 @@
  * (user time = wall time: 15.4 s for the 6,370 products of tiny-mnistfc at
  * 2 threads, 13.8 s at 1) and scaled only with passive waiting (7.9 s);
  * these loops: 5.6 s spinning, 6.5 s passive. The products there are
- * small and skinny (a chunk of
- * 128 samples against layers of tens to hundreds of units), so loops that
- * vectorise along the contiguous dimension are enough:
+ * small and skinny (a chunk of 128 samples against layers of tens to
+ * hundreds of units), so loops that vectorise along the contiguous
+ * dimension are enough:
  *   op(B) not transposed: C row += a_ik * B row k   (vectors along N)
  *   op(B) transposed:     C_ij  += A row i . B row j (vectors along K)
  * Sums run in another order than OpenBLAS's, so results differ from it by

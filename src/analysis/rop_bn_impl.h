@@ -58,7 +58,7 @@ static void bn_forward(const ent_layer *l, const REAL *th, const REAL *v,
     const bn_dims d = {ctx->n, l->in_c, l->in_h * l->in_w};
     const REAL *g = th + l->tensors[ENT_BN_WEIGHT].offset;
     const REAL *b = th + l->tensors[ENT_BN_BIAS].offset;
-#pragma omp parallel for if (d.n * d.C * d.HW > PAR_MIN)
+#pragma omp parallel for if (d.n * d.C * d.HW > ENT_PAR_MIN)
     for (int64_t c = 0; c < d.C; c++) {
         stats(l, in, v ? rin : NULL, saved, d, c, ctx);
         const double m = saved[c], s = saved[d.C + c], rm = saved[2 * d.C + c], rs = saved[3 * d.C + c];
@@ -84,7 +84,7 @@ static void bn_backward(const ent_layer *l, const REAL *th, const REAL *v,
     const int64_t go = l->tensors[ENT_BN_WEIGHT].offset, bo = l->tensors[ENT_BN_BIAS].offset;
     const REAL *g = th + go, inv = 1.0 / (double)(d.n * d.HW);
     const int train = ctx->bn_train;
-#pragma omp parallel for if (d.n * d.C * d.HW > PAR_MIN)
+#pragma omp parallel for if (d.n * d.C * d.HW > ENT_PAR_MIN)
     for (int64_t c = 0; c < d.C; c++) {
         const double m = saved[c], s = saved[d.C + c], rm = saved[2 * d.C + c], rs = saved[3 * d.C + c];
         const double vg = v ? v[go + c] : 0.0;

@@ -11,15 +11,14 @@
 #include <string.h>
 
 #include "analysis/rop.h"
-
-#define PAR_MIN 32768
+#include "core/par.h"
 
 #include "analysis/rop_bn_impl.h"
 #include "analysis/rop_linear_impl.h"
 
 /* ReLU: the mask in > 0 (PyTorch's gradient at 0 is 0, as in relu.c). */
 static void relu_fwd(int64_t m, const REAL *in, const REAL *rin, REAL *out, REAL *rout) {
-#pragma omp parallel for if (m > PAR_MIN)
+#pragma omp parallel for if (m > ENT_PAR_MIN)
     for (int64_t i = 0; i < m; i++) {
         out[i] = in[i] > 0.0 ? in[i] : 0.0;
         if (rout) rout[i] = in[i] > 0.0 && rin ? rin[i] : 0.0;
@@ -28,7 +27,7 @@ static void relu_fwd(int64_t m, const REAL *in, const REAL *rin, REAL *out, REAL
 
 static void relu_bwd(int64_t m, const REAL *in, const REAL *gout, const REAL *rgout,
                      REAL *gin, REAL *rgin) {
-#pragma omp parallel for if (m > PAR_MIN)
+#pragma omp parallel for if (m > ENT_PAR_MIN)
     for (int64_t i = 0; i < m; i++) {
         gin[i] = in[i] > 0.0 ? gout[i] : 0.0;
         if (rgin) rgin[i] = in[i] > 0.0 ? rgout[i] : 0.0;
@@ -41,7 +40,7 @@ static void pool_fwd(const ent_layer *l, int64_t n, const REAL *in, const REAL *
                      REAL *out, REAL *rout, REAL *saved) {
     const int64_t K = l->pool.k, S = l->pool.stride, W = l->in_w, OH = l->out_h, OW = l->out_w;
     const int64_t HW = l->in_h * W, OHW = OH * OW;
-#pragma omp parallel for if (n * l->in_c * OHW * K * K > PAR_MIN)
+#pragma omp parallel for if (n * l->in_c * OHW * K * K > ENT_PAR_MIN)
     for (int64_t pl = 0; pl < n * l->in_c; pl++) {
         const REAL *x = in + pl * HW;
         for (int64_t oh = 0; oh < OH; oh++)
@@ -63,7 +62,7 @@ static void pool_fwd(const ent_layer *l, int64_t n, const REAL *in, const REAL *
 static void pool_bwd(const ent_layer *l, int64_t n, const REAL *saved, const REAL *gout,
                      const REAL *rgout, REAL *gin, REAL *rgin) {
     const int64_t HW = l->in_h * l->in_w, OHW = l->out_h * l->out_w;
-#pragma omp parallel for if (n * l->in_c * HW > PAR_MIN)
+#pragma omp parallel for if (n * l->in_c * HW > ENT_PAR_MIN)
     for (int64_t pl = 0; pl < n * l->in_c; pl++) {
         memset(gin + pl * HW, 0, sizeof(REAL) * (size_t)HW);
         if (rgin) memset(rgin + pl * HW, 0, sizeof(REAL) * (size_t)HW);
@@ -77,7 +76,7 @@ static void pool_bwd(const ent_layer *l, int64_t n, const REAL *saved, const REA
 
 /* Dropout with its mask fixed (c->mask; NULL = identity, as in eval). */
 static void scale_copy(int64_t m, const REAL *mask, const REAL *x, REAL *y) {
-#pragma omp parallel for if (m > PAR_MIN)
+#pragma omp parallel for if (m > ENT_PAR_MIN)
     for (int64_t i = 0; i < m; i++) y[i] = x ? (mask ? mask[i] * x[i] : x[i]) : 0.0;
 }
 
@@ -135,7 +134,7 @@ double FN(ent_rop_softmax_ce)(const REAL *z, const REAL *rz, const int32_t *y,
                           REAL *rg, int64_t *correct) {
     double loss = 0.0;
     int64_t hits = 0;
-#pragma omp parallel for reduction(+ : loss, hits) if (n * k > PAR_MIN)
+#pragma omp parallel for reduction(+ : loss, hits) if (n * k > ENT_PAR_MIN)
     for (int64_t i = 0; i < n; i++) {
         const REAL *x = z + i * k;
         int64_t am = 0;

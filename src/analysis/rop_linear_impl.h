@@ -69,7 +69,7 @@ static void im2col(const ent_layer *l, const REAL *x, int64_t n, REAL *col) {
     const int64_t K = l->conv.k, S = l->conv.stride, P = l->conv.pad, C = l->in_c;
     const int64_t H = l->in_h, W = l->in_w, OH = l->out_h, OW = l->out_w;
     const int64_t rows = C * K * K, OHW = OH * OW;
-#pragma omp parallel for if (rows * n * OHW > PAR_MIN)
+#pragma omp parallel for if (rows * n * OHW > ENT_PAR_MIN)
     for (int64_t r = 0; r < rows; r++) {
         const int64_t c = r / (K * K), kh = (r / K) % K, kw = r % K;
         for (int64_t i = 0; i < n; i++) {
@@ -91,7 +91,7 @@ static void im2col(const ent_layer *l, const REAL *x, int64_t n, REAL *col) {
 static void col2im(const ent_layer *l, const REAL *dcol, int64_t n, REAL *dx) {
     const int64_t K = l->conv.k, S = l->conv.stride, P = l->conv.pad, C = l->in_c;
     const int64_t H = l->in_h, W = l->in_w, OH = l->out_h, OW = l->out_w, OHW = OH * OW;
-#pragma omp parallel for if (C * K * K * n * OHW > PAR_MIN)
+#pragma omp parallel for if (C * K * K * n * OHW > ENT_PAR_MIN)
     for (int64_t pl = 0; pl < n * C; pl++) {
         const int64_t i = pl / C, c = pl % C;
         REAL *xc = dx + pl * H * W;
@@ -114,7 +114,7 @@ static void col2im(const ent_layer *l, const REAL *dcol, int64_t n, REAL *dx) {
 /* y [n, OC, OHW] = y2 [OC, n OHW] + b */
 static void unpack(const REAL *y2, const REAL *b, int64_t n, int64_t OC,
                    int64_t OHW, REAL *y) {
-#pragma omp parallel for if (n * OC * OHW > PAR_MIN)
+#pragma omp parallel for if (n * OC * OHW > ENT_PAR_MIN)
     for (int64_t i = 0; i < n; i++)
         for (int64_t o = 0; o < OC; o++)
             for (int64_t p = 0; p < OHW; p++)
@@ -124,7 +124,7 @@ static void unpack(const REAL *y2, const REAL *b, int64_t n, int64_t OC,
 /* y2 [OC, n OHW] = y [n, OC, OHW]; bsum[o] += sum of channel o (if not NULL) */
 static void pack(const REAL *y, int64_t n, int64_t OC, int64_t OHW, REAL *y2,
                  REAL *bsum) {
-#pragma omp parallel for if (n * OC * OHW > PAR_MIN)
+#pragma omp parallel for if (n * OC * OHW > ENT_PAR_MIN)
     for (int64_t o = 0; o < OC; o++) {
         double s = 0.0;
         for (int64_t i = 0; i < n; i++)

@@ -85,30 +85,21 @@ static int pick_models(bench_run *R) {
  * after, so that both sides of a row are measured within a minute of each
  * other (this VM's speed drifts by up to 40% over minutes: RESULTS.md). */
 static ent_status bench_threads(bench_run *R, int threads) {
-    ent_bench_peer peer[MAX_MODELS * ENT_BENCH_N_KINDS];
-    memset(peer, 0, sizeof peer);
     ent_set_threads(threads);
-    int first = R->n_rows;
     for (int m = 0; m < R->n_models; m++) {
         ent_bench_rate r[ENT_BENCH_N_KINDS];
+        ent_bench_peer peer[ENT_BENCH_N_KINDS] = {0};
         if (isatty(2)) fprintf(stderr, "  entropic, %d thread%s, %s ...\n", threads, threads > 1 ? "s" : "", R->models[m]);
         ent_status s = ent_bench_ours(R->models[m], &R->plan, r);
         if (s != ENT_OK) return s;
+        if (R->torch.available) ent_torch_run(&R->torch, threads, &R->models[m], 1, &R->plan, peer);
         for (int k = 0; k < ENT_BENCH_N_KINDS; k++) {
             if (!(R->plan.kinds & (1u << k))) continue;
             bench_row *row = &R->rows[R->n_rows++];
             memset(row, 0, sizeof *row);
             row->model = R->models[m], row->threads = threads, row->kind = (ent_bench_kind)k;
-            row->ours = r[k];
+            row->ours = r[k], row->peer = peer[k];
         }
-        if (R->torch.available)
-            ent_torch_run(&R->torch, threads, &R->models[m], 1, &R->plan, &peer[m * ENT_BENCH_N_KINDS]);
-    }
-    for (int i = first; i < R->n_rows; i++) {
-        bench_row *row = &R->rows[i];
-        int m = 0;
-        while (m < R->n_models && R->models[m] != row->model) m++;
-        row->peer = peer[m * ENT_BENCH_N_KINDS + row->kind];
     }
     return ENT_OK;
 }

@@ -5,9 +5,9 @@
 #include <math.h>
 #include <stdlib.h>
 
+#include "core/par.h"
 #include "entropic.h"
 
-#define PAR_MIN 32768
 
 typedef enum { ANALYTIC_QUADRATIC = 0, ANALYTIC_ROSENBROCK } analytic_kind;
 
@@ -91,7 +91,7 @@ static ent_status quadratic_eval(void *ctx, const float *x, float *grad,
     const double *a = q->a, *c = q->c;
     const float *nz = q->noise;
     double f = 0.0;
-#pragma omp parallel for if (n > PAR_MIN) schedule(static) reduction(+ : f)
+#pragma omp parallel for if (n > ENT_PAR_MIN) schedule(static) reduction(+ : f)
     for (int64_t i = 0; i < n; i++) {
         double r = (double)x[i] - c[i];
         f += a[i] * r * r;

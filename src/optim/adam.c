@@ -35,7 +35,7 @@ void ent_adam_apply(float *x, const float *g, float *m, float *v, int64_t n,
     const float k[8] = {(float)(lr / bc1), (float)sqrt(bc2), (float)b1, (float)b2,
                         (float)(1.0 - b1), (float)(1.0 - b2), (float)eps, (float)wd};
     const int64_t CH = 8192, chunks = (n + CH - 1) / CH;
-#pragma omp parallel for if (n > ENT_OPTIM_PAR_MIN) schedule(dynamic, ENT_OPTIM_DYN / CH)
+#pragma omp parallel for if (n > ENT_PAR_MIN) schedule(dynamic, ENT_OPTIM_DYN / CH)
     for (int64_t c = 0; c < chunks; c++)
         adam_kernel(x + c * CH, g + c * CH, m + c * CH, v + c * CH,
                     n - c * CH < CH ? n - c * CH : CH, k);

@@ -150,7 +150,7 @@ static void inner_step(chunk_fn fn, float *xp, float *mu, float *b1, float *b2,
                        const float *x, const float *g, int64_t n,
                        const inner_coef *k, noise_src ns) {
     const int64_t chunks = (n + CHUNK - 1) / CHUNK;
-#pragma omp parallel for if (n > ENT_OPTIM_PAR_MIN) schedule(dynamic, ENT_OPTIM_DYN / CHUNK)
+#pragma omp parallel for if (n > ENT_PAR_MIN) schedule(dynamic, ENT_OPTIM_DYN / CHUNK)
     for (int64_t c = 0; c < chunks; c++) {
         const int64_t i0 = c * CHUNK;
         const int len = n - i0 < CHUNK ? (int)(n - i0) : CHUNK;
@@ -168,7 +168,7 @@ static void inner_step(chunk_fn fn, float *xp, float *mu, float *b1, float *b2,
 /* G = s (x - mu), then the outer rule (which adds wd x). */
 static void outer_gradient(float *restrict G, const float *restrict x,
                            const float *restrict mu, int64_t n, float s) {
-#pragma omp parallel for simd if (parallel : n > ENT_OPTIM_PAR_MIN) schedule(dynamic, ENT_OPTIM_DYN)
+#pragma omp parallel for simd if (parallel : n > ENT_PAR_MIN) schedule(dynamic, ENT_OPTIM_DYN)
     for (int64_t i = 0; i < n; i++) G[i] = s * (x[i] - mu[i]);
 }
 

@@ -30,7 +30,7 @@ ent_status ent_heat_step(ent_optim *o, const ent_objective *obj, float *x,
     for (int l = 0; l < p->L; l++) {
         if ((s = ent_objective_next(obj)) != ENT_OK) return s;
         ent_rng_normal_fill(&o->rng, o->noise, n, sigma);
-#pragma omp parallel for simd if (parallel : n > ENT_OPTIM_PAR_MIN) schedule(static)
+#pragma omp parallel for simd if (parallel : n > ENT_PAR_MIN) schedule(static)
         for (int64_t i = 0; i < n; i++) y[i] = x[i] + z[i];
         if ((s = ent_objective_eval(obj, y, o->grad, &l1)) != ENT_OK) return s;
         lsum += l1;

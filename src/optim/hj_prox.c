@@ -27,14 +27,14 @@ ent_status ent_hj_prox_step(ent_optim *o, const ent_objective *obj, float *x,
     ent_status s = ent_objective_next(obj);
     if (s == ENT_OK) s = ent_objective_eval(obj, x, o->grad, loss);
     if (s != ENT_OK) return s;
-#pragma omp parallel for simd if (parallel : n > ENT_OPTIM_PAR_MIN) schedule(static)
+#pragma omp parallel for simd if (parallel : n > ENT_PAR_MIN) schedule(static)
     for (int64_t i = 0; i < n; i++) pv[i] = g[i] + wd * x[i];
     for (int l = 0; l < p->L; l++) {
-#pragma omp parallel for simd if (parallel : n > ENT_OPTIM_PAR_MIN) schedule(static)
+#pragma omp parallel for simd if (parallel : n > ENT_PAR_MIN) schedule(static)
         for (int64_t i = 0; i < n; i++) y[i] = x[i] - t * pv[i];
         if ((s = ent_objective_next(obj)) != ENT_OK) return s;
         if ((s = ent_objective_eval(obj, y, o->grad, NULL)) != ENT_OK) return s;
-#pragma omp parallel for simd if (parallel : n > ENT_OPTIM_PAR_MIN) schedule(static)
+#pragma omp parallel for simd if (parallel : n > ENT_PAR_MIN) schedule(static)
         for (int64_t i = 0; i < n; i++) pv[i] = om * pv[i] + al * (g[i] + wd * y[i]);
     }
     ent_optim_base_apply(o, x, pv, p->lr * lr_scale, 0.0); /* wd is inside p */

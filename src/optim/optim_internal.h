@@ -4,6 +4,7 @@
 #ifndef ENT_OPTIM_INTERNAL_H
 #define ENT_OPTIM_INTERNAL_H
 
+#include "core/par.h"
 #include "entropic.h"
 
 /* Parameter checks: `!(cond)` so that NaN (every comparison false) is
@@ -18,9 +19,6 @@
 /* Defaults and checks of the kinds after Entropy-SGD (params_relax.c). */
 void ent_optim_params_relax_defaults(ent_optim_params *p, ent_optim_kind kind);
 ent_status ent_optim_params_check_relax(const ent_optim_params *p);
-
-/* Vector loops fork an OpenMP team only above this length. */
-#define ENT_OPTIM_PAR_MIN 32768
 
 /* Update loops hand out work dynamically, ENT_OPTIM_DYN floats (256 KiB) at
  * a time: an update follows the backward pass, which leaves the last

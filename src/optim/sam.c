@@ -24,7 +24,7 @@ ent_status ent_sam_step(ent_optim *o, const ent_objective *obj, float *x,
     const float k = (float)(norm > 0.0 ? p->sam_rho / norm : 0.0);
     float *restrict xe = o->scratch;
     const float *restrict g = o->grad;
-#pragma omp parallel for simd if (parallel : n > ENT_OPTIM_PAR_MIN) schedule(static)
+#pragma omp parallel for simd if (parallel : n > ENT_PAR_MIN) schedule(static)
     for (int64_t i = 0; i < n; i++) xe[i] = x[i] + k * g[i];
     s = ent_objective_eval(obj, xe, o->grad, NULL);
     if (s != ENT_OK) return s;

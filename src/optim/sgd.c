@@ -8,10 +8,10 @@
 void ent_sgd_apply(float *x, const float *g, float *buf, int64_t n,
                    float lr, float wd, float m, int nesterov) {
     if (m == 0.0f || !buf) {
-#pragma omp parallel for simd if (parallel : n > ENT_OPTIM_PAR_MIN) schedule(dynamic, ENT_OPTIM_DYN)
+#pragma omp parallel for simd if (parallel : n > ENT_PAR_MIN) schedule(dynamic, ENT_OPTIM_DYN)
         for (int64_t i = 0; i < n; i++) x[i] -= lr * (g[i] + wd * x[i]);
     } else if (nesterov) {
-#pragma omp parallel for simd if (parallel : n > ENT_OPTIM_PAR_MIN) schedule(dynamic, ENT_OPTIM_DYN)
+#pragma omp parallel for simd if (parallel : n > ENT_PAR_MIN) schedule(dynamic, ENT_OPTIM_DYN)
         for (int64_t i = 0; i < n; i++) {
             float gi = g[i] + wd * x[i];
             float b = m * buf[i] + gi;
@@ -19,7 +19,7 @@ void ent_sgd_apply(float *x, const float *g, float *buf, int64_t n,
             x[i] -= lr * (gi + m * b);
         }
     } else {
-#pragma omp parallel for simd if (parallel : n > ENT_OPTIM_PAR_MIN) schedule(dynamic, ENT_OPTIM_DYN)
+#pragma omp parallel for simd if (parallel : n > ENT_PAR_MIN) schedule(dynamic, ENT_OPTIM_DYN)
         for (int64_t i = 0; i < n; i++) {
             float b = m * buf[i] + (g[i] + wd * x[i]);
             buf[i] = b;

@@ -33,10 +33,10 @@ ent_status ent_sgld_step(ent_optim *o, const ent_objective *obj, float *x,
     if (sigma > 0.0) {
         ent_rng_normal_fill(&o->rng, o->noise, n, (float)sigma);
         const float *restrict nz = o->noise;
-#pragma omp parallel for simd if (parallel : n > ENT_OPTIM_PAR_MIN) schedule(static)
+#pragma omp parallel for simd if (parallel : n > ENT_PAR_MIN) schedule(static)
         for (int64_t i = 0; i < n; i++) x[i] = x[i] - h * (g[i] + wd * x[i]) + nz[i];
     } else {
-#pragma omp parallel for simd if (parallel : n > ENT_OPTIM_PAR_MIN) schedule(static)
+#pragma omp parallel for simd if (parallel : n > ENT_PAR_MIN) schedule(static)
         for (int64_t i = 0; i < n; i++) x[i] -= h * (g[i] + wd * x[i]);
     }
     return ENT_OK;

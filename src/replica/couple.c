@@ -14,6 +14,7 @@
  *   c    = mean x                            (Parle's master)
  * a is capped at 1/y for EASGD (the centre's step y a <= 1) and at 1 for
  * Parle, so a pull never overshoots when rho grows. */
+#include "core/par.h"
 #include "replica/replica_internal.h"
 
 /* Objective + k (theta - c) in the gradient: the coupling term of rSGD. */
@@ -31,7 +32,7 @@ static ent_status coupled_eval(void *ctx, const float *x, float *grad, double *l
     if (s != ENT_OK || !grad || w->k == 0.0f) return s;
     const int64_t n = w->inner.n_param;
     const float k = w->k, *restrict c = w->c;
-#pragma omp parallel for simd if (parallel : n > 32768) schedule(static)
+#pragma omp parallel for simd if (parallel : n > ENT_PAR_MIN) schedule(static)
     for (int64_t i = 0; i < n; i++) grad[i] += k * (x[i] - c[i]);
     return ENT_OK;
 }
@@ -41,7 +42,7 @@ static ent_status center_eval(void *ctx, const float *x, float *grad, double *lo
     const coupled *w = ctx;
     const int64_t n = w->inner.n_param;
     const float k = w->k, *restrict m = w->c;
-#pragma omp parallel for simd if (parallel : n > 32768) schedule(static)
+#pragma omp parallel for simd if (parallel : n > ENT_PAR_MIN) schedule(static)
     for (int64_t i = 0; i < n; i++) grad[i] = k * (x[i] - m[i]);
     if (loss) *loss = 0.0;
     return ENT_OK;
