@@ -501,6 +501,61 @@ ENT_TEST(layer_init_and_plan) {
         CHECK(ent_layer_ops_of((ent_layer_kind)k) != NULL);
 }
 
+/* Max-pool forward against the rule written out (PyTorch's CPU kernel:
+ * window offsets in row-major order, take v if v > best or v is NaN), on
+ * data made of ties: values from {0, 1, 2, NaN} (after a ReLU most windows
+ * are all zero). Output and argmax must match exactly, through every path:
+ * non-overlapping rows of 8 to 16 outputs (the AVX-512 path where the CPU
+ * has it; 3 x 3 with 16 outputs reads three vectors per row), rows too
+ * wide for it, narrow rows (index tables over planes) and overlapping
+ * windows. */
+static void maxpool_vs_rule(int64_t n, int64_t C, int64_t H, int64_t W, int64_t K,
+                            int64_t S) {
+    ent_layer l = mk(ENT_LAYER_MAXPOOL, C, H, W, n);
+    l.pool.k = K;
+    l.pool.stride = S;
+    lh h;
+    if (!lh_setup(&h, l, n, 1)) { lh_free(&h); return; }
+    const int64_t OH = h.l.out_h, OW = h.l.out_w, ni = n * C * H * W;
+    ent_rng g;
+    ent_rng_init(&g, 77, (uint64_t)(K * 100 + W));
+    for (int64_t i = 0; i < ni; i++) {
+        const uint64_t u = ent_rng_below(&g, 16);
+        h.in[i] = u < 10 ? 0.0f : u < 13 ? 1.0f : u < 15 ? 2.0f : NAN;
+    }
+    lh_forward(&h);
+    int64_t bad = 0;
+    for (int64_t pl = 0; pl < n * C; pl++)
+        for (int64_t oh = 0; oh < OH; oh++)
+            for (int64_t ow = 0; ow < OW; ow++) {
+                const float *x = h.in + pl * H * W;
+                int64_t bi = oh * S * W + ow * S;
+                float bv = x[bi];
+                for (int64_t kh = 0; kh < K; kh++)
+                    for (int64_t kw = 0; kw < K; kw++) {
+                        const int64_t at = (oh * S + kh) * W + ow * S + kw;
+                        if (x[at] > bv || isnan(x[at])) bv = x[at], bi = at;
+                    }
+                const int64_t o = (pl * OH + oh) * OW + ow;
+                const int same = isnan(bv) ? isnan(h.out[o]) : h.out[o] == bv;
+                bad += !same || h.saved[o] != (float)bi;
+            }
+    CHECK(bad == 0);
+    if (bad) printf("    maxpool %lldx%lld k %lld s %lld: %lld outputs differ\n", (long long)H,
+                    (long long)W, (long long)K, (long long)S, (long long)bad);
+    lh_free(&h);
+}
+
+ENT_TEST(layer_maxpool_ties_and_nan) {
+    maxpool_vs_rule(4, 20, 24, 24, 3, 3);  /* LeNet's first pool */
+    maxpool_vs_rule(3, 5, 26, 26, 3, 3);   /* floor: two columns left over */
+    maxpool_vs_rule(3, 5, 48, 48, 3, 3);   /* 16 outputs per row, 48 inputs */
+    maxpool_vs_rule(3, 5, 32, 32, 2, 2);   /* 2 x 2, 16 outputs per row */
+    maxpool_vs_rule(3, 5, 40, 40, 2, 2);   /* 20 outputs per row: the general path */
+    maxpool_vs_rule(3, 5, 8, 8, 2, 2);     /* LeNet's second pool: index tables */
+    maxpool_vs_rule(3, 5, 11, 11, 3, 2);   /* overlapping windows */
+}
+
 /* A convolution against a direct 7-loop convolution in double.
  * Tolerance 1e-4 relative + 1e-5: float32 sums of <= 150 products. */
 static void conv_vs_direct(int64_t n, int64_t C, int64_t H, int64_t W,

@@ -107,6 +107,73 @@ ENT_CLONES static void pool_planes(const float *restrict in, float *restrict out
     }
 }
 
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define POOL_AVX512 __attribute__((target("avx512f")))
+#define HAVE_POOL_AVX512 1
+
+/* Non-overlapping windows (K == S <= 3) on rows of 8 to 16 outputs
+ * (LeNet's first pool: 3 x 3 on 24 x 24, 8 outputs): per output row
+ * and input row, the first K * OW inputs in three vectors, split into
+ * the K phases kw (lane j = input K j + kw) by permutes, then the K x K
+ * window offsets in row-major order as masked selects over all OW
+ * outputs at once. The index-table path above spends its time in gathers
+ * here. Same rule, same result: the first maximum, or the last NaN. */
+POOL_AVX512 static void pool_disjoint_avx512(const float *in, float *out, float *saved,
+                                              int64_t pl0, int64_t pl1, int64_t K,
+                                              int64_t H, int64_t W, int64_t OH,
+                                              int64_t OW) {
+    const int64_t n = K * OW;
+    const __mmask16 m0 = (__mmask16)(n >= 16 ? 0xFFFF : (1u << n) - 1u);
+    const __mmask16 m1 = (__mmask16)(n >= 32 ? 0xFFFF : n > 16 ? (1u << (n - 16)) - 1u : 0u);
+    const __mmask16 m2 = (__mmask16)(n > 32 ? (1u << (n - 32)) - 1u : 0u);
+    const __mmask16 mo = (__mmask16)((1u << OW) - 1u);
+    const __m512i lane = _mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0);
+    const __m512i base = _mm512_mullo_epi32(lane, _mm512_set1_epi32((int)K));
+    for (int64_t pl = pl0; pl < pl1; pl++)
+        for (int64_t oh = 0; oh < OH; oh++) {
+            const float *x = in + pl * H * W + oh * K * W;
+            __m512 bv = _mm512_setzero_ps();
+            __m512i bi = _mm512_setzero_si512();
+            for (int64_t kh = 0; kh < K; kh++) {
+                const float *r = x + kh * W;
+                const __m512 r0 = _mm512_maskz_loadu_ps(m0, r);
+                const __m512 r1 = _mm512_maskz_loadu_ps(m1, r + 16);
+                const __m512 r2 = _mm512_maskz_loadu_ps(m2, r + 32);
+                for (int64_t kw = 0; kw < K; kw++) {
+                    const __m512i idx = _mm512_add_epi32(base, _mm512_set1_epi32((int)kw));
+                    const __mmask16 hi = _mm512_cmpge_epi32_mask(idx, _mm512_set1_epi32(32));
+                    __m512 v = _mm512_permutex2var_ps(r0, idx, r1);
+                    v = _mm512_mask_permutexvar_ps(v, hi, _mm512_sub_epi32(idx, _mm512_set1_epi32(32)), r2);
+                    const __m512i off = _mm512_set1_epi32((int)(kh * W + kw));
+                    if (kh == 0 && kw == 0) { /* the window's first element */
+                        bv = v;
+                        bi = off;
+                        continue;
+                    }
+                    const __mmask16 take = _mm512_cmp_ps_mask(v, bv, _CMP_GT_OQ) |
+                                           _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q);
+                    bv = _mm512_mask_mov_ps(bv, take, v);
+                    bi = _mm512_mask_mov_epi32(bi, take, off);
+                }
+            }
+            /* argmax within the plane: (oh K + kh) W + ow K + kw */
+            const __m512i pos = _mm512_add_epi32(_mm512_add_epi32(bi, base),
+                                                 _mm512_set1_epi32((int)(oh * K * W)));
+            _mm512_mask_storeu_ps(out + (pl * OH + oh) * OW, mo, bv);
+            _mm512_mask_storeu_ps(saved + (pl * OH + oh) * OW, mo, _mm512_cvtepi32_ps(pos));
+        }
+}
+
+static int pool_disjoint_applies(int64_t K, int64_t S, int64_t OW) {
+    return K == S && K >= 2 && K <= 3 && OW >= 8 && OW <= 16 &&
+           __builtin_cpu_supports("avx512f");
+}
+#else
+#define HAVE_POOL_AVX512 0
+static int pool_disjoint_applies(int64_t K, int64_t S, int64_t OW) { return 0; }
+#endif
+
 static void pool_forward(const ent_layer *l, const float *theta,
                          const float *in, float *out, float *saved,
                          ent_ctx *ctx) {
@@ -114,10 +181,18 @@ static void pool_forward(const ent_layer *l, const float *theta,
                   W = l->in_w, OH = l->out_h, OW = l->out_w;
     const int64_t planes = ctx->n * l->in_c, per = 64; /* planes per task */
     const int64_t tasks = (planes + per - 1) / per;
+    const int disjoint = pool_disjoint_applies(K, S, OW);
 #pragma omp parallel for if (planes * OH * OW * K * K > ENT_PAR_MIN) schedule(static)
-    for (int64_t t = 0; t < tasks; t++)
-        pool_planes(in, out, saved, t * per, (t + 1) * per < planes ? (t + 1) * per : planes,
-                    K, S, H, W, OH, OW);
+    for (int64_t t = 0; t < tasks; t++) {
+        const int64_t p0 = t * per, p1 = (t + 1) * per < planes ? (t + 1) * per : planes;
+#if HAVE_POOL_AVX512
+        if (disjoint) {
+            pool_disjoint_avx512(in, out, saved, p0, p1, K, H, W, OH, OW);
+            continue;
+        }
+#endif
+        pool_planes(in, out, saved, p0, p1, K, S, H, W, OH, OW);
+    }
 }
 
 /* din[argmax] += dout; parallel over planes (overlapping windows only
