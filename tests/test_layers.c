@@ -23,6 +23,7 @@
  * element straddles a kink and its central difference means nothing. */
 #include <stdlib.h>
 
+#include "layers/conv2d_direct.h"
 #include "layers/layer.h"
 #include "test.h"
 
@@ -614,6 +615,76 @@ ENT_TEST(layer_conv2d_vs_direct) {
     conv_vs_direct(4, 6, 14, 14, 16, 5, 1, 2);
     conv_vs_direct(10, 6, 14, 14, 16, 5, 1, 2);
     conv_vs_direct(3, 3, 11, 9, 5, 3, 2, 1);
+}
+
+/* The direct convolution path (conv2d_direct.c; few input channels, rows
+ * of 16-32 outputs, AVX-512): forward must give the bits of the GEMM path
+ * it replaces (products summed by ent_gemm from its own im2col, then
+ * + bias), and the weight gradient of a first layer (din = NULL) the sums
+ * of a direct loop in double, in store and in accumulate mode. */
+static void conv_direct_case(int64_t n, int64_t C, int64_t H, int64_t W, int64_t O,
+                             int64_t K) {
+    ent_layer l = mk(ENT_LAYER_CONV2D, C, H, W, n);
+    l.conv.out_c = O;
+    l.conv.k = K;
+    l.conv.stride = 1;
+    lh h;
+    if (!lh_setup(&h, l, n, 1)) { lh_free(&h); return; }
+    if (!ent_conv_direct_applies(&h.l)) { /* no AVX-512 here: nothing to test */
+        printf("    conv %lldx%lld k %lld: no direct path on this CPU\n", (long long)H,
+               (long long)W, (long long)K);
+        lh_free(&h);
+        return;
+    }
+    const int64_t OH = h.l.out_h, OW = h.l.out_w, HW = OH * OW, CKK = C * K * K;
+    const float *w = h.theta, *b = h.theta + h.l.tensors[ENT_T_BIAS].offset;
+    float *col = zalloc(CKK * HW), *want = zalloc(n * O * HW), *wdth = zalloc(h.P);
+    for (int64_t s = 0; s < n; s++) {
+        for (int64_t r = 0; r < CKK; r++)
+            for (int64_t j = 0; j < HW; j++)
+                col[r * HW + j] = h.in[((s * C + r / (K * K)) * H + j / OW + (r / K) % K) * W +
+                                       j % OW + r % K];
+        float *ws = want + s * O * HW;
+        ent_gemm(0, 0, O, HW, CKK, 1.0f, w, CKK, col, HW, 0.0f, ws, HW);
+        for (int64_t o = 0; o < O; o++)
+            for (int64_t j = 0; j < HW; j++) ws[o * HW + j] += b[o];
+    }
+    lh_forward(&h);
+    int64_t diff = 0;
+    for (int64_t i = 0; i < n * O * HW; i++) diff += h.out[i] != want[i];
+    CHECK(diff == 0);
+    for (int64_t o = 0; o < O; o++) /* dW and db, summed in double */
+        for (int64_t r = -1; r < CKK; r++) {
+            double acc = 0.0;
+            for (int64_t s = 0; s < n; s++)
+                for (int64_t j = 0; j < HW; j++) {
+                    const double g = h.r[(s * O + o) * HW + j];
+                    acc += r < 0 ? g
+                                 : g * h.in[((s * C + r / (K * K)) * H + j / OW + (r / K) % K) * W +
+                                            j % OW + r % K];
+                }
+            wdth[r < 0 ? h.l.tensors[ENT_T_BIAS].offset + o : o * CKK + r] = (float)acc;
+        }
+    ent_ctx c = lh_ctx(&h);
+    c.store = 1;
+    for (int64_t i = 0; i < h.P; i++) h.dtheta[i] = NAN;
+    h.l.ops->backward(&h.l, h.theta, h.in, h.out, h.saved, h.r, NULL, h.dtheta, &c);
+    CHECK_CLOSE("direct dtheta (store)", h.dtheta, wdth, h.P, 1e-5, 1e-4);
+    for (int64_t i = 0; i < h.P; i++) h.dtheta[i] = 1.0f, wdth[i] += 1.0f;
+    c.store = 0;
+    h.l.ops->backward(&h.l, h.theta, h.in, h.out, h.saved, h.r, NULL, h.dtheta, &c);
+    CHECK_CLOSE("direct dtheta (accumulate)", h.dtheta, wdth, h.P, 1e-5, 1e-4);
+    ent_free_aligned(col);
+    ent_free_aligned(want);
+    ent_free_aligned(wdth);
+    lh_free(&h);
+}
+
+ENT_TEST(layer_conv2d_direct_path) {
+    conv_direct_case(6, 1, 28, 28, 20, 5); /* LeNet's conv1: 24 outputs per row */
+    conv_direct_case(4, 1, 24, 24, 10, 5); /* 10 channels: blocks of 4, 4, 1, 1 */
+    conv_direct_case(3, 3, 18, 18, 6, 3);  /* 16 outputs: the second vector empty */
+    conv_direct_case(2, 2, 36, 36, 5, 5);  /* 32 outputs: both vectors full */
 }
 
 /* Store mode (layer.h) against accumulate mode: backward with store = 1

@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "core/par.h"
+#include "layers/conv2d_direct.h"
 #include "layers/layer.h"
 
 #define COL_BUDGET 1048576 /* floats of col: 4 MiB (see the top) */
@@ -148,6 +149,10 @@ static void conv_forward(const ent_layer *l, const float *theta,
     const float *w = theta + l->tensors[ENT_T_WEIGHT].offset;
     const float *b = theta + l->tensors[ENT_T_BIAS].offset;
     float *col = ctx->scratch, *tmp = ctx->scratch + CKK * G * HW;
+    if (ent_conv_direct_applies(l)) {
+        ent_conv_direct_forward(l, w, b, in, out, ctx->n);
+        return;
+    }
     for (int64_t i0 = 0; i0 < ctx->n; i0 += G) {
         const int64_t g = ctx->n - i0 < G ? ctx->n - i0 : G;
         im2col(l, in + i0 * ent_layer_in_size(l), g, col);
@@ -166,7 +171,7 @@ static void conv_forward(const ent_layer *l, const float *theta,
 
 /* sum x[0..n) in double: 8 interleaved partial sums (a single running sum
  * is a chain of dependent adds, 4 cycles each), added up in a fixed order. */
-static double row_sum(const float *restrict x, int64_t n) {
+double ent_conv_row_sum(const float *restrict x, int64_t n) {
     double p[8] = {0};
     int64_t j = 0;
     for (; j + 8 <= n; j += 8)
@@ -187,6 +192,10 @@ static void conv_backward(const ent_layer *l, const float *theta,
     float *dw = dtheta + l->tensors[ENT_T_WEIGHT].offset;
     float *db = dtheta + l->tensors[ENT_T_BIAS].offset;
     float *col = ctx->scratch, *dY = ctx->scratch + CKK * G * HW;
+    if (!din && ent_conv_direct_applies(l)) {
+        ent_conv_direct_dweight(l, in, dout, ctx->n, dw, db, ctx->store);
+        return;
+    }
     for (int64_t i0 = 0; i0 < ctx->n; i0 += G) {
         const int64_t g = ctx->n - i0 < G ? ctx->n - i0 : G;
         /* dY[o][s*HW + j] = dout[i0 + s][o][j] */
@@ -200,7 +209,7 @@ static void conv_backward(const ent_layer *l, const float *theta,
         const int first = ctx->store && i0 == 0;
 #pragma omp parallel for if (g * OC * HW > ENT_PAR_MIN) schedule(static)
         for (int64_t o = 0; o < OC; o++)
-            db[o] = (float)row_sum(dY + o * g * HW, g * HW) + (first ? 0.0f : db[o]);
+            db[o] = (float)ent_conv_row_sum(dY + o * g * HW, g * HW) + (first ? 0.0f : db[o]);
         im2col(l, in + i0 * ent_layer_in_size(l), g, col);
         ent_gemm(0, 1, OC, CKK, g * HW, 1.0f, dY, g * HW, col, g * HW, first ? 0.0f : 1.0f,
                  dw, CKK);

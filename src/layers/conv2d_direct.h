@@ -1,0 +1,23 @@
+/* conv2d_direct.h — the direct convolution path of conv2d.c (internal):
+ * for few input channels and rows of 16 to 32 outputs, where im2col costs
+ * more than the products (conv2d_direct.c says why and how). */
+#ifndef ENT_CONV2D_DIRECT_H
+#define ENT_CONV2D_DIRECT_H
+
+#include "layers/layer.h"
+
+/* 1 if l (planned) takes the direct path on this CPU: stride 1, no
+ * padding, K 3 or 5, at most 4 input channels, 16..32 output columns,
+ * AVX-512. */
+int ent_conv_direct_applies(const ent_layer *l);
+/* out[n, OC, OH, OW] = conv(in[n, C, H, W], w) + b, the bits of the GEMM path. */
+void ent_conv_direct_forward(const ent_layer *l, const float *w, const float *b,
+                             const float *in, float *out, int64_t n);
+/* dW and db from dout (store: =, else +=); no input gradient. */
+void ent_conv_direct_dweight(const ent_layer *l, const float *in, const float *dout,
+                             int64_t n, float *dw, float *db, int store);
+
+/* sum of x[0..n) in double (conv2d.c), for db. */
+double ent_conv_row_sum(const float *x, int64_t n);
+
+#endif
