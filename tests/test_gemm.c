@@ -17,6 +17,7 @@
 #include <stdlib.h>
 
 #include "core/gemm_internal.h"
+#include "core/transpose.h"
 #include "test.h"
 
 typedef struct {
@@ -168,6 +169,10 @@ ENT_TEST(gemm_network_shapes) {
         {0, 1, 20, 25, 10368, 0, 0, 0, 1.0f, 0.0f},   /* conv1 dW, first group of 18 */
         {1, 0, 500, 512, 50, 0, 0, 0, 1.0f, 0.0f},    /* conv2 dcol, 32 samples */
         {0, 1, 500, 1024, 784, 3, 5, 7, 0.5f, 2.0f},  /* eval batch 500, padded */
+        {0, 1, 1024, 128, 784, 0, 0, 0, 1.0f, 1.0f},  /* fc1 forward transposed: W x^T, A in place */
+        {0, 1, 500, 128, 200, 0, 0, 0, 1.0f, 1.0f},   /* LeNet fc1 forward transposed */
+        {0, 1, 300, 97, 40, 2, 3, 1, 1.0f, 0.0f},     /* A in place, N = 97: ragged last tile */
+        {1, 0, 300, 120, 40, 0, 0, 0, 1.0f, 1.0f},    /* A^T in place, N = 120 */
     };
     const int n = (int)(sizeof shapes / sizeof *shapes);
     for (int threads = 1; threads <= 2; threads++)
@@ -267,4 +272,34 @@ ENT_TEST(gemm_backend_selection) {
     ent_gemm_set_backend(old);
     CHECK(ent_gemm_active_backend() != ENT_GEMM_AUTO);
     CHECK(strcmp(ent_gemm_backend_name(ENT_GEMM_AVX512), "avx512") == 0);
+}
+
+/* ent_transpose moves every element unchanged: exact, for shapes around
+ * the 16 x 16 blocks, padded leading dimensions, and one large enough to
+ * split over the threads. */
+static void transpose_case(int64_t rows, int64_t cols, int64_t pad_s, int64_t pad_d) {
+    const int64_t lds = cols + pad_s, ldd = rows + pad_d;
+    float *src = filled(rows * lds, 7), *dst = filled(cols * ldd, 8), *keep = filled(cols * ldd, 8);
+    ent_transpose(src, rows, cols, lds, dst, ldd);
+    int64_t bad = 0;
+    for (int64_t j = 0; j < cols; j++)
+        for (int64_t i = 0; i < ldd; i++) /* the padding stays as it was */
+            bad += dst[j * ldd + i] != (i < rows ? src[i * lds + j] : keep[j * ldd + i]);
+    CHECK(bad == 0);
+    free(src);
+    free(dst);
+    free(keep);
+}
+
+ENT_TEST(transpose_exact) {
+    const int64_t shapes[][4] = {{1, 1, 0, 0},   {16, 16, 0, 0},  {17, 33, 3, 5},
+                                 {100, 7, 0, 2}, {5, 100, 1, 0}, {1024, 128, 0, 0},
+                                 {500, 128, 4, 4}};
+    const int old_threads = ent_get_threads();
+    for (int threads = 1; threads <= 2; threads++) {
+        ent_set_threads(threads);
+        for (size_t i = 0; i < sizeof shapes / sizeof *shapes; i++)
+            transpose_case(shapes[i][0], shapes[i][1], shapes[i][2], shapes[i][3]);
+    }
+    ent_set_threads(old_threads);
 }

@@ -23,6 +23,7 @@
  * element straddles a kink and its central difference means nothing. */
 #include <stdlib.h>
 
+#include "core/gemm_internal.h"
 #include "layers/conv2d_direct.h"
 #include "layers/layer.h"
 #include "test.h"
@@ -500,6 +501,43 @@ ENT_TEST(layer_init_and_plan) {
     CHECK(ent_layer_ops_of(ENT_LAYER_COUNT) == NULL);
     for (int k = 0; k < ENT_LAYER_COUNT; k++)
         CHECK(ent_layer_ops_of((ent_layer_kind)k) != NULL);
+}
+
+/* The dense forward of batches up to 128 runs as t = W x^T, transposed
+ * (dense.c): it must give the bits of the direct form x W^T + b (bias
+ * first, then the products: ent_gemm with beta = 1) on the AVX-512
+ * backend, whose sums do not depend on the operands' orientation; other
+ * backends must agree to rounding. Shapes: mnistfc's fc1 and fc3 (10
+ * outputs: the direct form), LeNet's fc1, a ragged one, and a batch past
+ * 128 (direct form). */
+static void dense_vs_direct_form(int64_t n, int64_t I, int64_t O) {
+    ent_layer l = mk(ENT_LAYER_DENSE, I, 1, 1, n);
+    l.dense.out = O;
+    lh h;
+    if (!lh_setup(&h, l, n, 1)) { lh_free(&h); return; }
+    float *want = zalloc(n * O);
+    const float *w = h.theta, *b = h.theta + h.l.tensors[ENT_T_BIAS].offset;
+    for (int64_t i = 0; i < n; i++)
+        for (int64_t o = 0; o < O; o++) want[i * O + o] = b[o];
+    ent_gemm(0, 1, n, O, I, 1.0f, h.in, I, w, I, 1.0f, want, O);
+    lh_forward(&h);
+    if (ent_gemm_active_backend() == ENT_GEMM_AVX512) {
+        int64_t diff = 0;
+        for (int64_t i = 0; i < n * O; i++) diff += h.out[i] != want[i];
+        CHECK(diff == 0);
+    } else {
+        CHECK_CLOSE("dense forward", h.out, want, n * O, 1e-6, 1e-5);
+    }
+    ent_free_aligned(want);
+    lh_free(&h);
+}
+
+ENT_TEST(layer_dense_forward_orientation) {
+    dense_vs_direct_form(128, 784, 1024);
+    dense_vs_direct_form(128, 1024, 10);
+    dense_vs_direct_form(128, 200, 500);
+    dense_vs_direct_form(37, 50, 70);
+    dense_vs_direct_form(200, 30, 100);
 }
 
 /* Max-pool forward against the rule written out (PyTorch's CPU kernel:

@@ -12,8 +12,11 @@
  * (NC = 512 columns) > pc (K block; packs B: 512 KiB, lives in L2) > ic
  * (MC = 192 rows; packs A) > row tile > column tile > kernel: the A panel
  * (12 x 256 floats = 12 KiB) stays in L1 while the B panels stream from L2.
- * Packing pays when many tiles read a block: a block of A read by only one
- * or two column tiles is read in place instead, and so is a B that is not
+ * Packing pays when many tiles read a block: a block of A read by at most
+ * four column tiles (N <= 128: the dense layers' forward W x^T at batch
+ * 128, whose A is the weight matrix) is read in place instead (its panel
+ * of 12 rows x KC stays in L1 across the column tiles; packing W^T was
+ * 12% of mnistfc's inference), and so is a B that is not
  * transposed when its block is read by at most one A block (M <= MC: the
  * din = dout W of the dense layers at batch 128 reads W as it lies, 5%
  * faster than copying it). A B^T with N <= 32 has its own path
@@ -83,7 +86,7 @@ static ENT_AVX512 void gemm_region(const ent_gemm_args *g, int64_t m0, int64_t m
                                    int64_t n0, int64_t n1, gemm_slot *s) {
     const int64_t nk = k_blocks(g->K);
     const int direct_b = !g->tb && m1 - m0 <= MC; /* B's rows run along N */
-    const int direct_a = n1 - n0 <= 2 * NR; /* the kernels broadcast from A either way */
+    const int direct_a = n1 - n0 <= 4 * NR; /* the kernels broadcast from A either way */
     for (int64_t jc = n0; jc < n1; jc += NC) {
         const int64_t nc = ent_min64(NC, n1 - jc);
         for (int64_t p = 0; p < nk; p++) {

@@ -8,35 +8,6 @@
 
 #ifdef ENT_HAVE_AVX512_GEMM
 
-/* In-register transpose of a 16x16 block: r[i][j] -> r[j][i]. */
-ENT_AVX512_INLINE void transpose16(__m512 r[16]) {
-    __m512 t[16];
-    for (int i = 0; i < 16; i += 2) {
-        t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);
-        t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);
-    }
-#define PD(x) _mm512_castps_pd(x)
-#define PS(x) _mm512_castpd_ps(x)
-    for (int i = 0; i < 16; i += 4) {
-        r[i] = PS(_mm512_unpacklo_pd(PD(t[i]), PD(t[i + 2])));
-        r[i + 1] = PS(_mm512_unpackhi_pd(PD(t[i]), PD(t[i + 2])));
-        r[i + 2] = PS(_mm512_unpacklo_pd(PD(t[i + 1]), PD(t[i + 3])));
-        r[i + 3] = PS(_mm512_unpackhi_pd(PD(t[i + 1]), PD(t[i + 3])));
-    }
-#undef PD
-#undef PS
-    for (int i = 0; i < 4; i++) {
-        t[i] = _mm512_shuffle_f32x4(r[i], r[i + 4], 0x88);
-        t[i + 4] = _mm512_shuffle_f32x4(r[i], r[i + 4], 0xdd);
-        t[i + 8] = _mm512_shuffle_f32x4(r[i + 8], r[i + 12], 0x88);
-        t[i + 12] = _mm512_shuffle_f32x4(r[i + 8], r[i + 12], 0xdd);
-    }
-    for (int i = 0; i < 8; i++) {
-        r[i] = _mm512_shuffle_f32x4(t[i], t[i + 8], 0x88);
-        r[i + 8] = _mm512_shuffle_f32x4(t[i], t[i + 8], 0xdd);
-    }
-}
-
 /* Load `rows` rows of up to 16 floats (mask km) at src, stride ld; the
  * other rows are zero. */
 ENT_AVX512_INLINE void load_rows(__m512 r[16], const float *src, int64_t ld,
