@@ -53,10 +53,13 @@ enum {
     SLACK = 16, /* ent_gemm_pack_a writes whole vectors past a short last tile */
 };
 
-/* Below this many flops (2MNK) a product runs on the calling thread: a fork
- * and join of the OpenMP team costs a few microseconds, the time of one or
- * two million flops here. */
-#define FORK_FLOPS 2.0e6
+/* Below this many flops (2MNK) a product runs on the calling thread. A
+ * fork and join costs a few microseconds with spinning threads, but the
+ * binary waits passively (src/cli/main.c) and waking the sleeping thread
+ * costs tens: at 2e6, mnistfc's 2.6-MFLOP classifier products ran at
+ * 35-119 GFLOP/s on two threads against 170-215 on one (`entropic bench
+ * --kind gemm`, 2026-11-23); at 8e6 both give the one-thread rate. */
+#define FORK_FLOPS 8.0e6
 
 typedef struct {
     float a[MC * KC + SLACK] __attribute__((aligned(64)));
