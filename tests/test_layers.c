@@ -655,6 +655,56 @@ ENT_TEST(layer_conv2d_vs_direct) {
     conv_vs_direct(3, 3, 11, 9, 5, 3, 2, 1);
 }
 
+/* A stride-1, unpadded convolution's forward (h set up, input drawn) must
+ * give exactly the bits of ent_gemm on columns built here, one sample at a
+ * time, plus the bias: whatever path the layer takes (GEMM on its own
+ * im2col, generic or for tiny planes, or the direct convolution). */
+static void conv_forward_bits(lh *h) {
+    const int64_t n = h->n, C = h->l.in_c, H = h->l.in_h, W = h->l.in_w, O = h->l.out_c;
+    const int64_t K = h->l.conv.k, OW = h->l.out_w, HW = h->l.out_h * OW, CKK = C * K * K;
+    const float *w = h->theta, *b = h->theta + h->l.tensors[ENT_T_BIAS].offset;
+    float *col = zalloc(CKK * HW), *want = zalloc(n * O * HW);
+    for (int64_t s = 0; s < n; s++) {
+        for (int64_t r = 0; r < CKK; r++)
+            for (int64_t j = 0; j < HW; j++)
+                col[r * HW + j] = h->in[((s * C + r / (K * K)) * H + j / OW + (r / K) % K) * W +
+                                        j % OW + r % K];
+        float *ws = want + s * O * HW;
+        ent_gemm(0, 0, O, HW, CKK, 1.0f, w, CKK, col, HW, 0.0f, ws, HW);
+        for (int64_t o = 0; o < O; o++)
+            for (int64_t j = 0; j < HW; j++) ws[o * HW + j] += b[o];
+    }
+    lh_forward(h);
+    int64_t diff = 0;
+    for (int64_t i = 0; i < n * O * HW; i++) diff += h->out[i] != want[i];
+    CHECK(diff == 0);
+    ent_free_aligned(col);
+    ent_free_aligned(want);
+}
+
+/* im2col for tiny output planes (conv2d_direct.c: at most 16 pixels, the
+ * rows under a kernel row within 32 floats): LeNet's conv2 (4 x 4 from 8 x
+ * 8), a 4 x 4 plane from 6 x 6 with k 3, and a 5 x 3 plane (15 lanes) from
+ * 7 x 5. Forward bits as above; backward (which rebuilds the columns)
+ * against the direct loop in double. */
+static void conv_tiny_case(int64_t n, int64_t C, int64_t H, int64_t W, int64_t O, int64_t K) {
+    ent_layer l = mk(ENT_LAYER_CONV2D, C, H, W, n);
+    l.conv.out_c = O;
+    l.conv.k = K;
+    l.conv.stride = 1;
+    lh h;
+    if (!lh_setup(&h, l, n, 1)) { lh_free(&h); return; }
+    conv_forward_bits(&h);
+    lh_free(&h);
+    conv_vs_direct(n, C, H, W, O, K, 1, 0);
+}
+
+ENT_TEST(layer_conv2d_tiny_planes) {
+    conv_tiny_case(6, 20, 8, 8, 50, 5);
+    conv_tiny_case(3, 6, 6, 6, 7, 3);
+    conv_tiny_case(2, 4, 7, 5, 3, 3);
+}
+
 /* The direct convolution path (conv2d_direct.c; few input channels, rows
  * of 16-32 outputs, AVX-512): forward must give the bits of the GEMM path
  * it replaces (products summed by ent_gemm from its own im2col, then
@@ -675,22 +725,8 @@ static void conv_direct_case(int64_t n, int64_t C, int64_t H, int64_t W, int64_t
         return;
     }
     const int64_t OH = h.l.out_h, OW = h.l.out_w, HW = OH * OW, CKK = C * K * K;
-    const float *w = h.theta, *b = h.theta + h.l.tensors[ENT_T_BIAS].offset;
-    float *col = zalloc(CKK * HW), *want = zalloc(n * O * HW), *wdth = zalloc(h.P);
-    for (int64_t s = 0; s < n; s++) {
-        for (int64_t r = 0; r < CKK; r++)
-            for (int64_t j = 0; j < HW; j++)
-                col[r * HW + j] = h.in[((s * C + r / (K * K)) * H + j / OW + (r / K) % K) * W +
-                                       j % OW + r % K];
-        float *ws = want + s * O * HW;
-        ent_gemm(0, 0, O, HW, CKK, 1.0f, w, CKK, col, HW, 0.0f, ws, HW);
-        for (int64_t o = 0; o < O; o++)
-            for (int64_t j = 0; j < HW; j++) ws[o * HW + j] += b[o];
-    }
-    lh_forward(&h);
-    int64_t diff = 0;
-    for (int64_t i = 0; i < n * O * HW; i++) diff += h.out[i] != want[i];
-    CHECK(diff == 0);
+    float *wdth = zalloc(h.P);
+    conv_forward_bits(&h);
     for (int64_t o = 0; o < O; o++) /* dW and db, summed in double */
         for (int64_t r = -1; r < CKK; r++) {
             double acc = 0.0;
@@ -712,8 +748,6 @@ static void conv_direct_case(int64_t n, int64_t C, int64_t H, int64_t W, int64_t
     c.store = 0;
     h.l.ops->backward(&h.l, h.theta, h.in, h.out, h.saved, h.r, NULL, h.dtheta, &c);
     CHECK_CLOSE("direct dtheta (accumulate)", h.dtheta, wdth, h.P, 1e-5, 1e-4);
-    ent_free_aligned(col);
-    ent_free_aligned(want);
     ent_free_aligned(wdth);
     lh_free(&h);
 }

@@ -1,6 +1,9 @@
-/* conv2d_direct.c — direct convolution for few input channels and rows of
- * 16 to 32 outputs (LeNet's first layer: 1 channel, 5 x 5, 24 x 24 out),
- * AVX-512, where im2col + GEMM does poorly: the column matrix is 25 times
+/* conv2d_direct.c — the AVX-512 paths of conv2d.c: a direct convolution,
+ * and im2col for tiny output planes (at the end of this file).
+ *
+ * Direct convolution: for few input channels and rows of 16 to 32 outputs
+ * (LeNet's first layer: 1 channel, 5 x 5, 24 x 24 out), where im2col +
+ * GEMM does poorly: the column matrix is 25 times
  * the input (7.4 MB for a batch of 128) and the GEMM that reads it has
  * M = 20, K = 25, so copies and C traffic cost more than the FLOPs.
  *
@@ -181,7 +184,60 @@ void ent_conv_direct_dweight(const ent_layer *l, const float *in, const float *d
     }
 }
 
+/* Column rows (c, kh, 0..K) for all g samples: per sample two loads and K
+ * permuted 64-byte stores, each of the K rows written front to back (the
+ * sample-major order wrote 500 rows 8 KB apart per sample: at one thread
+ * it was slower than the generic loop). */
+DIRECT_AVX512 static void im2col_tiny_rows(const ent_layer *l, const float *x, int64_t g,
+                                           int64_t c, int64_t kh, float *col) {
+    const int64_t C = l->in_c, K = l->conv.k, H = l->in_h, W = l->in_w;
+    const int64_t OW = l->out_w, HW = l->out_h * OW;
+    const __mmask16 mo = (__mmask16)((1u << HW) - 1u);
+    const int64_t left = (H - kh) * W, l2 = left - 16; /* floats of the plane from row kh */
+    const __mmask16 m0 = (__mmask16)(left >= 16 ? 0xFFFF : (1u << left) - 1u);
+    const __mmask16 m1 = (__mmask16)(l2 >= 16 ? 0xFFFF : l2 > 0 ? (1u << l2) - 1u : 0u);
+    /* lane q of a piece: input (q / OW) W + q % OW + kw from row kh */
+    __m512i base = _mm512_setzero_si512();
+    for (int64_t q = 0; q < HW; q++)
+        base = _mm512_mask_mov_epi32(base, (__mmask16)(1u << q),
+                                     _mm512_set1_epi32((int)((q / OW) * W + q % OW)));
+    float *rows = col + (c * K + kh) * K * g * HW;
+    for (int64_t s = 0; s < g; s++) {
+        const float *r = x + ((s * C + c) * H + kh) * W;
+        const __m512 lo = _mm512_maskz_loadu_ps(m0, r), hi = _mm512_maskz_loadu_ps(m1, r + 16);
+        for (int64_t kw = 0; kw < K; kw++) {
+            const __m512i idx = _mm512_add_epi32(base, _mm512_set1_epi32((int)kw));
+            _mm512_mask_storeu_ps(rows + kw * g * HW + s * HW, mo,
+                                  _mm512_permutex2var_ps(lo, idx, hi));
+        }
+    }
+}
+
+static void im2col_tiny(const ent_layer *l, const float *x, int64_t g, float *col) {
+    const int64_t C = l->in_c, K = l->conv.k;
+#pragma omp parallel for collapse(2) if (g * C * K * K * 16 > ENT_PAR_MIN) schedule(static)
+    for (int64_t c = 0; c < C; c++)
+        for (int64_t kh = 0; kh < K; kh++) im2col_tiny_rows(l, x, g, c, kh, col);
+}
+
+/* im2col for output planes of at most 16 pixels (LeNet's conv2: 4 x 4 from
+ * 8 x 8), stride 1, no padding, where the OH rows under kernel row kh lie in
+ * the 32 floats from input row kh: one sample's column piece for (c, kh,
+ * kw) is then one permute of two vectors and one 64-byte store, where the
+ * generic loop copies OH pieces of OW floats (4 floats each for LeNet). A
+ * copy: the same columns, the same bits. */
+int ent_conv_im2col_tiny(const ent_layer *l, const float *x, int64_t g, float *col) {
+    const int64_t K = l->conv.k, W = l->in_w, OH = l->out_h, OW = l->out_w;
+    if (l->conv.stride != 1 || l->conv.pad != 0 || OH * OW > 16 ||
+        (OH - 1) * W + OW - 1 + K - 1 >= 32 || !__builtin_cpu_supports("avx512f"))
+        return 0;
+    im2col_tiny(l, x, g, col);
+    return 1;
+}
+
 #else /* no AVX-512 build: never applies */
+
+int ent_conv_im2col_tiny(const ent_layer *l, const float *x, int64_t g, float *col) { return 0; }
 
 int ent_conv_direct_applies(const ent_layer *l) { return 0; }
 void ent_conv_direct_forward(const ent_layer *l, const float *w, const float *b,

@@ -1,6 +1,7 @@
-/* conv2d_direct.h — the direct convolution path of conv2d.c (internal):
- * for few input channels and rows of 16 to 32 outputs, where im2col costs
- * more than the products (conv2d_direct.c says why and how). */
+/* conv2d_direct.h — the AVX-512 paths of conv2d.c (internal): a direct
+ * convolution for few input channels and rows of 16 to 32 outputs, where
+ * im2col costs more than the products, and im2col for tiny output planes
+ * (conv2d_direct.c says why and how). */
 #ifndef ENT_CONV2D_DIRECT_H
 #define ENT_CONV2D_DIRECT_H
 
@@ -16,6 +17,10 @@ void ent_conv_direct_forward(const ent_layer *l, const float *w, const float *b,
 /* dW and db from dout (store: =, else +=); no input gradient. */
 void ent_conv_direct_dweight(const ent_layer *l, const float *in, const float *dout,
                              int64_t n, float *dw, float *db, int store);
+
+/* im2col (conv2d.c's layout) of g samples for output planes of at most 16
+ * pixels, stride 1, no padding, on AVX-512; 0 (nothing done) elsewhere. */
+int ent_conv_im2col_tiny(const ent_layer *l, const float *x, int64_t g, float *col);
 
 /* sum of x[0..n) in double (conv2d.c), for db. */
 double ent_conv_row_sum(const float *x, int64_t n);
