@@ -655,6 +655,16 @@ ENT_TEST(layer_conv2d_vs_direct) {
     conv_vs_direct(3, 3, 11, 9, 5, 3, 2, 1);
 }
 
+/* A stride-1, unpadded K x K convolution, C -> O channels on H x W, set up
+ * for n samples (lh_setup). */
+static int conv_setup(lh *h, int64_t n, int64_t C, int64_t H, int64_t W, int64_t O, int64_t K) {
+    ent_layer l = mk(ENT_LAYER_CONV2D, C, H, W, n);
+    l.conv.out_c = O;
+    l.conv.k = K;
+    l.conv.stride = 1;
+    return lh_setup(h, l, n, 1);
+}
+
 /* A stride-1, unpadded convolution's forward (h set up, input drawn) must
  * give exactly the bits of ent_gemm on columns built here, one sample at a
  * time, plus the bias: whatever path the layer takes (GEMM on its own
@@ -688,12 +698,8 @@ static void conv_forward_bits(lh *h) {
  * 7 x 5. Forward bits as above; backward (which rebuilds the columns)
  * against the direct loop in double. */
 static void conv_tiny_case(int64_t n, int64_t C, int64_t H, int64_t W, int64_t O, int64_t K) {
-    ent_layer l = mk(ENT_LAYER_CONV2D, C, H, W, n);
-    l.conv.out_c = O;
-    l.conv.k = K;
-    l.conv.stride = 1;
     lh h;
-    if (!lh_setup(&h, l, n, 1)) { lh_free(&h); return; }
+    if (!conv_setup(&h, n, C, H, W, O, K)) { lh_free(&h); return; }
     conv_forward_bits(&h);
     lh_free(&h);
     conv_vs_direct(n, C, H, W, O, K, 1, 0);
@@ -712,12 +718,8 @@ ENT_TEST(layer_conv2d_tiny_planes) {
  * of a direct loop in double, in store and in accumulate mode. */
 static void conv_direct_case(int64_t n, int64_t C, int64_t H, int64_t W, int64_t O,
                              int64_t K) {
-    ent_layer l = mk(ENT_LAYER_CONV2D, C, H, W, n);
-    l.conv.out_c = O;
-    l.conv.k = K;
-    l.conv.stride = 1;
     lh h;
-    if (!lh_setup(&h, l, n, 1)) { lh_free(&h); return; }
+    if (!conv_setup(&h, n, C, H, W, O, K)) { lh_free(&h); return; }
     if (!ent_conv_direct_applies(&h.l)) { /* no AVX-512 here: nothing to test */
         printf("    conv %lldx%lld k %lld: no direct path on this CPU\n", (long long)H,
                (long long)W, (long long)K);
