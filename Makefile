@@ -34,7 +34,7 @@ LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
 CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/%.o)
 TEST_OBJ := $(TEST_SRC:%.c=$(BUILD)/%.o)
 
-.PHONY: all test asan demo setup clean check-release check-asan FORCE bench-gemm bench-hvp
+.PHONY: all test asan demo setup clean check-release check-asan FORCE bench-gemm bench-hvp bench-layers
 all: $(BUILD)/entropic $(BUILD)/run_tests
 
 $(BUILD)/libentropic.a: $(LIB_OBJ)
@@ -100,6 +100,11 @@ demo:
 # bench/hvp.sh: Hessian-vector products and Lanczos beside PyTorch
 bench-hvp: $(BUILD)/bench_hvp
 $(BUILD)/bench_hvp: bench/hvp.c $(BUILD)/libentropic.a
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# bench/layers.c: a training step's time, layer by layer
+bench-layers: $(BUILD)/bench_layers
+$(BUILD)/bench_layers: bench/layers.c $(BUILD)/libentropic.a
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 clean:

@@ -1,0 +1,118 @@
+/* bench/layers.c — where a training step's time goes, layer by layer: the
+ * forward and backward of every layer of a preset, the loss and the SGD
+ * update (momentum 0.9, Nesterov), at 1 and then 2 threads, batch 128,
+ * N(0,1) inputs and uniform labels, fresh weights. It drives the layers
+ * as ent_model_run does (store mode; no input gradient for the lowest
+ * layer with weights), with a clock around each call.
+ *
+ *   build:  make bench-layers        (-> $(BUILD)/bench_layers)
+ *   usage:  OMP_WAIT_POLICY=passive bench_layers [PRESET] [STEPS]
+ *           (mnistfc, 200; the policy the entropic binary sets itself)
+ *
+ * Prints milliseconds per step, the mean over STEPS after 20 warm-up
+ * steps. Times of neighbouring calls shift into each other (a layer that
+ * leaves the cache cold pays in the next one), and this machine's speed
+ * drifts: compare two trees by running their builds in turn, several
+ * times. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "entropic.h"
+#include "models/model_internal.h"
+#include "optim/optim_internal.h"
+
+enum { BATCH = 128, WARMUP = 20 };
+
+typedef struct {
+    double fwd[ENT_MAX_LAYERS], bwd[ENT_MAX_LAYERS], loss, update, step;
+} times;
+
+/* The lowest layer with trainable tensors: it gets no input gradient. */
+static int lowest_trained(const ent_model *m) {
+    int lowest = m->n_layers - 1;
+    for (int i = m->n_layers - 1; i >= 0; i--)
+        for (int t = 0; t < m->layers[i].n_tensors; t++)
+            if (!m->layers[i].is_buffer[t]) lowest = i;
+    return lowest;
+}
+
+/* One step; adds its times to *acc when acc != NULL. */
+static void step(ent_model *m, float *theta, float *buffers, float *grad, float *mom,
+                 const float *x, const int32_t *y, ent_rng *rng, times *acc) {
+    times t = {0};
+    double t0 = ent_time_seconds(), c;
+    ent_ctx ctx = {.train = 1, .n = BATCH, .rng = rng, .buffers = buffers, .scratch = m->scratch};
+    for (int i = 0; i < m->n_layers; i++) {
+        ent_layer *l = &m->layers[i];
+        c = ent_time_seconds();
+        l->ops->forward(l, theta, i ? m->act + m->act_off[i - 1] : x, m->act + m->act_off[i],
+                        m->saved + m->saved_off[i], &ctx);
+        t.fwd[i] = ent_time_seconds() - c;
+    }
+    int64_t right;
+    c = ent_time_seconds();
+    ent_softmax_ce(m->act + m->act_off[m->n_layers - 1], y, BATCH, m->n_classes, m->prob,
+                   m->dlogits, &right);
+    t.loss = ent_time_seconds() - c;
+    ctx.store = 1;
+    const float *dout = m->dlogits;
+    const int lowest = lowest_trained(m);
+    for (int i = m->n_layers - 1; i >= lowest; i--) {
+        ent_layer *l = &m->layers[i];
+        float *din = i > lowest ? m->dact + m->act_off[i - 1] : NULL;
+        c = ent_time_seconds();
+        l->ops->backward(l, theta, i ? m->act + m->act_off[i - 1] : x, m->act + m->act_off[i],
+                         m->saved + m->saved_off[i], dout, din, grad, &ctx);
+        t.bwd[i] = ent_time_seconds() - c;
+        dout = din;
+    }
+    c = ent_time_seconds();
+    ent_sgd_apply(theta, grad, mom, m->n_param, 0.01f, 0.0f, 0.9f, 1);
+    t.update = ent_time_seconds() - c;
+    t.step = ent_time_seconds() - t0;
+    if (!acc) return;
+    for (int i = 0; i < m->n_layers; i++) acc->fwd[i] += t.fwd[i], acc->bwd[i] += t.bwd[i];
+    acc->loss += t.loss, acc->update += t.update, acc->step += t.step;
+}
+
+int main(int argc, char **argv) {
+    const char *preset = argc > 1 ? argv[1] : "mnistfc";
+    const int steps = argc > 2 ? atoi(argv[2]) : 200;
+    ent_model *m;
+    if (steps < 1 || ent_model_new(&m, preset, NULL, 1, 28, 28, 10, BATCH) != ENT_OK) {
+        fprintf(stderr, "usage: bench_layers [PRESET] [STEPS >= 1] (%s)\n", ent_last_error());
+        return 2;
+    }
+    const int64_t P = ent_model_n_param(m);
+    float *theta = ent_alloc(sizeof(float) * (size_t)P), *grad = ent_alloc(sizeof(float) * (size_t)P);
+    float *mom = ent_alloc(sizeof(float) * (size_t)P);
+    float *buffers = ent_alloc(sizeof(float) * (size_t)(ent_model_n_buffer(m) + 1));
+    float *x = ent_alloc(sizeof(float) * BATCH * 784);
+    int32_t *y = ent_alloc(sizeof(int32_t) * BATCH);
+    if (!theta || !grad || !mom || !buffers || !x || !y) {
+        fprintf(stderr, "bench_layers: out of memory\n");
+        return 1;
+    }
+    ent_rng rng;
+    ent_rng_init(&rng, 1, 1);
+    ent_rng_normal_fill(&rng, x, BATCH * 784, 1.0f);
+    for (int i = 0; i < BATCH; i++) y[i] = (int32_t)ent_rng_below(&rng, 10);
+    for (int threads = 1; threads <= 2; threads++) {
+        ent_set_threads(threads);
+        ent_model_init_params(m, theta, buffers, 1);
+        ent_vec_zero(mom, P);
+        times t = {0};
+        for (int s = 0; s < WARMUP + steps; s++)
+            step(m, theta, buffers, grad, mom, x, y, &rng, s < WARMUP ? NULL : &t);
+        const double ms = 1e3 / steps;
+        printf("%s, %d thread%s: step %.3f ms (%.0f samples/s)\n", preset, threads,
+               threads > 1 ? "s" : "", t.step * ms, BATCH * steps / t.step);
+        for (int i = 0; i < m->n_layers; i++)
+            printf("  %-2d %-8s %-9s fwd %7.3f  bwd %7.3f\n", i, m->layers[i].name,
+                   m->layers[i].ops->kind_name, t.fwd[i] * ms, t.bwd[i] * ms);
+        printf("  loss %.3f, SGD update %.3f ms\n", t.loss * ms, t.update * ms);
+    }
+    ent_model_free(m);
+    return 0;
+}
