@@ -17,7 +17,13 @@
  * Backward per group: dY [OC, G*OH*OW] gathered from dout, dW += dY col^T
  * (K = G*OH*OW), db += row sums of dY,
  * dcol = W^T dY and din += col2im(dcol); col is rebuilt from the input.
- * scratch: col (CKK * G*OH*OW) then tmp/dY (OC * G*OH*OW). */
+ * scratch: col (CKK * G*OH*OW) then tmp/dY (OC * G*OH*OW).
+ *
+ * On AVX-512 (conv2d_direct.c) two shapes leave this path in part: few
+ * input channels with rows of 16-32 outputs are convolved directly, with
+ * no columns (LeNet's conv1; the budget measurements above predate it),
+ * and im2col of output planes of at most 16 pixels (LeNet's conv2) is one
+ * permute per column piece. */
 #include <math.h>
 #include <string.h>
 
