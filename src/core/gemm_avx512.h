@@ -12,14 +12,12 @@
 #ifndef ENT_GEMM_AVX512_H
 #define ENT_GEMM_AVX512_H
 
-#if defined(__x86_64__) && defined(__GNUC__)
+#include "core/simd.h"
+
+#ifdef ENT_HAVE_AVX512
 #define ENT_HAVE_AVX512_GEMM 1
 
-#include <immintrin.h>
 #include <stdint.h>
-
-#define ENT_AVX512 __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,fma")))
-#define ENT_AVX512_INLINE static inline __attribute__((always_inline)) ENT_AVX512
 
 enum {
     ENT_GEMM_MR = 12,  /* rows per register tile */

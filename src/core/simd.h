@@ -18,4 +18,16 @@
 #define ENT_CLONES
 #endif
 
+/* Hand-written AVX-512 kernels (intrinsics) of the GEMM, max-pool, conv2d
+ * and transpose: a function compiled for AVX-512 by attribute, called only
+ * when ent_cpu_avx512() says so (libgcc's probe also checks that the OS
+ * saves the zmm state). Not defined off x86-64 GCC/Clang. */
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define ENT_HAVE_AVX512 1
+#define ENT_AVX512 __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,fma")))
+#define ENT_AVX512_INLINE static inline __attribute__((always_inline)) ENT_AVX512
+static inline int ent_cpu_avx512(void) { return __builtin_cpu_supports("avx512f"); }
+#endif
+
 #endif

@@ -34,14 +34,17 @@ void ent_transpose(const float *src, int64_t rows, int64_t cols, int64_t lds, fl
                    int64_t ldd) {
     const int64_t strips = rows / 16;
 #ifdef ENT_HAVE_AVX512_GEMM
-    if (__builtin_cpu_supports("avx512f")) {
-#pragma omp parallel for if (rows * cols > ENT_PAR_MIN && !omp_in_parallel()) schedule(static)
-        for (int64_t s = 0; s < strips; s++) transpose_strip(src, 16 * s, cols, lds, dst, ldd);
-        transpose_rows(src, 16 * strips, rows, 0, cols, lds, dst, ldd);
-        return;
-    }
+    const int simd = ent_cpu_avx512();
 #endif
 #pragma omp parallel for if (rows * cols > ENT_PAR_MIN && !omp_in_parallel()) schedule(static)
-    for (int64_t s = 0; s < strips; s++) transpose_rows(src, 16 * s, 16 * s + 16, 0, cols, lds, dst, ldd);
+    for (int64_t s = 0; s < strips; s++) {
+#ifdef ENT_HAVE_AVX512_GEMM
+        if (simd) {
+            transpose_strip(src, 16 * s, cols, lds, dst, ldd);
+            continue;
+        }
+#endif
+        transpose_rows(src, 16 * s, 16 * s + 16, 0, cols, lds, dst, ldd);
+    }
     transpose_rows(src, 16 * strips, rows, 0, cols, lds, dst, ldd);
 }

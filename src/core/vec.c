@@ -7,7 +7,6 @@
 #include "core/par.h"
 #include "entropic.h"
 
-
 void ent_vec_zero(float *x, int64_t n) {
 #pragma omp parallel for simd if (parallel : n > ENT_PAR_MIN) schedule(static)
     for (int64_t i = 0; i < n; i++) x[i] = 0.0f;

@@ -16,36 +16,32 @@
  * over all samples and rows; each weight belongs to one task, so the
  * result does not depend on the thread count. */
 #include "core/par.h"
+#include "core/simd.h"
 #include "layers/conv2d_direct.h"
 
-#if defined(__x86_64__) && defined(__GNUC__)
-#include <immintrin.h>
-
-#define DIRECT_AVX512 __attribute__((target("avx512f")))
-#define DIRECT_INLINE static inline __attribute__((always_inline)) DIRECT_AVX512
+#ifdef ENT_HAVE_AVX512
 
 int ent_conv_direct_applies(const ent_layer *l) {
     const int64_t K = l->conv.k;
     return l->conv.stride == 1 && l->conv.pad == 0 && (K == 3 || K == 5) && l->in_c <= 4 &&
-           l->out_w >= 16 && l->out_w <= 32 && __builtin_cpu_supports("avx512f");
+           l->out_w >= 16 && l->out_w <= 32 && ent_cpu_avx512();
 }
 
 typedef struct {
     int64_t C, H, W, K, OH, OW, OC;
-    __mmask16 m0, m1; /* lanes of an output row in its two vectors */
+    __mmask16 m1; /* lanes of an output row in its second vector (the first is full) */
 } geom;
 
 static geom geom_of(const ent_layer *l) {
-    geom g = {l->in_c, l->in_h, l->in_w, l->conv.k, l->out_h, l->out_w, l->out_c, 0, 0};
-    g.m0 = (__mmask16)0xFFFF;
+    geom g = {l->in_c, l->in_h, l->in_w, l->conv.k, l->out_h, l->out_w, l->out_c, 0};
     g.m1 = (__mmask16)((1u << (g.OW - 16)) - 1u);
     return g;
 }
 
 /* Output channels o0 .. o0 + OB - 1 of one sample (x: [C, H, W], y: [OC,
  * OH, OW]); OB is a literal in each caller, so acc stays in registers. */
-DIRECT_INLINE void forward_block(const geom *g, const float *x, const float *w,
-                                 const float *b, float *y, int64_t o0, const int OB) {
+ENT_AVX512_INLINE void forward_block(const geom *g, const float *x, const float *w,
+                                     const float *b, float *y, int64_t o0, const int OB) {
     const int64_t CKK = g->C * g->K * g->K;
     for (int64_t oh = 0; oh < g->OH; oh++) {
         __m512 acc[4][2];
@@ -76,8 +72,8 @@ DIRECT_INLINE void forward_block(const geom *g, const float *x, const float *w,
     }
 }
 
-DIRECT_AVX512 static void forward_sample(const geom *g, const float *x, const float *w,
-                                         const float *b, float *y) {
+ENT_AVX512 static void forward_sample(const geom *g, const float *x, const float *w,
+                                      const float *b, float *y) {
     int64_t o = 0;
     for (; o + 4 <= g->OC; o += 4) forward_block(g, x, w, b, y, o, 4);
     for (; o < g->OC; o++) forward_block(g, x, w, b, y, o, 1);
@@ -98,9 +94,9 @@ void ent_conv_direct_forward(const ent_layer *l, const float *w, const float *b,
  * once per output row and meet the OB gradient rows in OB x KK vector
  * sums, kept in registers over the rows and parked in sums between
  * kernel rows (OB and KK are literals). */
-DIRECT_INLINE void dweight_block(const geom *g, const float *in, const float *dout, int64_t n,
-                                 int64_t o0, int64_t c, float *dw, int store, const int OB,
-                                 const int KK) {
+ENT_AVX512_INLINE void dweight_block(const geom *g, const float *in, const float *dout,
+                                     int64_t n, int64_t o0, int64_t c, float *dw, int store,
+                                     const int OB, const int KK) {
     __m512 sums[5][3][5];
     for (int kh = 0; kh < KK; kh++)
         for (int o = 0; o < OB; o++)
@@ -150,8 +146,8 @@ DIRECT_INLINE void dweight_block(const geom *g, const float *in, const float *do
 enum { OB_MAX = 3 }; /* output channels per block */
 
 /* Task t: output block t / C and input channel t % C. */
-DIRECT_AVX512 static void dweight_task(const geom *g, const float *in, const float *dout,
-                                       int64_t n, int64_t t, float *dw, int store) {
+ENT_AVX512 static void dweight_task(const geom *g, const float *in, const float *dout,
+                                    int64_t n, int64_t t, float *dw, int store) {
     const int64_t c = t % g->C, o0 = t / g->C * OB_MAX;
     const int full = o0 + OB_MAX <= g->OC;
     for (int64_t o = o0; o < (full ? o0 + 1 : g->OC); o++) {
@@ -188,8 +184,8 @@ void ent_conv_direct_dweight(const ent_layer *l, const float *in, const float *d
  * permuted 64-byte stores, each of the K rows written front to back (the
  * sample-major order wrote 500 rows 8 KB apart per sample: at one thread
  * it was slower than the generic loop). */
-DIRECT_AVX512 static void im2col_tiny_rows(const ent_layer *l, const float *x, int64_t g,
-                                           int64_t c, int64_t kh, float *col) {
+ENT_AVX512 static void im2col_tiny_rows(const ent_layer *l, const float *x, int64_t g,
+                                        int64_t c, int64_t kh, float *col) {
     const int64_t C = l->in_c, K = l->conv.k, H = l->in_h, W = l->in_w;
     const int64_t OW = l->out_w, HW = l->out_h * OW;
     const __mmask16 mo = (__mmask16)((1u << HW) - 1u);
@@ -229,7 +225,7 @@ static void im2col_tiny(const ent_layer *l, const float *x, int64_t g, float *co
 int ent_conv_im2col_tiny(const ent_layer *l, const float *x, int64_t g, float *col) {
     const int64_t K = l->conv.k, W = l->in_w, OH = l->out_h, OW = l->out_w;
     if (l->conv.stride != 1 || l->conv.pad != 0 || OH * OW > 16 ||
-        (OH - 1) * W + OW - 1 + K - 1 >= 32 || !__builtin_cpu_supports("avx512f"))
+        (OH - 1) * W + OW - 1 + K - 1 >= 32 || !ent_cpu_avx512())
         return 0;
     im2col_tiny(l, x, g, col);
     return 1;

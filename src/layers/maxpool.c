@@ -107,10 +107,7 @@ ENT_CLONES static void pool_planes(const float *restrict in, float *restrict out
     }
 }
 
-#if defined(__x86_64__) && defined(__GNUC__)
-#include <immintrin.h>
-#define POOL_AVX512 __attribute__((target("avx512f")))
-#define HAVE_POOL_AVX512 1
+#ifdef ENT_HAVE_AVX512
 
 /* Non-overlapping windows (K == S <= 3) on rows of 8 to 16 outputs
  * (LeNet's first pool: 3 x 3 on 24 x 24, 8 outputs): per output row
@@ -119,10 +116,9 @@ ENT_CLONES static void pool_planes(const float *restrict in, float *restrict out
  * window offsets in row-major order as masked selects over all OW
  * outputs at once. The index-table path above spends its time in gathers
  * here. Same rule, same result: the first maximum, or the last NaN. */
-POOL_AVX512 static void pool_disjoint_avx512(const float *in, float *out, float *saved,
-                                              int64_t pl0, int64_t pl1, int64_t K,
-                                              int64_t H, int64_t W, int64_t OH,
-                                              int64_t OW) {
+ENT_AVX512 static void pool_disjoint_avx512(const float *in, float *out, float *saved,
+                                             int64_t pl0, int64_t pl1, int64_t K, int64_t H,
+                                             int64_t W, int64_t OH, int64_t OW) {
     const int64_t n = K * OW;
     const __mmask16 m0 = (__mmask16)(n >= 16 ? 0xFFFF : (1u << n) - 1u);
     const __mmask16 m1 = (__mmask16)(n >= 32 ? 0xFFFF : n > 16 ? (1u << (n - 16)) - 1u : 0u);
@@ -166,11 +162,9 @@ POOL_AVX512 static void pool_disjoint_avx512(const float *in, float *out, float 
 }
 
 static int pool_disjoint_applies(int64_t K, int64_t S, int64_t OW) {
-    return K == S && K >= 2 && K <= 3 && OW >= 8 && OW <= 16 &&
-           __builtin_cpu_supports("avx512f");
+    return K == S && K >= 2 && K <= 3 && OW >= 8 && OW <= 16 && ent_cpu_avx512();
 }
 #else
-#define HAVE_POOL_AVX512 0
 static int pool_disjoint_applies(int64_t K, int64_t S, int64_t OW) { return 0; }
 #endif
 
@@ -185,7 +179,7 @@ static void pool_forward(const ent_layer *l, const float *theta,
 #pragma omp parallel for if (planes * OH * OW * K * K > ENT_PAR_MIN) schedule(static)
     for (int64_t t = 0; t < tasks; t++) {
         const int64_t p0 = t * per, p1 = (t + 1) * per < planes ? (t + 1) * per : planes;
-#if HAVE_POOL_AVX512
+#ifdef ENT_HAVE_AVX512
         if (disjoint) {
             pool_disjoint_avx512(in, out, saved, p0, p1, K, H, W, OH, OW);
             continue;
