@@ -1,13 +1,14 @@
 /* bench/layers.c — where a training step's time goes, layer by layer: the
  * forward and backward of every layer of a preset, the loss and the SGD
  * update (momentum 0.9, Nesterov), at 1 and then 2 threads, batch 128,
- * N(0,1) inputs and uniform labels, fresh weights. It drives the layers
- * as ent_model_run does (store mode; no input gradient for the lowest
- * layer with weights), with a clock around each call.
+ * N(0,1) inputs and uniform labels, fresh weights. It runs the steps of
+ * ent_model_run (a layer, or a fused batch-norm/ReLU/dropout block:
+ * layers/fused.h) with a clock around each.
  *
  *   build:  make bench-layers        (-> $(BUILD)/bench_layers)
- *   usage:  OMP_WAIT_POLICY=passive bench_layers [PRESET] [STEPS]
- *           (mnistfc, 200; the policy the entropic binary sets itself)
+ *   usage:  OMP_WAIT_POLICY=passive bench_layers [PRESET] [STEPS] [unfused]
+ *           (mnistfc, 200; the policy the entropic binary sets itself;
+ *           "unfused": every layer on its own, as before the blocks)
  *
  * Prints milliseconds per step, the mean over STEPS after 20 warm-up
  * steps. Times of neighbouring calls shift into each other (a layer that
@@ -28,26 +29,17 @@ typedef struct {
     double fwd[ENT_MAX_LAYERS], bwd[ENT_MAX_LAYERS], loss, update, step;
 } times;
 
-/* The lowest layer with trainable tensors: it gets no input gradient. */
-static int lowest_trained(const ent_model *m) {
-    int lowest = m->n_layers - 1;
-    for (int i = m->n_layers - 1; i >= 0; i--)
-        for (int t = 0; t < m->layers[i].n_tensors; t++)
-            if (!m->layers[i].is_buffer[t]) lowest = i;
-    return lowest;
-}
-
-/* One step; adds its times to *acc when acc != NULL. */
+/* One step; adds its times to *acc when acc != NULL. A fused block's time
+ * is booked on its first layer. */
 static void step(ent_model *m, float *theta, float *buffers, float *grad, float *mom,
                  const float *x, const int32_t *y, ent_rng *rng, times *acc) {
     times t = {0};
     double t0 = ent_time_seconds(), c;
     ent_ctx ctx = {.train = 1, .n = BATCH, .rng = rng, .buffers = buffers, .scratch = m->scratch};
-    for (int i = 0; i < m->n_layers; i++) {
-        ent_layer *l = &m->layers[i];
+    for (int i = 0, span; i < m->n_layers; i += span) {
+        span = ent_model_span(m, i);
         c = ent_time_seconds();
-        l->ops->forward(l, theta, i ? m->act + m->act_off[i - 1] : x, m->act + m->act_off[i],
-                        m->saved + m->saved_off[i], &ctx);
+        ent_model_forward_at(m, i, span, theta, x, &ctx);
         t.fwd[i] = ent_time_seconds() - c;
     }
     int64_t right;
@@ -57,15 +49,13 @@ static void step(ent_model *m, float *theta, float *buffers, float *grad, float 
     t.loss = ent_time_seconds() - c;
     ctx.store = 1;
     const float *dout = m->dlogits;
-    const int lowest = lowest_trained(m);
-    for (int i = m->n_layers - 1; i >= lowest; i--) {
-        ent_layer *l = &m->layers[i];
-        float *din = i > lowest ? m->dact + m->act_off[i - 1] : NULL;
+    const int lowest = ent_model_lowest_trained(m);
+    int first[ENT_MAX_LAYERS];
+    ent_model_block_starts(m, first);
+    for (int last = m->n_layers - 1; last >= lowest; last = first[last] - 1) {
         c = ent_time_seconds();
-        l->ops->backward(l, theta, i ? m->act + m->act_off[i - 1] : x, m->act + m->act_off[i],
-                         m->saved + m->saved_off[i], dout, din, grad, &ctx);
-        t.bwd[i] = ent_time_seconds() - c;
-        dout = din;
+        dout = ent_model_backward_at(m, first[last], last, lowest, theta, x, dout, grad, &ctx);
+        t.bwd[first[last]] = ent_time_seconds() - c;
     }
     c = ent_time_seconds();
     ent_sgd_apply(theta, grad, mom, m->n_param, 0.01f, 0.0f, 0.9f, 1);
@@ -81,9 +71,11 @@ int main(int argc, char **argv) {
     const int steps = argc > 2 ? atoi(argv[2]) : 200;
     ent_model *m;
     if (steps < 1 || ent_model_new(&m, preset, NULL, 1, 28, 28, 10, BATCH) != ENT_OK) {
-        fprintf(stderr, "usage: bench_layers [PRESET] [STEPS >= 1] (%s)\n", ent_last_error());
+        fprintf(stderr, "usage: bench_layers [PRESET] [STEPS >= 1] [unfused] (%s)\n",
+                ent_last_error());
         return 2;
     }
+    ent_model_set_fused(m, !(argc > 3 && strcmp(argv[3], "unfused") == 0));
     const int64_t P = ent_model_n_param(m);
     float *theta = ent_alloc(sizeof(float) * (size_t)P), *grad = ent_alloc(sizeof(float) * (size_t)P);
     float *mom = ent_alloc(sizeof(float) * (size_t)P);
@@ -108,9 +100,15 @@ int main(int argc, char **argv) {
         const double ms = 1e3 / steps;
         printf("%s, %d thread%s: step %.3f ms (%.0f samples/s)\n", preset, threads,
                threads > 1 ? "s" : "", t.step * ms, BATCH * steps / t.step);
-        for (int i = 0; i < m->n_layers; i++)
-            printf("  %-2d %-8s %-9s fwd %7.3f  bwd %7.3f\n", i, m->layers[i].name,
-                   m->layers[i].ops->kind_name, t.fwd[i] * ms, t.bwd[i] * ms);
+        for (int i = 0, span; i < m->n_layers; i += span) {
+            span = ent_model_span(m, i);
+            char kinds[64] = "";
+            for (int k = 0; k < span; k++)
+                snprintf(kinds + strlen(kinds), sizeof kinds - strlen(kinds), "%s%s",
+                         k ? "+" : "", m->layers[i + k].ops->kind_name);
+            printf("  %-2d %-8s %-24s fwd %7.3f  bwd %7.3f\n", i, m->layers[i].name, kinds,
+                   t.fwd[i] * ms, t.bwd[i] * ms);
+        }
         printf("  loss %.3f, SGD update %.3f ms\n", t.loss * ms, t.update * ms);
     }
     ent_model_free(m);

@@ -24,7 +24,9 @@
 #include <stdlib.h>
 
 #include "core/gemm_internal.h"
+#include "core/rng_internal.h"
 #include "layers/conv2d_direct.h"
+#include "layers/fused.h"
 #include "layers/layer.h"
 #include "test.h"
 
@@ -818,4 +820,35 @@ ENT_TEST(layer_store_mode) {
         store_vs_accumulate(l, 4, train, train ? "dropout train" : "dropout eval");
     }
     store_vs_accumulate(mk(ENT_LAYER_RELU, 2, 3, 3, 4), 4, 1, "relu");
+}
+
+/* ent_dropout_apply on any element range: the mask of element e is word
+ * e % 4 of block base + e / 4, whatever the range's start and length
+ * (fused blocks start rows at offsets that are not multiples of 4). */
+ENT_TEST(layer_dropout_apply_any_offset) {
+    enum { N = 1100 };
+    const uint64_t key = 0x1234567, base = 77;
+    const uint32_t thr = 0x60000000u;
+    const float scale = 1.6f;
+    static uint32_t words[N + 256];
+    static float x[N], y[N], mask[N];
+    for (int c = 0; c < N; c += 256) ent_rng_u32_chunk(key, base + (uint64_t)c / 4, words + c, 256);
+    ent_rng r;
+    ent_rng_init(&r, 4, 0);
+    ent_rng_normal_fill(&r, x, N, 1.0f);
+    const int64_t starts[] = {0, 1, 2, 3, 5, 258, 511};
+    const int64_t lens[] = {1, 3, 4, 255, 256, 257, 520};
+    int64_t bad = 0;
+    for (int relu = 0; relu <= 1; relu++)
+        for (int s = 0; s < 7; s++)
+            for (int l = 0; l < 7; l++) {
+                const int64_t e = starts[s], len = lens[l];
+                ent_dropout_apply(key, base, thr, scale, relu, e, x + e, y + e, mask + e, len);
+                for (int64_t i = e; i < e + len; i++) {
+                    const float mk = words[i] >= thr ? scale : 0.0f;
+                    const float v = relu && !(x[i] > 0.0f) ? 0.0f : x[i];
+                    bad += mask[i] != mk || y[i] != v * mk;
+                }
+            }
+    CHECK_MSG(bad == 0, "%lld masked elements differ from the word-by-word rule", (long long)bad);
 }

@@ -2,6 +2,7 @@
  * whole-model gradient along random directions (kann's kad_check_grad). */
 #include <stdlib.h>
 
+#include "models/model_internal.h"
 #include "test.h"
 
 static ent_model *build(const char *preset, int64_t batch) {
@@ -138,4 +139,93 @@ ENT_TEST(model_eval_batch_independent) {
     CHECK(ent_model_run(m, theta, buf, x, y, 17, 0, NULL, NULL, &all, NULL) == ENT_EINVAL);
     ent_free_aligned(theta), ent_free_aligned(buf), ent_free_aligned(x);
     ent_model_free(m);
+}
+
+/* ---- fused batch-norm / ReLU / dropout blocks (layers/fused.h) ---- */
+
+/* One training step (or eval pass) of a model, layer by layer or in fused
+ * blocks, from the same state: what it leaves behind. */
+typedef struct {
+    double loss;
+    float *grad, *logits, *buf;
+    uint64_t counter;
+} run_result;
+
+static run_result run_once(ent_model *m, int fused, int train, const float *theta,
+                           const float *buf0, const float *x, const int32_t *y, int64_t n) {
+    const int64_t P = ent_model_n_param(m), B = ent_model_n_buffer(m);
+    run_result r = {0, ent_alloc(4 * (size_t)P), ent_alloc(4 * (size_t)n * 10),
+                    ent_alloc(4 * (size_t)B), 0};
+    ent_rng rng;
+    ent_rng_init(&rng, 21, 3);
+    memcpy(r.buf, buf0, 4 * (size_t)B);
+    ent_model_set_fused(m, fused);
+    CHECK_OK(ent_model_run(m, theta, r.buf, x, y, n, train, train ? &rng : NULL,
+                           train ? r.grad : NULL, &r.loss, NULL));
+    memcpy(r.logits, ent_model_logits(m), 4 * (size_t)n * 10);
+    r.counter = rng.counter;
+    return r;
+}
+
+static void run_free(run_result *r) {
+    ent_free_aligned(r->grad), ent_free_aligned(r->logits), ent_free_aligned(r->buf);
+}
+
+/* Elements equal as numbers (+0 == -0: a dropped unit's gradient is +0 in
+ * a block, dout * 0 layer by layer); returns the count that differ. */
+static int64_t count_unequal(const float *a, const float *b, int64_t n) {
+    int64_t bad = 0;
+    for (int64_t i = 0; i < n; i++) bad += !(a[i] == b[i]);
+    return bad;
+}
+
+static void fused_matches_layers(const char *preset, float dropout, int64_t n, int train) {
+    ent_model_opts o = ent_model_opts_default();
+    o.dropout = dropout;
+    ent_model *m = NULL;
+    CHECK_OK(ent_model_new(&m, preset, &o, 1, 28, 28, 10, n));
+    if (!m) return;
+    const int64_t P = ent_model_n_param(m), B = ent_model_n_buffer(m);
+    float *theta = ent_alloc(4 * (size_t)P), *buf0 = ent_alloc(4 * (size_t)B + 4);
+    float *x = ent_alloc(4 * (size_t)n * 784);
+    int32_t *y = malloc(sizeof(int32_t) * (size_t)n);
+    ent_rng rng;
+    ent_rng_init(&rng, 9, 0);
+    ent_model_init_params(m, theta, buf0, 5);
+    for (int64_t i = 0; i < B; i++) buf0[i] += 0.25f * (float)(i % 7); /* non-trivial running stats */
+    ent_rng_normal_fill(&rng, x, n * 784, 1.0f);
+    for (int64_t i = 0; i < n; i++) y[i] = (int32_t)ent_rng_below(&rng, 10);
+    const int threads0 = ent_get_threads();
+    for (int threads = 1; threads <= 2; threads++) {
+        ent_set_threads(threads);
+        run_result a = run_once(m, 0, train, theta, buf0, x, y, n);
+        run_result b = run_once(m, 1, train, theta, buf0, x, y, n);
+        const int64_t dg = train ? count_unequal(a.grad, b.grad, P) : 0;
+        const int64_t dl = count_unequal(a.logits, b.logits, n * 10);
+        const int64_t db = count_unequal(a.buf, b.buf, B);
+        printf("    %s p %.1f n %lld %s, %d thread(s): loss %.9g vs %.9g, %lld/%lld/%lld "
+               "gradient/logit/buffer values differ\n", preset, (double)dropout, (long long)n,
+               train ? "train" : "eval", threads, a.loss, b.loss, (long long)dg,
+               (long long)dl, (long long)db);
+        CHECK(a.loss == b.loss && dg == 0 && dl == 0 && db == 0);
+        CHECK(a.counter == b.counter);
+        run_free(&a), run_free(&b);
+    }
+    ent_set_threads(threads0);
+    ent_free_aligned(theta), ent_free_aligned(buf0), ent_free_aligned(x), free(y);
+    ent_model_free(m);
+}
+
+/* The blocks give the layers' values: loss, every gradient, logits,
+ * running statistics and the dropout stream's position, in training and
+ * eval, with and without dropout, at batches below and above the
+ * parallel threshold, on one and two threads. */
+ENT_TEST(model_fused_blocks_match_layers) {
+    for (int train = 0; train <= 1; train++) {
+        fused_matches_layers("mnistfc", 0.2f, 128, train);
+        fused_matches_layers("mnistfc", 0.0f, 128, train);
+        fused_matches_layers("mnistfc", 0.5f, 7, train);
+        fused_matches_layers("lenet", 0.5f, 128, train);
+        fused_matches_layers("lenet", 0.0f, 33, train);
+    }
 }

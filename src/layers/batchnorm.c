@@ -21,14 +21,17 @@
 
 #include "core/simd.h"
 #include "core/par.h"
-#include "layers/layer.h"
+#include "layers/fused.h"
 
 /* Column arrays of D doubles in the scratch, forward and backward. */
 enum { COL_A, COL_B, COL_M, COL_R, COL_K, COL_S1, COL_S2, N_COL };
 
 /* Channels per task: about 256 columns, so the column arrays of a task stay
  * in L1 while it walks down the rows. */
-static int64_t bn_task_channels(int64_t HW) { return HW >= 256 ? 1 : 256 / HW; }
+int64_t ent_bn_task_channels(const ent_layer *l) {
+    const int64_t HW = l->in_h * l->in_w;
+    return HW >= 256 ? 1 : 256 / HW;
+}
 
 static ent_status bn_plan(ent_layer *l) {
     const int64_t C = l->in_c;
@@ -151,9 +154,9 @@ static void spread(double *col, int64_t c, int64_t HW, double v) {
 
 /* Channels c0..c1-1: statistics (train) or running values (eval), saved
  * mean/rstd, running-statistics update, output. */
-static void bn_forward_task(const ent_layer *l, const float *theta,
-                            const float *in, float *out, float *saved,
-                            const ent_ctx *ctx, int64_t c0, int64_t c1) {
+void ent_bn_forward_task(const ent_layer *l, const float *theta, const float *in,
+                         float *out, float *saved, const ent_ctx *ctx, int64_t c0,
+                         int64_t c1) {
     const int64_t n = ctx->n, C = l->in_c, HW = l->in_h * l->in_w, D = C * HW;
     const int64_t N = n * HW, d0 = c0 * HW, d1 = c1 * HW; /* values per channel */
     const float *g = theta + l->tensors[ENT_BN_WEIGHT].offset;
@@ -196,13 +199,17 @@ static void bn_forward_task(const ent_layer *l, const float *theta,
 static void bn_forward(const ent_layer *l, const float *theta,
                        const float *in, float *out, float *saved,
                        ent_ctx *ctx) {
-    const int64_t C = l->in_c, HW = l->in_h * l->in_w, per = bn_task_channels(HW);
+    const int64_t C = l->in_c, HW = l->in_h * l->in_w, per = ent_bn_task_channels(l);
     const int64_t tasks = (C + per - 1) / per;
     if (ctx->n <= 0) return;
 #pragma omp parallel for if (ctx->n * C * HW > ENT_PAR_MIN && tasks > 1) schedule(static)
     for (int64_t t = 0; t < tasks; t++)
-        bn_forward_task(l, theta, in, out, saved, ctx, t * per,
+        ent_bn_forward_task(l, theta, in, out, saved, ctx, t * per,
                         (t + 1) * per < C ? (t + 1) * per : C);
+    ent_bn_forward_done(l, ctx);
+}
+
+void ent_bn_forward_done(const ent_layer *l, const ent_ctx *ctx) {
     if (ctx->train) ctx->buffers[l->tensors[ENT_BN_COUNT].offset] += 1.0f;
 }
 
@@ -210,10 +217,10 @@ static void bn_forward(const ent_layer *l, const float *theta,
  *   dg += sum dy xhat, db += sum dy;
  *   train: din += g rstd (dy - mean(dy) - xhat mean(dy xhat))
  *   eval:  din += g rstd dy  (statistics are constants) */
-static void bn_backward_task(const ent_layer *l, const float *theta,
-                             const float *in, const float *saved,
-                             const float *dout, float *din, float *dtheta,
-                             const ent_ctx *ctx, int64_t c0, int64_t c1) {
+void ent_bn_backward_task(const ent_layer *l, const float *theta,
+                          const float *in, const float *saved,
+                          const float *dout, float *din, float *dtheta,
+                          const ent_ctx *ctx, int64_t c0, int64_t c1) {
     const int64_t n = ctx->n, C = l->in_c, HW = l->in_h * l->in_w, D = C * HW;
     const int64_t N = n * HW, d0 = c0 * HW, d1 = c1 * HW;
     const float *g = theta + l->tensors[ENT_BN_WEIGHT].offset;
@@ -244,12 +251,12 @@ static void bn_backward(const ent_layer *l, const float *theta,
                         const float *in, const float *out, const float *saved,
                         const float *dout, float *din, float *dtheta,
                         ent_ctx *ctx) {
-    const int64_t C = l->in_c, HW = l->in_h * l->in_w, per = bn_task_channels(HW);
+    const int64_t C = l->in_c, HW = l->in_h * l->in_w, per = ent_bn_task_channels(l);
     const int64_t tasks = (C + per - 1) / per;
     if (ctx->n <= 0) return;
 #pragma omp parallel for if (ctx->n * C * HW > ENT_PAR_MIN && tasks > 1) schedule(static)
     for (int64_t t = 0; t < tasks; t++)
-        bn_backward_task(l, theta, in, saved, dout, din, dtheta, ctx, t * per,
+        ent_bn_backward_task(l, theta, in, saved, dout, din, dtheta, ctx, t * per,
                          (t + 1) * per < C ? (t + 1) * per : C);
 }
 

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "layers/fused.h"
 #include "models/model_internal.h"
 
 #define ALIGN_FLOATS 16
@@ -178,6 +179,76 @@ static const float *layer_input(const ent_model *m, int i, const float *x) {
     return i == 0 ? x : m->act + m->act_off[i - 1];
 }
 
+int ent_model_span(const ent_model *m, int i) {
+    return m->unfused ? 1 : ent_fused_span(m->layers, m->n_layers, i);
+}
+
+void ent_model_block_starts(const ent_model *m, int *first) {
+    for (int i = 0, span; i < m->n_layers; i += span) {
+        span = ent_model_span(m, i);
+        for (int k = 0; k < span; k++) first[i + k] = i;
+    }
+}
+
+int ent_model_lowest_trained(const ent_model *m) {
+    int lowest = m->n_layers - 1;
+    for (int i = m->n_layers - 1; i >= 0; i--)
+        for (int t = 0; t < m->layers[i].n_tensors; t++)
+            if (!m->layers[i].is_buffer[t]) lowest = i;
+    return lowest;
+}
+
+static void saved_of(ent_model *m, int i, int span, float **saved) {
+    for (int k = 0; k < span; k++) saved[k] = m->saved + m->saved_off[i + k];
+}
+
+void ent_model_forward_at(ent_model *m, int i, int span, const float *theta,
+                          const float *x, ent_ctx *ctx) {
+    ent_layer *l = &m->layers[i];
+    float *out = m->act + m->act_off[i + span - 1];
+    float *saved[3];
+    saved_of(m, i, span, saved);
+    if (span > 1)
+        ent_fused_forward(l, span, theta, layer_input(m, i, x), out, saved, ctx);
+    else
+        l->ops->forward(l, theta, layer_input(m, i, x), out, saved[0], ctx);
+}
+
+float *ent_model_backward_at(ent_model *m, int i, int last, int lowest,
+                             const float *theta, const float *x,
+                             const float *dout, float *grad, ent_ctx *ctx) {
+    ent_layer *l = &m->layers[i];
+    float *din = i > lowest ? m->dact + m->act_off[i - 1] : NULL;
+    const float *out = m->act + m->act_off[last];
+    float *saved[3];
+    saved_of(m, i, last - i + 1, saved);
+    if (last > i)
+        ent_fused_backward(l, last - i + 1, theta, layer_input(m, i, x), out, saved, dout,
+                           m->dact + m->act_off[i], din, grad, ctx);
+    else
+        l->ops->backward(l, theta, layer_input(m, i, x), out, saved[0], dout, din, grad, ctx);
+    return din;
+}
+
+/* Backward in store mode (layer.h): in this plain list every gradient
+ * has one writer, so layers store rather than add and nothing is zeroed
+ * first. Below the lowest layer with trainable tensors nothing needs a
+ * gradient: that layer gets din = NULL (mnistfc's fc1 then skips its
+ * largest GEMM, the gradient for the input dropout) and the layers
+ * under it are skipped. Every trainable tensor belongs to a layer that
+ * runs, so grad is fully written. A fused block starts with its only
+ * trainable layer (batch-norm), so `lowest` is never inside one. */
+static void backward_all(ent_model *m, const float *theta, const float *x,
+                         float *grad, ent_ctx *ctx) {
+    const int lowest = ent_model_lowest_trained(m);
+    int first[ENT_MAX_LAYERS];
+    ent_model_block_starts(m, first);
+    ctx->store = 1;
+    const float *dout = m->dlogits;
+    for (int last = m->n_layers - 1; last >= lowest; last = first[last] - 1)
+        dout = ent_model_backward_at(m, first[last], last, lowest, theta, x, dout, grad, ctx);
+}
+
 ent_status ent_model_run(ent_model *m, const float *theta, float *buffers,
                          const float *x, const int32_t *y, int64_t n,
                          int train, ent_rng *rng, float *grad, double *loss,
@@ -187,40 +258,20 @@ ent_status ent_model_run(ent_model *m, const float *theta, float *buffers,
                         (long long)n, (long long)m->max_batch);
     ent_ctx ctx = {.train = train, .n = n, .rng = rng, .buffers = buffers,
                    .scratch = m->scratch};
-    for (int i = 0; i < m->n_layers; i++) {
-        ent_layer *l = &m->layers[i];
-        l->ops->forward(l, theta, layer_input(m, i, x), m->act + m->act_off[i],
-                        m->saved + m->saved_off[i], &ctx);
+    for (int i = 0, span; i < m->n_layers; i += span) {
+        span = ent_model_span(m, i);
+        ent_model_forward_at(m, i, span, theta, x, &ctx);
     }
     const float *logits = m->act + m->act_off[m->n_layers - 1];
     int64_t k = m->n_classes, right = 0;
     double l = ent_softmax_ce(logits, y, n, k, m->prob, grad ? m->dlogits : NULL, &right);
     if (loss) *loss = l;
     if (correct) *correct = right;
-    if (!grad) return ENT_OK;
-    /* Backward in store mode (layer.h): in this plain list every gradient
-     * has one writer, so layers store rather than add and nothing is zeroed
-     * first. Below the lowest layer with trainable tensors nothing needs a
-     * gradient: that layer gets din = NULL (mnistfc's fc1 then skips its
-     * largest GEMM, the gradient for the input dropout) and the layers
-     * under it are skipped. Every trainable tensor belongs to a layer that
-     * runs, so grad is fully written. */
-    int lowest = m->n_layers - 1;
-    for (int i = m->n_layers - 1; i >= 0; i--)
-        for (int t = 0; t < m->layers[i].n_tensors; t++)
-            if (!m->layers[i].is_buffer[t]) lowest = i;
-    ctx.store = 1;
-    const float *dout = m->dlogits;
-    for (int i = m->n_layers - 1; i >= lowest; i--) {
-        ent_layer *la = &m->layers[i];
-        float *din = NULL;
-        if (i > lowest) din = m->dact + m->act_off[i - 1];
-        la->ops->backward(la, theta, layer_input(m, i, x), m->act + m->act_off[i],
-                          m->saved + m->saved_off[i], dout, din, grad, &ctx);
-        dout = din;
-    }
+    if (grad) backward_all(m, theta, x, grad, &ctx);
     return ENT_OK;
 }
+
+void ent_model_set_fused(ent_model *m, int on) { m->unfused = !on; }
 
 const float *ent_model_logits(const ent_model *m) {
     return m->act + m->act_off[m->n_layers - 1];
