@@ -32,7 +32,8 @@ typedef struct {
 /* One step; adds its times to *acc when acc != NULL. A fused block's time
  * is booked on its first layer. */
 static void step(ent_model *m, float *theta, float *buffers, float *grad, float *mom,
-                 const float *x, const int32_t *y, ent_rng *rng, times *acc) {
+                 const float *x, const int32_t *y, ent_rng *rng, const ent_pieces *pieces,
+                 times *acc) {
     times t = {0};
     double t0 = ent_time_seconds(), c;
     ent_ctx ctx = {.train = 1, .n = BATCH, .rng = rng, .buffers = buffers, .scratch = m->scratch};
@@ -58,7 +59,7 @@ static void step(ent_model *m, float *theta, float *buffers, float *grad, float 
         t.bwd[first[last]] = ent_time_seconds() - c;
     }
     c = ent_time_seconds();
-    ent_sgd_apply(theta, grad, mom, m->n_param, 0.01f, 0.0f, 0.9f, 1);
+    ent_sgd_apply(theta, grad, mom, m->n_param, 0.01f, 0.0f, 0.9f, 1, pieces);
     t.update = ent_time_seconds() - c;
     t.step = ent_time_seconds() - t0;
     if (!acc) return;
@@ -86,6 +87,11 @@ int main(int argc, char **argv) {
         fprintf(stderr, "bench_layers: out of memory\n");
         return 1;
     }
+    int64_t ends[ENT_MAX_TENSORS];
+    int n_tensors;
+    const ent_tensor_info *tensors = ent_model_params(m, &n_tensors);
+    for (int k = 0; k < n_tensors; k++) ends[k] = tensors[k].offset + tensors[k].numel;
+    const ent_pieces pieces = {P, n_tensors, ends}; /* as the network objective's */
     ent_rng rng;
     ent_rng_init(&rng, 1, 1);
     ent_rng_normal_fill(&rng, x, BATCH * 784, 1.0f);
@@ -96,7 +102,7 @@ int main(int argc, char **argv) {
         ent_vec_zero(mom, P);
         times t = {0};
         for (int s = 0; s < WARMUP + steps; s++)
-            step(m, theta, buffers, grad, mom, x, y, &rng, s < WARMUP ? NULL : &t);
+            step(m, theta, buffers, grad, mom, x, y, &rng, &pieces, s < WARMUP ? NULL : &t);
         const double ms = 1e3 / steps;
         printf("%s, %d thread%s: step %.3f ms (%.0f samples/s)\n", preset, threads,
                threads > 1 ? "s" : "", t.step * ms, BATCH * steps / t.step);

@@ -239,6 +239,13 @@ typedef struct {
     ent_status (*next_batch)(void *ctx);
     ent_status (*eval)(void *ctx, const float *theta, float *grad,
                        double *loss);
+    /* Optional (0 / NULL: theta is one tensor): where theta's tensors end,
+     * tensor_ends[k] one past tensor k, the last = n_param. The optimizers
+     * give each thread the same share of every tensor, the rows the
+     * library's GEMMs give it in forward and backward, so an update touches
+     * what its core has in cache. Results do not depend on it. */
+    int n_tensors;
+    const int64_t *tensor_ends;
 } ent_objective;
 
 static inline ent_status ent_objective_next(const ent_objective *o) {

@@ -13,6 +13,9 @@
  * streams are seeded, so the outcome is in fact fixed). */
 #include <stdlib.h>
 
+#include <omp.h>
+
+#include "core/pieces.h"
 #include "test.h"
 
 /* f = 1/2 sum a_i (x_i - c_i)^2 with a = (1, 4), c = (0, 1), x0 = (1, 0):
@@ -962,23 +965,27 @@ ENT_TEST(optim_resume_bit_identical) {
 }
 
 /* Same seed and thread count -> identical; the update kernels are
- * elementwise, so the result is also independent of the thread count. */
-ENT_TEST(optim_esgd_thread_independent) {
+ * elementwise, so the result is also independent of the thread count and
+ * of how the threads share the vector (a tensor layout, core/pieces.h). */
+static void thread_independent(ent_optim_kind kind, const char *what) {
     const int64_t n = 70000; /* above the OpenMP threshold */
+    static const int64_t ends[] = {1000, 1001, 33333, 33334, 70000};
     double *a = malloc(n * sizeof *a);
     for (int64_t i = 0; i < n; i++) a[i] = group_a(i);
-    float *x[2];
-    for (int r = 0; r < 2; r++) {
-        ent_set_threads(r == 0 ? 1 : 4);
+    float *x[4];
+    for (int r = 0; r < 4; r++) {
+        ent_set_threads((int[]){1, 4, 3, 2}[r]);
         x[r] = malloc(n * sizeof(float));
         for (int64_t i = 0; i < n; i++) x[r][i] = 1.0f;
         ent_analytic *q = NULL;
         ent_optim *o = NULL;
         CHECK_OK(ent_analytic_quadratic(&q, n, a, NULL, 0.0, 1));
         ent_objective obj = ent_analytic_objective(q);
-        ent_optim_params p = ent_optim_params_default(ENT_OPTIM_ENTROPY_SGD);
+        if (r >= 2) obj.n_tensors = 5, obj.tensor_ends = ends;
+        ent_optim_params p = ent_optim_params_default(kind);
         p.L = 3;
         p.noise = 0.01;
+        if (kind == ENT_OPTIM_ADAM) p.lr = 0.01;
         CHECK_OK(ent_optim_new(&o, &p, n, 5));
         double loss;
         for (int k = 0; k < 2 && o; k++) CHECK_OK(ent_optim_step(o, &obj, x[r], 1.0, &loss));
@@ -986,8 +993,51 @@ ENT_TEST(optim_esgd_thread_independent) {
         ent_analytic_free(q);
     }
     ent_set_threads(0);
-    CHECK(memcmp(x[0], x[1], n * sizeof(float)) == 0);
-    free(x[0]);
-    free(x[1]);
+    for (int r = 1; r < 4; r++)
+        CHECK_MSG(memcmp(x[0], x[r], n * sizeof(float)) == 0, "%s: run %d differs", what, r);
+    for (int r = 0; r < 4; r++) free(x[r]);
     free(a);
+}
+
+ENT_TEST(optim_esgd_thread_independent) {
+    thread_independent(ENT_OPTIM_ENTROPY_SGD, "entropy-sgd");
+    thread_independent(ENT_OPTIM_SGD, "sgd");
+    thread_independent(ENT_OPTIM_ADAM, "adam");
+}
+
+/* The pieces of a vector (core/pieces.h) tile it: every element belongs to
+ * exactly one thread's piece, pieces start at multiples of 256, and thread
+ * t of T gets about the t-th share of every large tensor. */
+ENT_TEST(optim_pieces_tile_the_vector) {
+    static const int64_t ends_a[] = {802816, 803840, 804864, 805888, 1854464, 1855488,
+                                     1856512, 1857536, 1867776, 1867786}; /* mnistfc */
+    static const int64_t ends_b[] = {5, 300, 301, 1000};
+    const ent_pieces layouts[] = {{1867786, 10, ends_a}, {1000, 4, ends_b}, {70001, 0, NULL}};
+    for (int L = 0; L < 3; L++)
+        for (int T = 1; T <= 3; T++) {
+            const ent_pieces *s = &layouts[L];
+            unsigned char *owner = calloc((size_t)s->n, 1);
+            int64_t misaligned = 0, fc2_lo = -1;
+#pragma omp parallel num_threads(T)
+            {
+                int64_t lo, hi;
+                for (int k = 0; ent_piece_mine(s, k, &lo, &hi); k++) {
+#pragma omp critical
+                    {
+                        for (int64_t i = lo; i < hi; i++) owner[i]++;
+                        misaligned += lo < hi && lo % 256 != 0;
+                        if (L == 0 && k == 4 && omp_get_thread_num() == 1) fc2_lo = lo;
+                    }
+                }
+            }
+            int64_t wrong = 0;
+            for (int64_t i = 0; i < s->n; i++) wrong += owner[i] != 1;
+            CHECK_MSG(wrong == 0 && misaligned == 0, "layout %d, %d threads: %lld elements "
+                      "not in exactly one piece, %lld pieces misaligned", L, T,
+                      (long long)wrong, (long long)misaligned);
+            if (L == 0 && T == 2) /* fc2.weight's second half: rows 512.. of 1024 x 1024 */
+                CHECK_MSG(llabs(fc2_lo - (805888 + 512 * 1024)) < 256, "fc2 half at %lld",
+                          (long long)fc2_lo);
+            free(owner);
+        }
 }

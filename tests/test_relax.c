@@ -194,7 +194,7 @@ static ent_status quartic_eval(void *ctx, const float *x, float *g, double *loss
  * the plain one is 0.512) and sd sqrt(Var u^3 / L) per coordinate. */
 ENT_TEST(relax_heat_gradient_is_smoothed) {
     int64_t n = 20000;
-    ent_objective obj = {n, &n, NULL, quartic_eval};
+    ent_objective obj = {.n_param = n, .ctx = &n, .eval = quartic_eval};
     ent_optim_params p = ent_optim_params_default(ENT_OPTIM_HEAT);
     p.lr = 1.0, p.momentum = 0.0, p.nesterov = 0, p.L = 4, p.gamma0 = 4.0, p.gamma1 = 0.0;
     ent_optim *o = NULL;

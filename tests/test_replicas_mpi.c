@@ -219,7 +219,7 @@ ENT_TEST(mpi_data_parallel_matches_averaged_gradient) {
     snprintf(path, sizeof path, "%s/rank1.bin", dir);
     CHECK(read_floats(path, got, NQ)); /* rank 1's copy: the ranks agree */
     avg2 a = {{ent_analytic_objective(quad_of(0, NQ)), ent_analytic_objective(quad_of(1, NQ))}, g1};
-    ent_objective obj = {NQ, &a, avg2_next, avg2_eval};
+    ent_objective obj = {.n_param = NQ, .ctx = &a, .next_batch = avg2_next, .eval = avg2_eval};
     ent_optim_params p = ent_optim_params_default(ENT_OPTIM_SGD);
     ent_optim *o = NULL;
     CHECK_OK(ent_optim_new(&o, &p, NQ, 3));

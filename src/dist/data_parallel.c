@@ -30,6 +30,7 @@ ent_objective ent_dist_data_parallel(ent_dp_objective *w, ent_objective inner) {
     w->inner = inner;
     w->inv_size = 1.0 / ent_dist_size();
     ent_objective o = {.n_param = inner.n_param, .ctx = w,
-                       .next_batch = inner.next_batch ? dp_next : NULL, .eval = dp_eval};
+                       .next_batch = inner.next_batch ? dp_next : NULL, .eval = dp_eval,
+                       .n_tensors = inner.n_tensors, .tensor_ends = inner.tensor_ends};
     return o;
 }

@@ -116,7 +116,7 @@ static ent_status rosenbrock_eval(void *ctx, const float *th, float *grad,
 }
 
 ent_objective ent_analytic_objective(ent_analytic *a) {
-    ent_objective o = {0, NULL, NULL, NULL};
+    ent_objective o = {0};
     if (!a) return o;
     o.n_param = a->n;
     o.ctx = a;

@@ -12,6 +12,8 @@ struct ent_netobj {
     int32_t *y;
     int64_t n;       /* size of the current batch (0 before the first) */
     int64_t correct; /* of the last eval */
+    int n_tensors;   /* theta's tensors, for the optimizers' split */
+    int64_t *tensor_ends;
 };
 
 static ent_status next_batch(void *ctx) {
@@ -37,12 +39,16 @@ ent_status ent_netobj_new(ent_netobj **out, ent_model *m, float *buffers,
     if (!o) return ent_fail(ENT_ENOMEM, "objective: out of memory");
     o->model = m;
     o->buffers = buffers;
+    const ent_tensor_info *t = ent_model_params(m, &o->n_tensors);
+    o->tensor_ends = ent_alloc(sizeof(int64_t) * (size_t)(o->n_tensors + 1));
+    for (int k = 0; o->tensor_ends && k < o->n_tensors; k++)
+        o->tensor_ends[k] = t[k].offset + t[k].numel;
     int64_t per = train->c * train->h * train->w;
     o->x = ent_alloc(sizeof(float) * (size_t)(batch * per));
     o->y = ent_alloc(sizeof(int32_t) * (size_t)batch);
     ent_rng_init(&o->dropout, seed, 2);
     ent_status s = ent_sampler_init(&o->sampler, train, batch, seed);
-    if (!o->x || !o->y) s = ent_fail(ENT_ENOMEM, "objective: out of memory");
+    if (!o->x || !o->y || !o->tensor_ends) s = ent_fail(ENT_ENOMEM, "objective: out of memory");
     if (s != ENT_OK) {
         ent_netobj_free(o);
         return s;
@@ -56,12 +62,14 @@ void ent_netobj_free(ent_netobj *o) {
     ent_sampler_free(&o->sampler);
     ent_free_aligned(o->x);
     ent_free_aligned(o->y);
+    ent_free_aligned(o->tensor_ends);
     ent_free_aligned(o);
 }
 
 ent_objective ent_netobj_objective(ent_netobj *o) {
     ent_objective obj = {.n_param = ent_model_n_param(o->model), .ctx = o,
-                         .next_batch = next_batch, .eval = eval};
+                         .next_batch = next_batch, .eval = eval,
+                         .n_tensors = o->n_tensors, .tensor_ends = o->tensor_ends};
     return obj;
 }
 

@@ -29,16 +29,18 @@ ENT_CLONES static void adam_kernel(float *restrict x, const float *restrict g,
 
 void ent_adam_apply(float *x, const float *g, float *m, float *v, int64_t n,
                     double lr, double wd, double b1, double b2, double eps,
-                    int64_t t) {
+                    int64_t t, const ent_pieces *sp) {
     const double bc1 = 1.0 - pow(b1, (double)t);
     const double bc2 = 1.0 - pow(b2, (double)t);
     const float k[8] = {(float)(lr / bc1), (float)sqrt(bc2), (float)b1, (float)b2,
                         (float)(1.0 - b1), (float)(1.0 - b2), (float)eps, (float)wd};
-    const int64_t CH = 8192, chunks = (n + CH - 1) / CH;
-#pragma omp parallel for if (n > ENT_PAR_MIN) schedule(dynamic, ENT_OPTIM_DYN / CH)
-    for (int64_t c = 0; c < chunks; c++)
-        adam_kernel(x + c * CH, g + c * CH, m + c * CH, v + c * CH,
-                    n - c * CH < CH ? n - c * CH : CH, k);
+    const ent_pieces whole = {n, 0, NULL}, *s = sp ? sp : &whole;
+#pragma omp parallel if (n > ENT_PAR_MIN)
+    {
+        int64_t lo, hi;
+        for (int j = 0; ent_piece_mine(s, j, &lo, &hi); j++)
+            adam_kernel(x + lo, g + lo, m + lo, v + lo, hi - lo, k);
+    }
 }
 
 ent_status ent_adam_step(ent_optim *o, const ent_objective *obj, float *theta,
@@ -48,7 +50,8 @@ ent_status ent_adam_step(ent_optim *o, const ent_objective *obj, float *theta,
     if (s != ENT_OK) return s;
     s = ent_objective_eval(obj, theta, o->grad, loss);
     if (s != ENT_OK) return s;
+    const ent_pieces sp = ent_pieces_of(obj, o->n);
     ent_adam_apply(theta, o->grad, o->adam_m, o->adam_v, o->n, p->lr * lr_scale,
-                   p->weight_decay, p->beta1, p->beta2, p->adam_eps, o->t + 1);
+                   p->weight_decay, p->beta1, p->beta2, p->adam_eps, o->t + 1, &sp);
     return ENT_OK;
 }

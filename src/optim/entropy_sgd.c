@@ -145,37 +145,52 @@ static const chunk_fn chunk_fns[2][6] = {
     {plain_1, heavy_d_1, heavy_g_1, nesterov_d_1, nesterov_g_1, adam_1},
 };
 
-/* One inner step over all n parameters, chunk by chunk (see the top). */
+/* One inner step over all n parameters, chunk by chunk (see the top); each
+ * thread takes its pieces of the tensors (core/pieces.h), whose starts are
+ * chunk boundaries. */
 static void inner_step(chunk_fn fn, float *xp, float *mu, float *b1, float *b2,
                        const float *x, const float *g, int64_t n,
-                       const inner_coef *k, noise_src ns) {
-    const int64_t chunks = (n + CHUNK - 1) / CHUNK;
-#pragma omp parallel for if (n > ENT_PAR_MIN) schedule(dynamic, ENT_OPTIM_DYN / CHUNK)
-    for (int64_t c = 0; c < chunks; c++) {
-        const int64_t i0 = c * CHUNK;
-        const int len = n - i0 < CHUNK ? (int)(n - i0) : CHUNK;
-        float nz[CHUNK];
-        if (ns.sigma > 0.0f)
-            ent_rng_normal_chunk(ns.key, ns.base + (uint64_t)(i0 / 4), nz, len, ns.sigma);
-        else
-            memset(nz, 0, sizeof nz);
-        chunk_view v = {xp + i0, mu + i0, b1 ? b1 + i0 : NULL, b2 ? b2 + i0 : NULL,
-                        x + i0, g + i0, nz, len};
-        fn(&v, k);
+                       const inner_coef *k, noise_src ns, const ent_pieces *sp) {
+#pragma omp parallel if (n > ENT_PAR_MIN)
+    {
+        int64_t lo, hi;
+        for (int t = 0; ent_piece_mine(sp, t, &lo, &hi); t++)
+            for (int64_t i0 = lo; i0 < hi; i0 += CHUNK) {
+                const int len = hi - i0 < CHUNK ? (int)(hi - i0) : CHUNK;
+                float nz[CHUNK];
+                if (ns.sigma > 0.0f)
+                    ent_rng_normal_chunk(ns.key, ns.base + (uint64_t)(i0 / 4), nz, len,
+                                         ns.sigma);
+                else
+                    memset(nz, 0, sizeof nz);
+                chunk_view v = {xp + i0, mu + i0, b1 ? b1 + i0 : NULL, b2 ? b2 + i0 : NULL,
+                                x + i0, g + i0, nz, len};
+                fn(&v, k);
+            }
     }
 }
 
 /* G = s (x - mu), then the outer rule (which adds wd x). */
-static void outer_gradient(float *restrict G, const float *restrict x,
-                           const float *restrict mu, int64_t n, float s) {
-#pragma omp parallel for simd if (parallel : n > ENT_PAR_MIN) schedule(dynamic, ENT_OPTIM_DYN)
+ENT_CLONES static void outer_kernel(float *restrict G, const float *restrict x,
+                                    const float *restrict mu, int64_t n, float s) {
     for (int64_t i = 0; i < n; i++) G[i] = s * (x[i] - mu[i]);
+}
+
+static void outer_gradient(float *G, const float *x, const float *mu, int64_t n, float s,
+                           const ent_pieces *sp) {
+#pragma omp parallel if (n > ENT_PAR_MIN)
+    {
+        int64_t lo, hi;
+        for (int t = 0; ent_piece_mine(sp, t, &lo, &hi); t++)
+            outer_kernel(G + lo, x + lo, mu + lo, hi - lo, s);
+    }
 }
 
 ent_status ent_esgd_step(ent_optim *o, const ent_objective *obj, float *x,
                          double lr_scale, double *loss) {
     const ent_optim_params *p = &o->p;
     const int64_t n = o->n;
+    const ent_pieces sp = ent_pieces_of(obj, n);
     const double gamma = ent_esgd_gamma_at(p, o->t);
     double lsum = 0.0, l1;
     int nevals = 0;
@@ -212,18 +227,14 @@ ent_status ent_esgd_step(ent_optim *o, const ent_objective *obj, float *x,
             k.bc2s = (float)sqrt(bc2);
         }
         const noise_src ns = {o->rng.key, o->rng.counter, (float)sigma};
-        inner_step(chunk_fns[l == 1][variant], o->x_prime, o->mu, b1, b2, x, o->grad, n, &k, ns);
+        inner_step(chunk_fns[l == 1][variant], o->x_prime, o->mu, b1, b2, x, o->grad, n, &k, ns,
+                   &sp);
         if (sigma > 0.0) o->rng.counter += (uint64_t)((n + 3) / 4);
     }
 
     const double lr = p->lr * lr_scale;
-    outer_gradient(o->grad, x, o->mu, n, (float)(p->outer_unscaled ? gamma : 1.0));
-    if (p->outer_rule == ENT_UPDATE_ADAM)
-        ent_adam_apply(x, o->grad, o->adam_m, o->adam_v, n, lr, p->weight_decay,
-                       p->beta1, p->beta2, p->adam_eps, o->t + 1);
-    else
-        ent_sgd_apply(x, o->grad, o->momentum, n, (float)lr, (float)p->weight_decay,
-                      (float)p->momentum, p->nesterov);
+    outer_gradient(o->grad, x, o->mu, n, (float)(p->outer_unscaled ? gamma : 1.0), &sp);
+    ent_optim_base_apply(o, x, o->grad, lr, p->weight_decay, &sp);
     *loss = lsum / nevals;
     return ENT_OK;
 }

@@ -37,7 +37,8 @@ ent_status ent_heat_step(ent_optim *o, const ent_objective *obj, float *x,
         ent_vec_axpy(acc, 1.0f, g, n);
     }
     ent_vec_scal(acc, (float)(1.0 / p->L), n);
-    ent_optim_base_apply(o, x, acc, p->lr * lr_scale, p->weight_decay);
+    const ent_pieces sp = ent_pieces_of(obj, o->n);
+    ent_optim_base_apply(o, x, acc, p->lr * lr_scale, p->weight_decay, &sp);
     *loss = lsum / p->L;
     return ENT_OK;
 }

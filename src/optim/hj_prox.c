@@ -37,6 +37,7 @@ ent_status ent_hj_prox_step(ent_optim *o, const ent_objective *obj, float *x,
 #pragma omp parallel for simd if (parallel : n > ENT_PAR_MIN) schedule(static)
         for (int64_t i = 0; i < n; i++) pv[i] = om * pv[i] + al * (g[i] + wd * y[i]);
     }
-    ent_optim_base_apply(o, x, pv, p->lr * lr_scale, 0.0); /* wd is inside p */
+    const ent_pieces sp = ent_pieces_of(obj, o->n);
+    ent_optim_base_apply(o, x, pv, p->lr * lr_scale, 0.0, &sp); /* wd is inside p */
     return ENT_OK;
 }

@@ -213,10 +213,13 @@ ent_status ent_optim_set_scalar(ent_optim *o, const char *name, uint64_t v) {
     return ENT_OK;
 }
 
-void ent_optim_base_apply(ent_optim *o, float *x, const float *g, double lr, double wd) {
+void ent_optim_base_apply(ent_optim *o, float *x, const float *g, double lr, double wd,
+                          const ent_pieces *sp) {
     const ent_optim_params *p = &o->p;
     if (p->outer_rule == ENT_UPDATE_ADAM)
-        ent_adam_apply(x, g, o->adam_m, o->adam_v, o->n, lr, wd, p->beta1, p->beta2, p->adam_eps, o->t + 1);
+        ent_adam_apply(x, g, o->adam_m, o->adam_v, o->n, lr, wd, p->beta1, p->beta2,
+                       p->adam_eps, o->t + 1, sp);
     else
-        ent_sgd_apply(x, g, o->momentum, o->n, (float)lr, (float)wd, (float)p->momentum, p->nesterov);
+        ent_sgd_apply(x, g, o->momentum, o->n, (float)lr, (float)wd, (float)p->momentum,
+                      p->nesterov, sp);
 }

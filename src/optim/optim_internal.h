@@ -5,6 +5,7 @@
 #define ENT_OPTIM_INTERNAL_H
 
 #include "core/par.h"
+#include "core/pieces.h"
 #include "entropic.h"
 
 /* Parameter checks: `!(cond)` so that NaN (every comparison false) is
@@ -19,14 +20,6 @@
 /* Defaults and checks of the kinds after Entropy-SGD (params_relax.c). */
 void ent_optim_params_relax_defaults(ent_optim_params *p, ent_optim_kind kind);
 ent_status ent_optim_params_check_relax(const ent_optim_params *p);
-
-/* Update loops hand out work dynamically, ENT_OPTIM_DYN floats (256 KiB) at
- * a time: an update follows the backward pass, which leaves the last
- * layers' gradients in the cache of whichever core wrote them; with a
- * static half-and-half split one core took twice as long as the other,
- * which spun at the barrier (perf, mnistfc SGD at 2 threads). Every
- * element is computed the same way by any thread: results do not change. */
-#define ENT_OPTIM_DYN 65536
 
 /* Every vector is float[n] from ent_alloc, allocated in ent_optim_new when
  * the configuration uses it, else NULL. */
@@ -47,14 +40,15 @@ struct ent_optim {
 
 /* x -= lr * step, where g' = g + wd x and step = g' (m == 0), the heavy-ball
  * buffer buf = m buf + g' (nesterov 0), or g' + m buf (nesterov 1):
- * PyTorch SGD with dampening 0. buf may be NULL when m == 0. */
+ * PyTorch SGD with dampening 0. buf may be NULL when m == 0. The apply
+ * functions split their work by sp (core/pieces.h; NULL: one tensor). */
 void ent_sgd_apply(float *x, const float *g, float *buf, int64_t n,
-                   float lr, float wd, float m, int nesterov);
+                   float lr, float wd, float m, int nesterov, const ent_pieces *sp);
 /* PyTorch Adam with L2 weight decay: g' = g + wd x; m, v moments; step
  * number t >= 1 (bias corrections 1 - b^t). */
 void ent_adam_apply(float *x, const float *g, float *m, float *v, int64_t n,
                     double lr, double wd, double b1, double b2, double eps,
-                    int64_t t);
+                    int64_t t, const ent_pieces *sp);
 
 ent_status ent_sgd_step(ent_optim *o, const ent_objective *obj, float *theta,
                         double lr_scale, double *loss);
@@ -73,7 +67,8 @@ ent_status ent_heat_step(ent_optim *o, const ent_objective *obj, float *theta,
 
 /* The base update of SAM, HJ-prox and HEAT: x -= lr rule(g), rule = SGD
  * (momentum, Nesterov, weight decay wd) or Adam (outer_rule); step t + 1. */
-void ent_optim_base_apply(ent_optim *o, float *x, const float *g, double lr, double wd);
+void ent_optim_base_apply(ent_optim *o, float *x, const float *g, double lr, double wd,
+                          const ent_pieces *sp);
 
 /* SGLD step eta_t = lr (1 + t / t0)^(-decay) (before lr_scale). */
 double ent_sgld_step_size(const ent_optim_params *p, int64_t t);

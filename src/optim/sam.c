@@ -28,6 +28,7 @@ ent_status ent_sam_step(ent_optim *o, const ent_objective *obj, float *x,
     for (int64_t i = 0; i < n; i++) xe[i] = x[i] + k * g[i];
     s = ent_objective_eval(obj, xe, o->grad, NULL);
     if (s != ENT_OK) return s;
-    ent_optim_base_apply(o, x, o->grad, p->lr * lr_scale, p->weight_decay);
+    const ent_pieces sp = ent_pieces_of(obj, o->n);
+    ent_optim_base_apply(o, x, o->grad, p->lr * lr_scale, p->weight_decay, &sp);
     return ENT_OK;
 }

@@ -3,15 +3,17 @@
  *   step = nesterov ? g + m buf : buf  (step = g when m = 0);
  *   theta -= lr step.
  * Arithmetic in float with float-rounded scalars, like PyTorch on float32. */
+#include "core/simd.h"
 #include "optim_internal.h"
 
-void ent_sgd_apply(float *x, const float *g, float *buf, int64_t n,
-                   float lr, float wd, float m, int nesterov) {
+/* The update of x[0..n) and buf: a leaf kernel compiled for AVX-512 too
+ * (core/simd.h). */
+ENT_CLONES static void sgd_kernel(float *restrict x, const float *restrict g,
+                                  float *restrict buf, int64_t n, float lr, float wd,
+                                  float m, int nesterov) {
     if (m == 0.0f || !buf) {
-#pragma omp parallel for simd if (parallel : n > ENT_PAR_MIN) schedule(dynamic, ENT_OPTIM_DYN)
         for (int64_t i = 0; i < n; i++) x[i] -= lr * (g[i] + wd * x[i]);
     } else if (nesterov) {
-#pragma omp parallel for simd if (parallel : n > ENT_PAR_MIN) schedule(dynamic, ENT_OPTIM_DYN)
         for (int64_t i = 0; i < n; i++) {
             float gi = g[i] + wd * x[i];
             float b = m * buf[i] + gi;
@@ -19,12 +21,22 @@ void ent_sgd_apply(float *x, const float *g, float *buf, int64_t n,
             x[i] -= lr * (gi + m * b);
         }
     } else {
-#pragma omp parallel for simd if (parallel : n > ENT_PAR_MIN) schedule(dynamic, ENT_OPTIM_DYN)
         for (int64_t i = 0; i < n; i++) {
             float b = m * buf[i] + (g[i] + wd * x[i]);
             buf[i] = b;
             x[i] -= lr * b;
         }
+    }
+}
+
+void ent_sgd_apply(float *x, const float *g, float *buf, int64_t n, float lr,
+                   float wd, float m, int nesterov, const ent_pieces *sp) {
+    const ent_pieces whole = {n, 0, NULL}, *s = sp ? sp : &whole;
+#pragma omp parallel if (n > ENT_PAR_MIN)
+    {
+        int64_t lo, hi;
+        for (int k = 0; ent_piece_mine(s, k, &lo, &hi); k++)
+            sgd_kernel(x + lo, g + lo, buf ? buf + lo : NULL, hi - lo, lr, wd, m, nesterov);
     }
 }
 
@@ -35,7 +47,8 @@ ent_status ent_sgd_step(ent_optim *o, const ent_objective *obj, float *theta,
     if (s != ENT_OK) return s;
     s = ent_objective_eval(obj, theta, o->grad, loss);
     if (s != ENT_OK) return s;
+    const ent_pieces sp = ent_pieces_of(obj, o->n);
     ent_sgd_apply(theta, o->grad, o->momentum, o->n, (float)(p->lr * lr_scale),
-                  (float)p->weight_decay, (float)p->momentum, p->nesterov);
+                  (float)p->weight_decay, (float)p->momentum, p->nesterov, &sp);
     return ENT_OK;
 }

@@ -57,7 +57,10 @@ ent_status ent_rsgd_step(ent_replicas *r, const ent_objective *objs, double lr_s
     if (couple) s = ent_replicas_mean(r, r->p.center ? r->mean : r->center);
     for (int i = 0; s == ENT_OK && i < r->n_local; i++) {
         coupled w = {objs[i], c, couple ? (float)(2.0 * g) : 0.0f};
-        ent_objective o = {n, &w, objs[i].next_batch ? coupled_next : NULL, coupled_eval};
+        ent_objective o = {.n_param = n, .ctx = &w,
+                           .next_batch = objs[i].next_batch ? coupled_next : NULL,
+                           .eval = coupled_eval, .n_tensors = objs[i].n_tensors,
+                           .tensor_ends = objs[i].tensor_ends};
         double l = 0.0;
         s = ent_optim_step(r->opt[i], &o, r->theta + i * n, lr_scale, &l);
         *lsum += l;
@@ -65,7 +68,7 @@ ent_status ent_rsgd_step(ent_replicas *r, const ent_objective *objs, double lr_s
     if (s != ENT_OK || !couple || !r->p.center) return s;
     /* d/dc of g sum_a |x_a - c|^2 = 2 g y (c - mean) */
     coupled w = {{.n_param = n}, r->mean, (float)(2.0 * g * r->y)};
-    ent_objective o = {n, &w, NULL, center_eval};
+    ent_objective o = {.n_param = n, .ctx = &w, .eval = center_eval};
     return ent_optim_step(r->copt, &o, r->center, lr_scale, NULL);
 }
 
