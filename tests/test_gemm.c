@@ -303,3 +303,85 @@ ENT_TEST(transpose_exact) {
     }
     ent_set_threads(old_threads);
 }
+
+/* ---- hooks (core/gemm_internal.h) ---- */
+
+typedef struct {
+    float *C;
+    int64_t ldc, N;
+    unsigned char *before_n, *after_n; /* calls that covered each element */
+    float *seen;                         /* C as `after` found it */
+} hook_log;
+
+/* v(i, j): what `before` writes; the products must be added to it */
+static float hook_init(int64_t i, int64_t j) { return 0.25f * (float)((i * 7 + j) % 13) - 1.0f; }
+
+static void log_before(void *ctx, int64_t m0, int64_t m1, int64_t n0, int64_t n1) {
+    hook_log *h = ctx;
+    for (int64_t i = m0; i < m1; i++)
+        for (int64_t j = n0; j < n1; j++) {
+            h->C[i * h->ldc + j] = hook_init(i, j);
+#pragma omp atomic
+            h->before_n[i * h->N + j]++;
+        }
+}
+
+static void log_after(void *ctx, int64_t m0, int64_t m1, int64_t n0, int64_t n1) {
+    hook_log *h = ctx;
+    for (int64_t i = m0; i < m1; i++)
+        for (int64_t j = n0; j < n1; j++) {
+            h->seen[i * h->N + j] = h->C[i * h->ldc + j];
+#pragma omp atomic
+            h->after_n[i * h->N + j]++;
+        }
+}
+
+/* `before` runs once on every element before its products are added,
+ * `after` once when it is final, on every backend, thread count and path
+ * (packed, W x^T in place, dot products, K = 0). */
+ENT_TEST(gemm_hooks_tile_c_in_order) {
+    const gcase cases[] = {{0, 1, 1024, 128, 784, 0, 0, 0, 1.0f, 1.0f},
+                           {1, 0, 300, 517, 128, 1, 2, 3, 1.0f, 1.0f},
+                           {0, 1, 203, 30, 3000, 0, 0, 0, 0.9f, 1.0f},
+                           {0, 0, 37, 45, 0, 0, 0, 0, 1.0f, 1.0f}};
+    const ent_gemm_backend backends[] = {ENT_GEMM_AVX512, ENT_GEMM_BLAS, ENT_GEMM_NAIVE};
+    for (int c = 0; c < 4; c++)
+        for (int b = 0; b < 3; b++)
+            for (int threads = 1; threads <= 3; threads++) {
+                const gcase *g = &cases[c];
+                if (b == 2 && g->M * g->N * g->K > 5000000) continue; /* naive: slow */
+                operands o = make(g);
+                const size_t cells = (size_t)(g->M * g->N);
+                float *want = malloc(sizeof(float) * (size_t)(g->M * o.ldc));
+                float *C = malloc(sizeof(float) * (size_t)(g->M * o.ldc));
+                hook_log h = {C, o.ldc, g->N, calloc(cells, 1), calloc(cells, 1),
+                              malloc(sizeof(float) * cells)};
+                for (int64_t i = 0; i < g->M; i++)
+                    for (int64_t j = 0; j < g->N; j++) want[i * o.ldc + j] = hook_init(i, j);
+                const ent_gemm_backend old = ent_gemm_set_backend(backends[b]);
+                const int old_threads = ent_get_threads();
+                ent_set_threads(threads);
+                ent_gemm(g->ta, g->tb, g->M, g->N, g->K, g->alpha, o.A, o.lda, o.B, o.ldb,
+                         g->beta, want, o.ldc);
+                const ent_gemm_hooks hooks = {log_before, log_after, &h};
+                ent_gemm_hooked(g->ta, g->tb, g->M, g->N, g->K, g->alpha, o.A, o.lda, o.B,
+                                o.ldb, g->beta, C, o.ldc, &hooks);
+                ent_set_threads(old_threads);
+                ent_gemm_set_backend(old);
+                int64_t wrong_calls = 0, not_final = 0, differ = 0;
+                for (int64_t i = 0; i < g->M; i++)
+                    for (int64_t j = 0; j < g->N; j++) {
+                        const size_t e = (size_t)(i * g->N + j);
+                        wrong_calls += h.before_n[e] != 1 || h.after_n[e] != 1;
+                        not_final += h.seen[e] != C[i * o.ldc + j];
+                        differ += C[i * o.ldc + j] != want[i * o.ldc + j];
+                    }
+                CHECK_MSG(wrong_calls == 0 && not_final == 0 && differ == 0,
+                          "case %d, %s, %d threads: %lld elements hooked other than once, %lld "
+                          "changed after `after`, %lld differ from C = v + AB", c,
+                          ent_gemm_backend_name(backends[b]), threads, (long long)wrong_calls,
+                          (long long)not_final, (long long)differ);
+                free(h.before_n), free(h.after_n), free(h.seen), free(want), free(C);
+                drop(&o);
+            }
+}

@@ -63,23 +63,36 @@ ent_gemm_backend ent_gemm_active_backend(void) {
     return (ent_gemm_backend)b;
 }
 
-void ent_gemm(int transA, int transB, int64_t M, int64_t N, int64_t K,
-              float alpha, const float *A, int64_t lda, const float *B,
-              int64_t ldb, float beta, float *C, int64_t ldc) {
+static void hook_all(void (*fn)(void *, int64_t, int64_t, int64_t, int64_t),
+                     const ent_gemm_hooks *h, int64_t M, int64_t N) {
+    if (h && fn) fn(h->ctx, 0, M, 0, N);
+}
+
+void ent_gemm_hooked(int transA, int transB, int64_t M, int64_t N, int64_t K,
+                     float alpha, const float *A, int64_t lda, const float *B,
+                     int64_t ldb, float beta, float *C, int64_t ldc,
+                     const ent_gemm_hooks *hooks) {
     if (M == 0 || N == 0) return;
-    switch (ent_gemm_active_backend()) {
-    case ENT_GEMM_AVX512:
-        ent_gemm_avx512(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta,
-                        C, ldc, omp_in_parallel() ? 1 : omp_get_max_threads());
+    const ent_gemm_backend b = ent_gemm_active_backend();
+    if (b == ENT_GEMM_AVX512) {
+        ent_gemm_avx512(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc,
+                        omp_in_parallel() ? 1 : omp_get_max_threads(), hooks);
         return;
-    case ENT_GEMM_NAIVE:
+    }
+    hook_all(hooks ? hooks->before : NULL, hooks, M, N);
+    if (b == ENT_GEMM_NAIVE)
         ent_gemm_naive(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
-        return;
-    default:
+    else
         cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans,
                     transB ? CblasTrans : CblasNoTrans, (int)M, (int)N, (int)K,
                     alpha, A, (int)lda, B, (int)ldb, beta, C, (int)ldc);
-    }
+    hook_all(hooks ? hooks->after : NULL, hooks, M, N);
+}
+
+void ent_gemm(int transA, int transB, int64_t M, int64_t N, int64_t K,
+              float alpha, const float *A, int64_t lda, const float *B,
+              int64_t ldb, float beta, float *C, int64_t ldc) {
+    ent_gemm_hooked(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, NULL);
 }
 
 void ent_gemm_naive(int transA, int transB, int64_t M, int64_t N, int64_t K,

@@ -133,15 +133,23 @@ static ENT_AVX512 void gemm_region_scalar(const ent_gemm_args *g, int64_t m0,
         }
 }
 
+/* The caller's hook on C[m0:m1, n0:n1] (gemm_internal.h). */
+static void hook(void (*fn)(void *, int64_t, int64_t, int64_t, int64_t),
+                 const ent_gemm_args *g, int64_t m0, int64_t m1, int64_t n0, int64_t n1) {
+    if (g->hooks && fn) fn(g->hooks->ctx, m0, m1, n0, n1);
+}
+
 static void run_region(const ent_gemm_args *g, int64_t m0, int64_t m1,
                        int64_t n0, int64_t n1, int hint) {
     if (m0 >= m1 || n0 >= n1) return;
+    hook(g->hooks ? g->hooks->before : NULL, g, m0, m1, n0, n1);
     gemm_slot *s = slot_claim(hint);
     if (s)
         gemm_region(g, m0, m1, n0, n1, s);
     else
         gemm_region_scalar(g, m0, m1, n0, n1);
     slot_release(s);
+    hook(g->hooks ? g->hooks->after : NULL, g, m0, m1, n0, n1);
 }
 
 /* Split nt threads into a pm x pn grid over the tiles: fewest tiles on the
@@ -180,20 +188,23 @@ static void scale_c(float *C, int64_t ldc, int64_t M, int64_t N, float beta) {
 void ent_gemm_avx512(int transA, int transB, int64_t M, int64_t N, int64_t K,
                      float alpha, const float *A, int64_t lda,
                      const float *B, int64_t ldb, float beta, float *C,
-                     int64_t ldc, int threads) {
+                     int64_t ldc, int threads, const ent_gemm_hooks *hooks) {
     if (M <= 0 || N <= 0) return;
-    if (K <= 0 || alpha == 0.0f) {
-        scale_c(C, ldc, M, N, beta);
-        return;
-    }
-    const ent_gemm_args g = {transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc};
+    const ent_gemm_args g = {transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc,
+                             hooks};
     const int64_t tiles = ((M + MR - 1) / MR) * ((N + NR - 1) / NR);
     int64_t nt = threads < 1 ? 1 : threads > SLOTS ? SLOTS : threads;
     if (2.0 * (double)M * (double)N * (double)K < FORK_FLOPS || omp_in_parallel())
         nt = 1;
-    if (ent_gemm_dot_applies(&g))
-        ent_gemm_dot_run(&g, (int)nt);
-    else if (nt == 1 || tiles == 1)
+    if (K <= 0 || alpha == 0.0f || ent_gemm_dot_applies(&g)) {
+        /* these paths cut C their own way: the hooks see all of it */
+        hook(hooks ? hooks->before : NULL, &g, 0, M, 0, N);
+        if (K <= 0 || alpha == 0.0f)
+            scale_c(C, ldc, M, N, beta);
+        else
+            ent_gemm_dot_run(&g, (int)nt);
+        hook(hooks ? hooks->after : NULL, &g, 0, M, 0, N);
+    } else if (nt == 1 || tiles == 1)
         run_region(&g, 0, M, 0, N, omp_get_thread_num());
     else
         run_team(&g, (int)(nt < tiles ? nt : tiles));
@@ -208,7 +219,8 @@ void ent_gemm_avx512_reference(int transA, int transB, int64_t M, int64_t N,
         scale_c(C, ldc, M, N, beta);
         return;
     }
-    const ent_gemm_args g = {transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc};
+    const ent_gemm_args g = {transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc,
+                             NULL};
     gemm_region_scalar(&g, 0, M, 0, N);
 }
 
@@ -217,9 +229,11 @@ void ent_gemm_avx512_reference(int transA, int transB, int64_t M, int64_t N,
 void ent_gemm_avx512(int transA, int transB, int64_t M, int64_t N, int64_t K,
                      float alpha, const float *A, int64_t lda,
                      const float *B, int64_t ldb, float beta, float *C,
-                     int64_t ldc, int threads) {
+                     int64_t ldc, int threads, const ent_gemm_hooks *hooks) {
     (void)threads;
+    if (hooks && hooks->before) hooks->before(hooks->ctx, 0, M, 0, N);
     ent_gemm_naive(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    if (hooks && hooks->after) hooks->after(hooks->ctx, 0, M, 0, N);
 }
 
 void ent_gemm_avx512_reference(int transA, int transB, int64_t M, int64_t N,

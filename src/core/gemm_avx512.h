@@ -19,6 +19,8 @@
 
 #include <stdint.h>
 
+#include "core/gemm_internal.h"
+
 enum {
     ENT_GEMM_MR = 12,  /* rows per register tile */
     ENT_GEMM_NR = 32,  /* columns per register tile (two zmm) */
@@ -39,6 +41,7 @@ typedef struct {
     float beta;
     float *C;
     int64_t ldc;
+    const ent_gemm_hooks *hooks; /* NULL: none */
 } ent_gemm_args;
 
 /* An operand block as the kernels read it: packed (ld = 0), or the matrix

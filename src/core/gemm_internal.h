@@ -31,15 +31,36 @@ int ent_gemm_backend_parse(const char *s, ent_gemm_backend *out);
 /* 1 if this CPU and OS can run the AVX-512 backend. */
 int ent_gemm_have_avx512(void);
 
+/* Work a caller attaches to the blocks of C: before(ctx, m0, m1, n0, n1)
+ * runs on C[m0:m1, n0:n1] before any product is added there, after(...)
+ * once that block is final. The AVX-512 backend calls them on the thread
+ * that computes the block, inside its parallel region, so the caller's
+ * element-wise work (a dense layer's bias, the transpose of its output, the
+ * bias gradient) costs no fork of its own and finds the block in cache;
+ * the other backends call them once, on all of C, before and after. The
+ * blocks tile C; either function may be NULL. */
+typedef struct {
+    void (*before)(void *ctx, int64_t m0, int64_t m1, int64_t n0, int64_t n1);
+    void (*after)(void *ctx, int64_t m0, int64_t m1, int64_t n0, int64_t n1);
+    void *ctx;
+} ent_gemm_hooks;
+
+/* ent_gemm with hooks (NULL: none). */
+void ent_gemm_hooked(int transA, int transB, int64_t M, int64_t N, int64_t K,
+                     float alpha, const float *A, int64_t lda, const float *B,
+                     int64_t ldb, float beta, float *C, int64_t ldc,
+                     const ent_gemm_hooks *hooks);
+
 /* The AVX-512 backend itself (call only if ent_gemm_have_avx512()).
- * Same contract as ent_gemm. threads: team size to use (1 = no fork; it
- * also runs on one thread inside an enclosing parallel region and for small
- * products). The result does not depend on the thread count: each element
- * sums its K products in the same order whatever the partition. */
+ * Same contract as ent_gemm_hooked. threads: team size to use (1 = no
+ * fork; it also runs on one thread inside an enclosing parallel region and
+ * for small products). The result does not depend on the thread count:
+ * each element sums its K products in the same order whatever the
+ * partition. */
 void ent_gemm_avx512(int transA, int transB, int64_t M, int64_t N, int64_t K,
                      float alpha, const float *A, int64_t lda,
                      const float *B, int64_t ldb, float beta, float *C,
-                     int64_t ldc, int threads);
+                     int64_t ldc, int threads, const ent_gemm_hooks *hooks);
 
 /* The same sums in the same order as the backend's packed path (every
  * product but A B^T with N <= 32, K >= 64, which takes the dot-product

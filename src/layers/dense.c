@@ -2,6 +2,7 @@
  * weight [out, in], bias [out]; in [n, in] (flattened c*h*w), out [n, out]. */
 #include <math.h>
 
+#include "core/gemm_internal.h"
 #include "core/par.h"
 #include "core/simd.h"
 #include "core/transpose.h"
@@ -50,6 +51,27 @@ static void dense_init(const ent_layer *l, float *theta, float *buffers,
                              l->tensors[i].numel, -b, b);
 }
 
+/* The transposed forward's work around its GEMM, done block by block of
+ * t by the thread that computes the block (core/gemm_internal.h hooks):
+ * the bias before the products, the transpose into out after. Before, the
+ * bias was a serial pass and the transpose a parallel region of its own. */
+typedef struct {
+    const float *b;
+    float *t, *out; /* t [O, n] -> out [n, O] */
+    int64_t n, O;
+} transposed_fwd;
+
+static void bias_block(void *ctx, int64_t m0, int64_t m1, int64_t n0, int64_t n1) {
+    const transposed_fwd *f = ctx;
+    for (int64_t o = m0; o < m1; o++)
+        for (int64_t i = n0; i < n1; i++) f->t[o * f->n + i] = f->b[o];
+}
+
+static void transpose_block(void *ctx, int64_t m0, int64_t m1, int64_t n0, int64_t n1) {
+    const transposed_fwd *f = ctx;
+    ent_transpose(f->t + m0 * f->n + n0, m1 - m0, n1 - n0, f->n, f->out + n0 * f->O + m0, f->O);
+}
+
 static void dense_forward(const ent_layer *l, const float *theta,
                           const float *in, float *out, float *saved,
                           ent_ctx *ctx) {
@@ -58,11 +80,9 @@ static void dense_forward(const ent_layer *l, const float *theta,
     const float *b = theta + l->tensors[ENT_T_BIAS].offset;
     if (n <= 0) return;
     if (dense_transposed(n, O)) {
-        float *t = ctx->scratch; /* [O, n] */
-        for (int64_t o = 0; o < O; o++)
-            for (int64_t i = 0; i < n; i++) t[o * n + i] = b[o];
-        ent_gemm(0, 1, O, n, I, 1.0f, w, I, in, I, 1.0f, t, n);
-        ent_transpose(t, O, n, n, out, O);
+        transposed_fwd f = {b, ctx->scratch, out, n, O};
+        const ent_gemm_hooks h = {bias_block, transpose_block, &f};
+        ent_gemm_hooked(0, 1, O, n, I, 1.0f, w, I, in, I, 1.0f, f.t, n, &h);
         return;
     }
     for (int64_t i = 0; i < n; i++)
@@ -85,6 +105,22 @@ ENT_CLONES static void colsum_add(const float *restrict dout, int64_t n,
     for (int64_t o = o0; o < o1; o++) db[o] = (float)acc[o] + (store ? 0.0f : db[o]);
 }
 
+/* db for the outputs o0 .. o1-1 = rows m0 .. m1-1 of dW, done by the
+ * thread that computes those rows of dW, in the GEMM's parallel region
+ * (once per row range: by the block that starts at column 0). */
+typedef struct {
+    const float *dout;
+    int64_t n, O;
+    double *acc;
+    float *db;
+    int store;
+} bias_grad;
+
+static void bias_grad_rows(void *ctx, int64_t m0, int64_t m1, int64_t n0, int64_t n1) {
+    const bias_grad *g = ctx;
+    if (n0 == 0) colsum_add(g->dout, g->n, g->O, m0, m1, g->acc, g->db, g->store);
+}
+
 /* dW += dout^T in, db += colsum(dout), din += dout W */
 static void dense_backward(const ent_layer *l, const float *theta,
                            const float *in, const float *out,
@@ -96,13 +132,9 @@ static void dense_backward(const ent_layer *l, const float *theta,
     float *db = dtheta + l->tensors[ENT_T_BIAS].offset;
     if (n <= 0) return;
     const float beta = ctx->store ? 0.0f : 1.0f; /* layer.h: store mode */
-    ent_gemm(1, 0, O, I, n, 1.0f, dout, O, in, I, beta, dw, I);
-    double *acc = (double *)ctx->scratch;
-    const int64_t tasks = (O + 255) / 256;
-#pragma omp parallel for if (n * O > ENT_PAR_MIN && tasks > 1) schedule(static)
-    for (int64_t t = 0; t < tasks; t++)
-        colsum_add(dout, n, O, t * 256, (t + 1) * 256 < O ? (t + 1) * 256 : O, acc, db,
-                   ctx->store);
+    bias_grad g = {dout, n, O, (double *)ctx->scratch, db, ctx->store};
+    const ent_gemm_hooks h = {NULL, bias_grad_rows, &g};
+    ent_gemm_hooked(1, 0, O, I, n, 1.0f, dout, O, in, I, beta, dw, I, &h);
     if (din) ent_gemm(0, 0, n, I, O, 1.0f, dout, O, w, I, beta, din, I);
 }
 
