@@ -34,7 +34,7 @@ LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
 CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/%.o)
 TEST_OBJ := $(TEST_SRC:%.c=$(BUILD)/%.o)
 
-.PHONY: all test asan demo setup clean check-release check-asan FORCE bench-gemm bench-hvp bench-layers
+.PHONY: all test asan demo setup clean check-release check-asan FORCE bench-gemm bench-hvp bench-layers bench-esgd-overhead
 all: $(BUILD)/entropic $(BUILD)/run_tests
 
 $(BUILD)/libentropic.a: $(LIB_OBJ)
@@ -105,6 +105,11 @@ $(BUILD)/bench_hvp: bench/hvp.c $(BUILD)/libentropic.a
 # bench/layers.c: a training step's time, layer by layer
 bench-layers: $(BUILD)/bench_layers
 $(BUILD)/bench_layers: bench/layers.c $(BUILD)/libentropic.a
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# bench/esgd_overhead.c: an Entropy-SGD step against its L forward/backward passes
+bench-esgd-overhead: $(BUILD)/bench_esgd_overhead
+$(BUILD)/bench_esgd_overhead: bench/esgd_overhead.c $(BUILD)/libentropic.a
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 clean:
