@@ -86,7 +86,7 @@ static void dropout_forward(const ent_layer *l, const float *theta,
     float scale;
     uint32_t thr;
     if (!ent_dropout_active(l, ctx, &scale, &thr)) {
-        for (int64_t i = 0; i < m; i++) out[i] = in[i];
+        memcpy(out, in, sizeof(float) * (size_t)m); /* eval: identity */
         return;
     }
     const uint64_t key = ctx->rng->key, base = ctx->rng->counter;
