@@ -28,9 +28,20 @@ enum { COL_A, COL_B, COL_M, COL_R, COL_K, COL_S1, COL_S2, N_COL };
 
 /* Channels per task: about 256 columns, so the column arrays of a task stay
  * in L1 while it walks down the rows. */
-int64_t ent_bn_task_channels(const ent_layer *l) {
+static int64_t task_channels(const ent_layer *l) {
     const int64_t HW = l->in_h * l->in_w;
     return HW >= 256 ? 1 : 256 / HW;
+}
+
+int64_t ent_bn_tasks(const ent_layer *l) {
+    const int64_t per = task_channels(l);
+    return (l->in_c + per - 1) / per;
+}
+
+void ent_bn_task_range(const ent_layer *l, int64_t t, int64_t *c0, int64_t *c1) {
+    const int64_t per = task_channels(l);
+    *c0 = t * per;
+    *c1 = (t + 1) * per < l->in_c ? (t + 1) * per : l->in_c;
 }
 
 static ent_status bn_plan(ent_layer *l) {
@@ -199,13 +210,14 @@ void ent_bn_forward_task(const ent_layer *l, const float *theta, const float *in
 static void bn_forward(const ent_layer *l, const float *theta,
                        const float *in, float *out, float *saved,
                        ent_ctx *ctx) {
-    const int64_t C = l->in_c, HW = l->in_h * l->in_w, per = ent_bn_task_channels(l);
-    const int64_t tasks = (C + per - 1) / per;
+    const int64_t tasks = ent_bn_tasks(l), m = ctx->n * ent_layer_in_size(l);
     if (ctx->n <= 0) return;
-#pragma omp parallel for if (ctx->n * C * HW > ENT_PAR_MIN && tasks > 1) schedule(static)
-    for (int64_t t = 0; t < tasks; t++)
-        ent_bn_forward_task(l, theta, in, out, saved, ctx, t * per,
-                        (t + 1) * per < C ? (t + 1) * per : C);
+#pragma omp parallel for if (m > ENT_PAR_MIN && tasks > 1) schedule(static)
+    for (int64_t t = 0; t < tasks; t++) {
+        int64_t c0, c1;
+        ent_bn_task_range(l, t, &c0, &c1);
+        ent_bn_forward_task(l, theta, in, out, saved, ctx, c0, c1);
+    }
     ent_bn_forward_done(l, ctx);
 }
 
@@ -251,13 +263,14 @@ static void bn_backward(const ent_layer *l, const float *theta,
                         const float *in, const float *out, const float *saved,
                         const float *dout, float *din, float *dtheta,
                         ent_ctx *ctx) {
-    const int64_t C = l->in_c, HW = l->in_h * l->in_w, per = ent_bn_task_channels(l);
-    const int64_t tasks = (C + per - 1) / per;
+    const int64_t tasks = ent_bn_tasks(l), m = ctx->n * ent_layer_in_size(l);
     if (ctx->n <= 0) return;
-#pragma omp parallel for if (ctx->n * C * HW > ENT_PAR_MIN && tasks > 1) schedule(static)
-    for (int64_t t = 0; t < tasks; t++)
-        ent_bn_backward_task(l, theta, in, saved, dout, din, dtheta, ctx, t * per,
-                         (t + 1) * per < C ? (t + 1) * per : C);
+#pragma omp parallel for if (m > ENT_PAR_MIN && tasks > 1) schedule(static)
+    for (int64_t t = 0; t < tasks; t++) {
+        int64_t c0, c1;
+        ent_bn_task_range(l, t, &c0, &c1);
+        ent_bn_backward_task(l, theta, in, saved, dout, din, dtheta, ctx, c0, c1);
+    }
 }
 
 const ent_layer_ops ent_batchnorm_ops = {"batchnorm", bn_plan, bn_init,

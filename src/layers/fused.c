@@ -1,4 +1,6 @@
 /* fused.c — batch-norm, ReLU and dropout run as one block (see fused.h). */
+#include <string.h>
+
 #include "core/par.h"
 #include "core/rng_internal.h"
 #include "core/simd.h"
@@ -53,8 +55,7 @@ static void post(const block *b, int64_t e, const float *x, float *y, int64_t le
                           b->mask + e, len);
         return;
     }
-    if (x != y)
-        for (int64_t j = 0; j < len; j++) y[j] = x[j];
+    if (x != y) memcpy(y, x, sizeof(float) * (size_t)len);
     if (b->relu) relu_in_place(y, len);
 }
 
@@ -80,18 +81,6 @@ ENT_CLONES static void gate(const float *restrict dy, const float *restrict out,
         for (int64_t j = 0; j < len; j++) g[j] = dy[j];
 }
 
-/* Batch-norm tasks: channels c0 .. c1-1 of t's task, columns d0 .. d1-1. */
-static void bn_task_range(const ent_layer *bn, int64_t t, int64_t *c0, int64_t *c1) {
-    const int64_t per = ent_bn_task_channels(bn);
-    *c0 = t * per;
-    *c1 = (t + 1) * per < bn->in_c ? (t + 1) * per : bn->in_c;
-}
-
-static int64_t bn_tasks(const ent_layer *bn) {
-    const int64_t per = ent_bn_task_channels(bn);
-    return (bn->in_c + per - 1) / per;
-}
-
 void ent_fused_forward(const ent_layer *layers, int span, const float *theta,
                        const float *in, float *out, float *const *saved,
                        ent_ctx *ctx) {
@@ -99,11 +88,11 @@ void ent_fused_forward(const ent_layer *layers, int span, const float *theta,
     const int64_t n = ctx->n, D = ent_layer_in_size(&layers[0]), m = n * D;
     if (n <= 0) return;
     if (b.bn) {
-        const int64_t tasks = bn_tasks(b.bn), HW = b.bn->in_h * b.bn->in_w;
+        const int64_t tasks = ent_bn_tasks(b.bn), HW = b.bn->in_h * b.bn->in_w;
 #pragma omp parallel for if (m > ENT_PAR_MIN && tasks > 1) schedule(static)
         for (int64_t t = 0; t < tasks; t++) {
             int64_t c0, c1;
-            bn_task_range(b.bn, t, &c0, &c1);
+            ent_bn_task_range(b.bn, t, &c0, &c1);
             ent_bn_forward_task(b.bn, theta, in, out, saved[0], ctx, c0, c1);
             /* the task's columns, row by row, while they are in L2. A row
              * shorter than a chunk of dropout words still draws a whole
@@ -134,11 +123,11 @@ void ent_fused_backward(const ent_layer *layers, int span, const float *theta,
     const int64_t n = ctx->n, D = ent_layer_in_size(&layers[0]), m = n * D;
     if (n <= 0) return;
     if (b.bn) {
-        const int64_t tasks = bn_tasks(b.bn), HW = b.bn->in_h * b.bn->in_w;
+        const int64_t tasks = ent_bn_tasks(b.bn), HW = b.bn->in_h * b.bn->in_w;
 #pragma omp parallel for if (m > ENT_PAR_MIN && tasks > 1) schedule(static)
         for (int64_t t = 0; t < tasks; t++) {
             int64_t c0, c1;
-            bn_task_range(b.bn, t, &c0, &c1);
+            ent_bn_task_range(b.bn, t, &c0, &c1);
             const float *g = dout; /* a dropout that did not mask passes dout */
             if (b.relu || b.drop) {
                 for (int64_t i = 0; i < n; i++) {

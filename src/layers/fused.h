@@ -58,9 +58,10 @@ void ent_dropout_apply(uint64_t key, uint64_t base, uint32_t thr, float scale,
                        int relu, int64_t e, const float *x, float *y,
                        float *mask, int64_t len);
 
-/* batchnorm.c: channels per task, and one task's forward and backward
- * (channels c0 .. c1-1 over every row), as the layer's own calls run them. */
-int64_t ent_bn_task_channels(const ent_layer *l);
+/* batchnorm.c: its tasks (task t = channels [c0, c1)), and one task's
+ * forward and backward over every row, as the layer's own calls run them. */
+int64_t ent_bn_tasks(const ent_layer *l);
+void ent_bn_task_range(const ent_layer *l, int64_t t, int64_t *c0, int64_t *c1);
 void ent_bn_forward_task(const ent_layer *l, const float *theta,
                          const float *in, float *out, float *saved,
                          const ent_ctx *ctx, int64_t c0, int64_t c1);

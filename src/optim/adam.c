@@ -34,11 +34,10 @@ void ent_adam_apply(float *x, const float *g, float *m, float *v, int64_t n,
     const double bc2 = 1.0 - pow(b2, (double)t);
     const float k[8] = {(float)(lr / bc1), (float)sqrt(bc2), (float)b1, (float)b2,
                         (float)(1.0 - b1), (float)(1.0 - b2), (float)eps, (float)wd};
-    const ent_pieces whole = {n, 0, NULL}, *s = sp ? sp : &whole;
 #pragma omp parallel if (n > ENT_PAR_MIN)
     {
         int64_t lo, hi;
-        for (int j = 0; ent_piece_mine(s, j, &lo, &hi); j++)
+        for (int j = 0; ent_piece_mine(sp, j, &lo, &hi); j++)
             adam_kernel(x + lo, g + lo, m + lo, v + lo, hi - lo, k);
     }
 }

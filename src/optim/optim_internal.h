@@ -41,7 +41,8 @@ struct ent_optim {
 /* x -= lr * step, where g' = g + wd x and step = g' (m == 0), the heavy-ball
  * buffer buf = m buf + g' (nesterov 0), or g' + m buf (nesterov 1):
  * PyTorch SGD with dampening 0. buf may be NULL when m == 0. The apply
- * functions split their work by sp (core/pieces.h; NULL: one tensor). */
+ * functions split their work by sp (core/pieces.h; ent_pieces_of(NULL, n)
+ * for a vector that is one tensor). */
 void ent_sgd_apply(float *x, const float *g, float *buf, int64_t n,
                    float lr, float wd, float m, int nesterov, const ent_pieces *sp);
 /* PyTorch Adam with L2 weight decay: g' = g + wd x; m, v moments; step

@@ -31,11 +31,10 @@ ENT_CLONES static void sgd_kernel(float *restrict x, const float *restrict g,
 
 void ent_sgd_apply(float *x, const float *g, float *buf, int64_t n, float lr,
                    float wd, float m, int nesterov, const ent_pieces *sp) {
-    const ent_pieces whole = {n, 0, NULL}, *s = sp ? sp : &whole;
 #pragma omp parallel if (n > ENT_PAR_MIN)
     {
         int64_t lo, hi;
-        for (int k = 0; ent_piece_mine(s, k, &lo, &hi); k++)
+        for (int k = 0; ent_piece_mine(sp, k, &lo, &hi); k++)
             sgd_kernel(x + lo, g + lo, buf ? buf + lo : NULL, hi - lo, lr, wd, m, nesterov);
     }
 }
