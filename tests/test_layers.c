@@ -668,29 +668,33 @@ static int conv_setup(lh *h, int64_t n, int64_t C, int64_t H, int64_t W, int64_t
 }
 
 /* A stride-1, unpadded convolution's forward (h set up, input drawn) must
- * give exactly the bits of ent_gemm on columns built here, one sample at a
- * time, plus the bias: whatever path the layer takes (GEMM on its own
- * im2col, generic or for tiny planes, or the direct convolution). */
+ * give exactly the bits of one ent_gemm on the columns of the whole batch
+ * built here ([CKK][n * HW], the layer's own grouping for these small
+ * batches), plus the bias: whatever path the layer takes (GEMM on its own
+ * im2col, generic or for tiny planes, or the direct convolution). One
+ * product for the batch, not one per sample: OpenBLAS's bits depend on N. */
 static void conv_forward_bits(lh *h) {
     const int64_t n = h->n, C = h->l.in_c, H = h->l.in_h, W = h->l.in_w, O = h->l.out_c;
     const int64_t K = h->l.conv.k, OW = h->l.out_w, HW = h->l.out_h * OW, CKK = C * K * K;
+    const int64_t NHW = n * HW;
     const float *w = h->theta, *b = h->theta + h->l.tensors[ENT_T_BIAS].offset;
-    float *col = zalloc(CKK * HW), *want = zalloc(n * O * HW);
-    for (int64_t s = 0; s < n; s++) {
+    float *col = zalloc(CKK * NHW), *prod = zalloc(O * NHW), *want = zalloc(n * O * HW);
+    for (int64_t s = 0; s < n; s++)
         for (int64_t r = 0; r < CKK; r++)
             for (int64_t j = 0; j < HW; j++)
-                col[r * HW + j] = h->in[((s * C + r / (K * K)) * H + j / OW + (r / K) % K) * W +
-                                        j % OW + r % K];
-        float *ws = want + s * O * HW;
-        ent_gemm(0, 0, O, HW, CKK, 1.0f, w, CKK, col, HW, 0.0f, ws, HW);
+                col[r * NHW + s * HW + j] =
+                    h->in[((s * C + r / (K * K)) * H + j / OW + (r / K) % K) * W + j % OW + r % K];
+    ent_gemm(0, 0, O, NHW, CKK, 1.0f, w, CKK, col, NHW, 0.0f, prod, NHW);
+    for (int64_t s = 0; s < n; s++)
         for (int64_t o = 0; o < O; o++)
-            for (int64_t j = 0; j < HW; j++) ws[o * HW + j] += b[o];
-    }
+            for (int64_t j = 0; j < HW; j++)
+                want[(s * O + o) * HW + j] = prod[o * NHW + s * HW + j] + b[o];
     lh_forward(h);
     int64_t diff = 0;
     for (int64_t i = 0; i < n * O * HW; i++) diff += h->out[i] != want[i];
     CHECK(diff == 0);
     ent_free_aligned(col);
+    ent_free_aligned(prod);
     ent_free_aligned(want);
 }
 
