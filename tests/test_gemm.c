@@ -144,9 +144,23 @@ static void edge_sizes(ent_gemm_backend b, int stride) {
                 }
 }
 
-ENT_TEST(gemm_avx512_edge_sizes_all_transposes) {
-    if (!ent_gemm_have_avx512()) return; /* nothing to test on this CPU */
-    edge_sizes(ENT_GEMM_AVX512, 1);
+/* Our tiled backends, and whether this CPU can run each (a backend it
+ * cannot run is not tested: asking for it would run another one). */
+static const ent_gemm_backend tiled[] = {ENT_GEMM_AVX512, ENT_GEMM_AVX2};
+enum { N_TILED = 2 };
+
+static int runs_here(ent_gemm_backend b) {
+    return b == ENT_GEMM_AVX512 ? ent_gemm_have_avx512()
+           : b == ENT_GEMM_AVX2 ? ent_gemm_have_avx2()
+                                : 1;
+}
+
+ENT_TEST(gemm_tiled_edge_sizes_all_transposes) {
+    for (int b = 0; b < N_TILED; b++)
+        if (runs_here(tiled[b]))
+            edge_sizes(tiled[b], 1);
+        else
+            printf("    %s: not on this CPU\n", ent_gemm_backend_name(tiled[b]));
 }
 
 ENT_TEST(gemm_blas_and_naive_edge_sizes) {
@@ -178,31 +192,34 @@ ENT_TEST(gemm_network_shapes) {
     for (int threads = 1; threads <= 2; threads++)
         for (int i = 0; i < n; i++) {
             const int64_t step = shapes[i].M * shapes[i].N * shapes[i].K > 4000000 ? 37 : 1;
-            if (ent_gemm_have_avx512()) check(&shapes[i], ENT_GEMM_AVX512, threads, step);
+            for (int b = 0; b < N_TILED; b++)
+                if (runs_here(tiled[b])) check(&shapes[i], tiled[b], threads, step);
             if (threads == 1) check(&shapes[i], ENT_GEMM_BLAS, threads, step);
         }
 }
 
-/* The avx512 result does not depend on the thread count, or (on the
- * packed path) on which code ran, kernels or the scalar fallback: every
- * element sums in the same order. Bit-identical. Cases 0-3: the packed
- * path, each transpose pair (63 MFLOP: forks); case 4: the dot-product
- * path (A B^T, N <= 32) with two K blocks. */
-ENT_TEST(gemm_avx512_thread_count_invariant) {
-    if (!ent_gemm_have_avx512()) return;
+/* A tiled backend's result does not depend on the thread count, or (on
+ * the packed path) on which code ran, kernels or the scalar fallback, or
+ * on the ISA: every element sums in the same order. Bit-identical. Cases
+ * 0-3: the packed path, each transpose pair (63 MFLOP: forks); case 4: the
+ * dot-product path (A B^T, N <= 32) with two K blocks, whose lane
+ * reductions differ between ISAs. */
+static void thread_count_invariant(ent_gemm_backend b) {
     for (int t = 0; t < 5; t++) {
         const gcase g = t < 4 ? (gcase){t >> 1, t & 1, 203, 517, 300, 1, 2, 3, 0.9f, 1.0f}
                               : (gcase){0, 1, 203, 30, 3000, 1, 2, 3, 0.9f, 0.5f};
         operands o = make(&g);
-        float *c1 = run(&g, &o, ENT_GEMM_AVX512, 1), *c2 = run(&g, &o, ENT_GEMM_AVX512, 2);
+        float *c1 = run(&g, &o, b, 1), *c2 = run(&g, &o, b, 2);
         float *c3 = malloc(sizeof(float) * (size_t)(g.M * o.ldc));
         memcpy(c3, o.C0, sizeof(float) * (size_t)(g.M * o.ldc));
-        ent_gemm_avx512_reference(g.ta, g.tb, g.M, g.N, g.K, g.alpha, o.A, o.lda, o.B,
-                                  o.ldb, g.beta, c3, o.ldc);
+        ent_gemm_tiled_reference(g.ta, g.tb, g.M, g.N, g.K, g.alpha, o.A, o.lda, o.B, o.ldb,
+                                 g.beta, c3, o.ldc);
         const size_t bytes = sizeof(float) * (size_t)(g.M * o.ldc);
-        CHECK_MSG(memcmp(c1, c2, bytes) == 0, "case %d: 1 vs 2 threads differ", t);
-        CHECK_MSG(t == 4 || memcmp(c1, c3, bytes) == 0, "case %d: kernels vs scalar path differ", t);
-        compare("avx512 thread invariance", &g, &o, c1, 17);
+        const char *name = ent_gemm_backend_name(b);
+        CHECK_MSG(memcmp(c1, c2, bytes) == 0, "%s case %d: 1 vs 2 threads differ", name, t);
+        CHECK_MSG(t == 4 || memcmp(c1, c3, bytes) == 0, "%s case %d: kernels vs scalar path differ",
+                  name, t);
+        compare("tiled thread invariance", &g, &o, c1, 17);
         free(c1);
         free(c2);
         free(c3);
@@ -210,16 +227,22 @@ ENT_TEST(gemm_avx512_thread_count_invariant) {
     }
 }
 
+ENT_TEST(gemm_tiled_thread_count_invariant) {
+    for (int b = 0; b < N_TILED; b++)
+        if (runs_here(tiled[b])) thread_count_invariant(tiled[b]);
+}
+
 /* Calls from inside a parallel region (replicas evaluated side by side):
  * each caller needs its own packing buffers. */
 ENT_TEST(gemm_nested_in_parallel_region) {
-    if (!ent_gemm_have_avx512()) return;
+    const ent_gemm_backend b = ent_gemm_have_avx512() ? ENT_GEMM_AVX512 : ENT_GEMM_AVX2;
+    if (!runs_here(b)) return; /* no tiled backend on this CPU */
     const gcase g = {0, 1, 64, 300, 200, 0, 0, 0, 1.0f, 0.0f};
     operands o = make(&g);
-    float *want = run(&g, &o, ENT_GEMM_AVX512, 1);
+    float *want = run(&g, &o, b, 1);
     enum { CALLERS = 4 };
     float *got[CALLERS];
-    const ent_gemm_backend old = ent_gemm_set_backend(ENT_GEMM_AVX512);
+    const ent_gemm_backend old = ent_gemm_set_backend(b);
     for (int r = 0; r < CALLERS; r++) got[r] = malloc(sizeof(float) * (size_t)(g.M * g.N));
 #pragma omp parallel for num_threads(CALLERS)
     for (int r = 0; r < CALLERS; r++)
@@ -237,9 +260,10 @@ ENT_TEST(gemm_nested_in_parallel_region) {
 
 /* K = 0 and alpha = 0: C = beta C, exactly, on every backend (BLAS rule). */
 ENT_TEST(gemm_degenerate_k_and_alpha) {
-    static const ent_gemm_backend bs[] = {ENT_GEMM_BLAS, ENT_GEMM_NAIVE, ENT_GEMM_AVX512};
-    for (int i = 0; i < 3; i++) {
-        if (bs[i] == ENT_GEMM_AVX512 && !ent_gemm_have_avx512()) continue;
+    static const ent_gemm_backend bs[] = {ENT_GEMM_BLAS, ENT_GEMM_NAIVE, ENT_GEMM_AVX512,
+                                          ENT_GEMM_AVX2};
+    for (int i = 0; i < 4; i++) {
+        if (!runs_here(bs[i])) continue;
         for (int beta0 = 0; beta0 < 2; beta0++) {
             const float beta = beta0 ? 0.0f : 0.5f;
             for (int kz = 0; kz < 2; kz++) {
@@ -264,11 +288,19 @@ ENT_TEST(gemm_backend_selection) {
     CHECK(ent_gemm_backend_parse("avx512", &b) && b == ENT_GEMM_AVX512);
     CHECK(ent_gemm_backend_parse("blas", &b) && b == ENT_GEMM_BLAS);
     CHECK(ent_gemm_backend_parse("naive", &b) && b == ENT_GEMM_NAIVE);
+    CHECK(ent_gemm_backend_parse("avx2", &b) && b == ENT_GEMM_AVX2);
     CHECK(!ent_gemm_backend_parse("AVX512", &b) && !ent_gemm_backend_parse(NULL, &b));
     const ent_gemm_backend old = ent_gemm_set_backend(ENT_GEMM_NAIVE);
     CHECK(ent_gemm_active_backend() == ENT_GEMM_NAIVE);
+    /* a tiled backend the CPU lacks falls back to the best it has */
+    const ent_gemm_backend best2 = ent_gemm_have_avx2() ? ENT_GEMM_AVX2 : ENT_GEMM_BLAS;
     ent_gemm_set_backend(ENT_GEMM_AVX512);
-    CHECK(ent_gemm_active_backend() == (ent_gemm_have_avx512() ? ENT_GEMM_AVX512 : ENT_GEMM_BLAS));
+    CHECK(ent_gemm_active_backend() == (ent_gemm_have_avx512() ? ENT_GEMM_AVX512 : best2));
+    ent_gemm_set_backend(ENT_GEMM_AVX2);
+    CHECK(ent_gemm_active_backend() == best2);
+    ent_gemm_set_backend(ENT_GEMM_AUTO);
+    CHECK(ent_gemm_active_backend() == (ent_gemm_have_avx512() ? ENT_GEMM_AVX512 : best2) ||
+          getenv("ENT_GEMM") != NULL);
     ent_gemm_set_backend(old);
     CHECK(ent_gemm_active_backend() != ENT_GEMM_AUTO);
     CHECK(strcmp(ent_gemm_backend_name(ENT_GEMM_AVX512), "avx512") == 0);
@@ -344,12 +376,14 @@ ENT_TEST(gemm_hooks_tile_c_in_order) {
                            {1, 0, 300, 517, 128, 1, 2, 3, 1.0f, 1.0f},
                            {0, 1, 203, 30, 3000, 0, 0, 0, 0.9f, 1.0f},
                            {0, 0, 37, 45, 0, 0, 0, 0, 1.0f, 1.0f}};
-    const ent_gemm_backend backends[] = {ENT_GEMM_AVX512, ENT_GEMM_BLAS, ENT_GEMM_NAIVE};
+    const ent_gemm_backend backends[] = {ENT_GEMM_AVX512, ENT_GEMM_AVX2, ENT_GEMM_BLAS,
+                                         ENT_GEMM_NAIVE};
     for (int c = 0; c < 4; c++)
-        for (int b = 0; b < 3; b++)
+        for (int b = 0; b < 4; b++)
             for (int threads = 1; threads <= 3; threads++) {
                 const gcase *g = &cases[c];
-                if (b == 2 && g->M * g->N * g->K > 5000000) continue; /* naive: slow */
+                if (!runs_here(backends[b])) continue;
+                if (b == 3 && g->M * g->N * g->K > 5000000) continue; /* naive: slow */
                 operands o = make(g);
                 const size_t cells = (size_t)(g->M * g->N);
                 float *want = malloc(sizeof(float) * (size_t)(g->M * o.ldc));

@@ -1,7 +1,8 @@
 /* gemm.c — the one GEMM entry point and its backend choice (see
- * core/gemm_internal.h): our AVX-512 kernels where the CPU has them,
- * OpenBLAS otherwise; ENT_GEMM=blas|avx512|naive forces one. The naive
- * loop stays as fallback and test oracle. Row-major throughout. */
+ * core/gemm_internal.h): our tiled GEMM with AVX-512 or AVX2 kernels where
+ * the CPU has them, OpenBLAS otherwise; ENT_GEMM=blas|avx512|avx2|naive
+ * forces one. The naive loop stays as fallback and test oracle. Row-major
+ * throughout. */
 #include <cblas.h>
 #include <omp.h>
 #include <stdatomic.h>
@@ -9,10 +10,13 @@
 #include <string.h>
 
 #include "core/gemm_internal.h"
+#include "core/gemm_tiled.h"
+#include "core/simd.h"
 
 static atomic_int forced;           /* set by ent_gemm_set_backend, 0 = AUTO */
 static atomic_int from_env = -1;    /* ENT_GEMM parsed once; -1 = not yet */
 static atomic_int cpu_avx512 = -1;  /* -1 = not probed yet */
+static atomic_int cpu_avx2 = -1;
 
 int ent_gemm_have_avx512(void) {
     int v = atomic_load(&cpu_avx512);
@@ -29,7 +33,25 @@ int ent_gemm_have_avx512(void) {
     return v;
 }
 
-static const char *const names[] = {"auto", "blas", "avx512", "naive"};
+int ent_gemm_have_avx2(void) {
+    int v = atomic_load(&cpu_avx2);
+    if (v < 0) {
+#ifdef ENT_HAVE_AVX2
+        __builtin_cpu_init();
+        v = ent_cpu_avx2() ? 1 : 0;
+#else
+        v = 0;
+#endif
+        atomic_store(&cpu_avx2, v);
+    }
+    return v;
+}
+
+int ent_gemm_backend_tiled(ent_gemm_backend b) {
+    return b == ENT_GEMM_AVX512 || b == ENT_GEMM_AVX2;
+}
+
+static const char *const names[] = {"auto", "blas", "avx512", "naive", "avx2"};
 
 const char *ent_gemm_backend_name(ent_gemm_backend b) {
     return (unsigned)b < sizeof names / sizeof *names ? names[b] : "?";
@@ -58,8 +80,11 @@ ent_gemm_backend ent_gemm_active_backend(void) {
             atomic_store(&from_env, b = (int)e);
         }
     }
-    if (b == ENT_GEMM_AUTO || b == ENT_GEMM_AVX512)
-        b = ent_gemm_have_avx512() ? ENT_GEMM_AVX512 : ENT_GEMM_BLAS;
+    /* the best tiled backend the CPU has, at most the one asked for */
+    if ((b == ENT_GEMM_AUTO || b == ENT_GEMM_AVX512) && !ent_gemm_have_avx512())
+        b = ENT_GEMM_AVX2;
+    if (b == ENT_GEMM_AUTO) b = ENT_GEMM_AVX512;
+    if (b == ENT_GEMM_AVX2 && !ent_gemm_have_avx2()) b = ENT_GEMM_BLAS;
     return (ent_gemm_backend)b;
 }
 
@@ -74,11 +99,14 @@ void ent_gemm_hooked(int transA, int transB, int64_t M, int64_t N, int64_t K,
                      const ent_gemm_hooks *hooks) {
     if (M == 0 || N == 0) return;
     const ent_gemm_backend b = ent_gemm_active_backend();
-    if (b == ENT_GEMM_AVX512) {
-        ent_gemm_avx512(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc,
-                        omp_in_parallel() ? 1 : omp_get_max_threads(), hooks);
+#ifdef ENT_HAVE_TILED_GEMM
+    if (ent_gemm_backend_tiled(b)) {
+        ent_gemm_tiled(b == ENT_GEMM_AVX512 ? &ent_gemm_isa_avx512 : &ent_gemm_isa_avx2,
+                       transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc,
+                       omp_in_parallel() ? 1 : omp_get_max_threads(), hooks);
         return;
     }
+#endif
     hook_all(hooks ? hooks->before : NULL, hooks, M, N);
     if (b == ENT_GEMM_NAIVE)
         ent_gemm_naive(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);

@@ -1,8 +1,7 @@
-/* gemm_avx512.h — what the AVX-512 GEMM files share (internal to
- * src/core/gemm_avx512*.c; gemm_avx512.c describes the design).
+/* gemm_avx512.h — what the AVX-512 files of the tiled GEMM share
+ * (internal; gemm_tiled.c describes the design).
  *
- *   gemm_avx512.c         entry point, blocking loops, threads, buffers
- *   gemm_avx512_kernel.c  the 12 x 32 register-tile kernels
+ *   gemm_avx512_kernel.c  the 12 x 32 register-tile kernels, the ISA table
  *   gemm_avx512_pack.c    packing of A and B (all four transpose cases)
  *   gemm_avx512_dot.c     A B^T with N <= 32: dot products along K
  *
@@ -19,55 +18,17 @@
 
 #include <stdint.h>
 
-#include "core/gemm_internal.h"
+#include "core/gemm_tiled.h"
 
 enum {
-    ENT_GEMM_MR = 12,  /* rows per register tile */
-    ENT_GEMM_NR = 32,  /* columns per register tile (two zmm) */
-    ENT_GEMM_KC = 256, /* depth of a packed block */
-    ENT_GEMM_MC = 192, /* rows of a packed A block (16 tiles) */
-    ENT_GEMM_NC = 512, /* columns of a packed B block: KC x NC = 512 KiB */
+    ENT_GEMM_MR = 12, /* rows per register tile */
+    ENT_GEMM_NR = 32, /* columns per register tile (two zmm) */
 };
-
-/* One product, as ent_gemm received it. */
-typedef struct {
-    int ta, tb;
-    int64_t M, N, K;
-    float alpha;
-    const float *A;
-    int64_t lda;
-    const float *B;
-    int64_t ldb;
-    float beta;
-    float *C;
-    int64_t ldc;
-    const ent_gemm_hooks *hooks; /* NULL: none */
-} ent_gemm_args;
-
-/* An operand block as the kernels read it: packed (ld = 0), or the matrix
- * itself from the block's corner, rows ld apart, transposed (t) or not. */
-typedef struct {
-    const float *p;
-    int64_t ld;
-    int t;
-} ent_gemm_block;
-
-static inline int64_t ent_min64(int64_t a, int64_t b) { return a < b ? a : b; }
 
 /* Mask of the first n (<= 16, all if more) lanes. */
 static inline __mmask16 ent_lanes(int64_t n) {
     return n >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << n) - 1u);
 }
-
-/* K cut into nk near-equal blocks; block p starts at ent_kstart(K, nk, p).
- * The cut depends on K alone: results do not depend on the threads. */
-static inline int64_t ent_kstart(int64_t K, int64_t nk, int64_t p) { return K * p / nk; }
-
-/* Row tiles of a block of mc rows: ceil(mc / MR) tiles of near-equal
- * height (50 rows = 5 x 10, not 4 x 12 + 2: a 2-row tile has 2 FMA chains
- * and would run at a quarter of the rate). Tile t starts at ent_row_start. */
-static inline int64_t ent_row_tiles(int64_t mc) { return (mc + ENT_GEMM_MR - 1) / ENT_GEMM_MR; }
-static inline int64_t ent_row_start(int64_t mc, int64_t nt, int64_t t) { return mc * t / nt; }
 
 /* In-register transpose of a 16x16 block: r[i][j] -> r[j][i] (the
  * packing and ent_transpose use it). */
@@ -102,21 +63,19 @@ ENT_AVX512_INLINE void transpose16(__m512 r[16]) {
 /* gemm_avx512_pack.c: op(A)[i0:i0+mc, k0:k0+kc] and op(B)[k0.., j0:j0+nc]
  * into the packed layouts the kernels read (dst 64-byte aligned; pack_a
  * may write 16 floats past mc * kc). */
-void ent_gemm_pack_a(const ent_gemm_args *g, int64_t i0, int64_t mc,
+void ent_gemm_avx512_pack_a(const ent_gemm_args *g, int64_t i0, int64_t mc,
                      int64_t k0, int64_t kc, float *dst);
-void ent_gemm_pack_b(const ent_gemm_args *g, int64_t k0, int64_t kc,
+void ent_gemm_avx512_pack_b(const ent_gemm_args *g, int64_t k0, int64_t kc,
                      int64_t j0, int64_t nc, float *dst);
 
 /* gemm_avx512_kernel.c: C[0:mc, 0:nc] (C already offset to the blocks'
  * corner) = alpha * a b + beta * C, a: mc x kc, b: kc x nc. */
-void ent_gemm_macro_kernel(int64_t mc, int64_t nc, int64_t kc, ent_gemm_block a,
+void ent_gemm_avx512_macro_kernel(int64_t mc, int64_t nc, int64_t kc, ent_gemm_block a,
                            ent_gemm_block b, float *c, int64_t ldc, float alpha,
                            float beta);
 
-/* gemm_avx512_dot.c: does the dot-product path take this product, and
- * run it on up to nt threads (1: on the caller). */
-int ent_gemm_dot_applies(const ent_gemm_args *g);
-void ent_gemm_dot_run(const ent_gemm_args *g, int nt);
+/* gemm_avx512_dot.c: the dot-product tiles, dots[r][s] for r <= 4, s <= 5. */
+extern const ent_gemm_dot_fn ent_gemm_avx512_dots[5][6];
 
 #endif
 #endif

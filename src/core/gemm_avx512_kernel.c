@@ -91,10 +91,10 @@ static const kernel_fn kernels[ENT_GEMM_MR + 1][2] = {
 /* All register tiles of one A block (mc x kc) times one B block (kc x nc):
  * row tiles of near-equal height, then column tiles of 32 (the last one
  * 16 wide when at most 16 columns remain, its last vector masked). */
-ENT_AVX512 void ent_gemm_macro_kernel(int64_t mc, int64_t nc, int64_t kc,
+ENT_AVX512 void ent_gemm_avx512_macro_kernel(int64_t mc, int64_t nc, int64_t kc,
                                       ent_gemm_block a, ent_gemm_block b, float *c,
                                       int64_t ldc, float alpha, float beta) {
-    const int64_t nt = ent_row_tiles(mc);
+    const int64_t nt = ent_row_tiles(mc, ENT_GEMM_MR);
     for (int64_t t = 0; t < nt; t++) {
         const int64_t ir = ent_row_start(mc, nt, t), mr = ent_row_start(mc, nt, t + 1) - ir;
         const float *ap = a.p + ir * (!a.ld ? kc : a.t ? 1 : a.ld);
@@ -109,5 +109,10 @@ ENT_AVX512 void ent_gemm_macro_kernel(int64_t mc, int64_t nc, int64_t kc,
         }
     }
 }
+
+const ent_gemm_isa ent_gemm_isa_avx512 = {
+    "avx512", ENT_GEMM_MR, ENT_GEMM_NR, ent_gemm_avx512_pack_a, ent_gemm_avx512_pack_b,
+    ent_gemm_avx512_macro_kernel, 4, 5, ent_gemm_avx512_dots,
+};
 
 #endif

@@ -19,7 +19,7 @@ ENT_AVX512_INLINE void load_rows(__m512 r[16], const float *src, int64_t ld,
 
 /* B panels from op(B)[k0.., j0..]; panel p (columns 32p..) holds, for each
  * k, w = 16 or 32 floats (w = 16 when at most 16 columns remain). */
-ENT_AVX512 void ent_gemm_pack_b(const ent_gemm_args *g, int64_t k0, int64_t kc,
+ENT_AVX512 void ent_gemm_avx512_pack_b(const ent_gemm_args *g, int64_t k0, int64_t kc,
                                 int64_t j0, int64_t nc, float *restrict dst) {
     for (int64_t jp = 0; jp < nc; jp += ENT_GEMM_NR) {
         const int64_t nr = ent_min64(ENT_GEMM_NR, nc - jp), w = nr > 16 ? 32 : 16;
@@ -52,9 +52,9 @@ ENT_AVX512 void ent_gemm_pack_b(const ent_gemm_args *g, int64_t k0, int64_t kc,
  * are whole vectors written in increasing address order, so each one's
  * tail past mr is overwritten by the next (or lands in the 16 floats of slack the
  * buffer has). */
-ENT_AVX512 void ent_gemm_pack_a(const ent_gemm_args *g, int64_t i0, int64_t mc,
+ENT_AVX512 void ent_gemm_avx512_pack_a(const ent_gemm_args *g, int64_t i0, int64_t mc,
                                 int64_t k0, int64_t kc, float *restrict dst) {
-    const int64_t nt = ent_row_tiles(mc);
+    const int64_t nt = ent_row_tiles(mc, ENT_GEMM_MR);
     for (int64_t t = 0; t < nt; t++) {
         const int64_t ip = ent_row_start(mc, nt, t), mr = ent_row_start(mc, nt, t + 1) - ip;
         float *panel = dst + ip * kc;

@@ -4,9 +4,11 @@
  * Selection, first match wins:
  *   1. ent_gemm_set_backend(b) with b != ENT_GEMM_AUTO (tests, benchmarks);
  *   2. the environment variable ENT_GEMM=blas|avx512|naive, read once;
- *   3. auto: avx512 when the CPU (and OS) support AVX-512F, else blas.
- * avx512 asked for on a CPU without AVX-512 runs blas. An unknown ENT_GEMM
- * value counts as auto. */
+ *   3. auto: avx512 when the CPU (and OS) support AVX-512F, else avx2 when
+ *      they support AVX2 and FMA, else blas.
+ * A tiled backend asked for on a CPU without its instructions runs the
+ * best one the CPU has (avx512 -> avx2 -> blas; avx2 -> blas). An unknown
+ * ENT_GEMM value counts as auto. */
 #ifndef ENT_GEMM_INTERNAL_H
 #define ENT_GEMM_INTERNAL_H
 
@@ -15,8 +17,9 @@
 typedef enum {
     ENT_GEMM_AUTO = 0,
     ENT_GEMM_BLAS,   /* OpenBLAS cblas_sgemm */
-    ENT_GEMM_AVX512, /* src/core/gemm_avx512.c */
+    ENT_GEMM_AVX512, /* src/core/gemm_tiled.c with the AVX-512 kernels */
     ENT_GEMM_NAIVE,  /* ent_gemm_naive: double accumulation, slow */
+    ENT_GEMM_AVX2,   /* src/core/gemm_tiled.c with the AVX2 + FMA kernels */
 } ent_gemm_backend;
 
 /* Force a backend for this process (AUTO: back to env/auto); returns the
@@ -26,17 +29,24 @@ ent_gemm_backend ent_gemm_set_backend(ent_gemm_backend b);
 /* The backend ent_gemm uses now (never AUTO). */
 ent_gemm_backend ent_gemm_active_backend(void);
 const char *ent_gemm_backend_name(ent_gemm_backend b); /* "blas", ... */
-/* Parse "blas" | "avx512" | "naive" | "auto"; 0 if unknown. */
+/* Parse "blas" | "avx512" | "avx2" | "naive" | "auto"; 0 if unknown. */
 int ent_gemm_backend_parse(const char *s, ent_gemm_backend *out);
 /* 1 if this CPU and OS can run the AVX-512 backend. */
 int ent_gemm_have_avx512(void);
+/* 1 if this CPU and OS can run the AVX2 backend (AVX2 and FMA). */
+int ent_gemm_have_avx2(void);
+/* 1 if b is one of our own tiled backends (avx512, avx2): the hooks run
+ * inside its threads, block by block, and its sums do not depend on the
+ * operands' orientation or the thread count. */
+int ent_gemm_backend_tiled(ent_gemm_backend b);
 
 /* Work a caller attaches to the blocks of C: before(ctx, m0, m1, n0, n1)
  * runs on C[m0:m1, n0:n1] before any product is added there, after(...)
  * once that block is final. The AVX-512 backend calls them on the thread
  * that computes the block, inside its parallel region, so the caller's
  * element-wise work (a dense layer's bias, the transpose of its output, the
- * bias gradient) costs no fork of its own and finds the block in cache;
+ * bias gradient) costs no fork of its own and finds the block in cache
+ * (the AVX2 backend likewise);
  * the other backends call them once, on all of C, before and after. The
  * blocks tile C; either function may be NULL. */
 typedef struct {
@@ -51,25 +61,13 @@ void ent_gemm_hooked(int transA, int transB, int64_t M, int64_t N, int64_t K,
                      int64_t ldb, float beta, float *C, int64_t ldc,
                      const ent_gemm_hooks *hooks);
 
-/* The AVX-512 backend itself (call only if ent_gemm_have_avx512()).
- * Same contract as ent_gemm_hooked. threads: team size to use (1 = no
- * fork; it also runs on one thread inside an enclosing parallel region and
- * for small products). The result does not depend on the thread count:
- * each element sums its K products in the same order whatever the
- * partition. */
-void ent_gemm_avx512(int transA, int transB, int64_t M, int64_t N, int64_t K,
-                     float alpha, const float *A, int64_t lda,
-                     const float *B, int64_t ldb, float beta, float *C,
-                     int64_t ldc, int threads, const ent_gemm_hooks *hooks);
-
-/* The same sums in the same order as the backend's packed path (every
- * product but A B^T with N <= 32, K >= 64, which takes the dot-product
- * path), one element at a time and without packing buffers: what that path
- * falls back to when every buffer slot is taken. Bit-identical to
- * ent_gemm_avx512 there (tests check it). */
-void ent_gemm_avx512_reference(int transA, int transB, int64_t M, int64_t N,
-                               int64_t K, float alpha, const float *A,
-                               int64_t lda, const float *B, int64_t ldb,
-                               float beta, float *C, int64_t ldc);
+/* The same sums in the same order as the tiled backends' packed path
+ * (every product but A B^T with N <= 32, K >= 64, which takes the dot-
+ * product path), one element at a time and without packing buffers: what
+ * that path falls back to when every buffer slot is taken. Bit-identical
+ * to the avx512 and avx2 backends there (tests check it). */
+void ent_gemm_tiled_reference(int transA, int transB, int64_t M, int64_t N, int64_t K,
+                              float alpha, const float *A, int64_t lda, const float *B,
+                              int64_t ldb, float beta, float *C, int64_t ldc);
 
 #endif

@@ -11,17 +11,21 @@
 /* out = in W^T + b. For batches of up to TRANSPOSED_MAX and at least
  * TRANSPOSED_MIN outputs it is computed as its transpose t = W in^T (+ b),
  * then transposed into out: that GEMM reads W where it lies (core/
- * gemm_avx512.c: an A block read by at most four column tiles) where
+ * gemm_tiled.c: an A block read by at most 128 columns) where
  * in W^T packs a transposed copy of W for every batch (12% of mnistfc's
  * inference); fc2 of mnistfc alone, 128 x 1024 x 1024: 1.51 -> 1.34 ms on
  * one thread, 1.00 -> 0.74 ms on two. Each element sums the same products
  * in the same order from the bias on: the same bits either way. Few
  * outputs (a classifier's 10) keep the direct form, which has its own fast
- * path for them (gemm_avx512_dot.c). */
+ * path for them (the dot path of gemm_tiled.c). Only our own tiled GEMM
+ * (AVX-512 or AVX2) reads W in place and runs the transpose inside its
+ * threads; on OpenBLAS the transpose would be a pass of its own (13.7% of
+ * mnistfc's inference on a Zen 3), so that backend keeps the direct form. */
 enum { TRANSPOSED_MAX = 128, TRANSPOSED_MIN = 64 };
 
 static int dense_transposed(int64_t n, int64_t O) {
-    return n <= TRANSPOSED_MAX && O >= TRANSPOSED_MIN;
+    return n <= TRANSPOSED_MAX && O >= TRANSPOSED_MIN &&
+           ent_gemm_backend_tiled(ent_gemm_active_backend());
 }
 
 static ent_status dense_plan(ent_layer *l) {
