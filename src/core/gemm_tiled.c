@@ -159,17 +159,23 @@ static void run_region(const ent_gemm_isa *isa, const ent_gemm_args *g, int64_t 
     hook(g->hooks ? g->hooks->after : NULL, g, m0, m1, n0, n1);
 }
 
-/* Split nt threads into a pm x pn grid over the tiles (mr x nr each):
- * fewest tiles on the busiest thread first, then least packing (each
- * thread packs its rows of A and its columns of B, over all of K).
+/* Split nt threads into a pm x pn grid over the tiles (mr x nr each). Per
+ * unit of K, the busiest thread does rows x cols tiles of mr x nr FMAs
+ * and reads its rows of A and its columns of B (rows mr + cols nr floats,
+ * every thread over all of K: from L3 or memory, a float costs about
+ * LOAD_FMAS FMAs of time). Cheapest grid wins. Counting tiles alone sent
+ * the transposed dense forward on AVX2 (171 x 8 tiles) to a column split,
+ * each thread reading all of W: two threads ran it slower than one.
  * Returns pm. */
+enum { LOAD_FMAS = 8 };
+
 static int grid_rows(int nt, int64_t mt, int64_t ntl, int mr, int nr) {
     int best = 1;
     double best_cost = INFINITY;
     for (int pm = 1; pm <= nt; pm++) {
         if (nt % pm) continue;
         const int64_t rows = (mt + pm - 1) / pm, cols = (ntl + nt / pm - 1) / (nt / pm);
-        const double cost = (double)(rows * cols) * 1e6 + (double)(rows * mr + cols * nr);
+        const double cost = (double)(rows * cols) * mr * nr + LOAD_FMAS * (double)(rows * mr + cols * nr);
         if (cost < best_cost) best_cost = cost, best = pm;
     }
     return best;
