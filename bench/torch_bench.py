@@ -22,16 +22,25 @@ window is samples / elapsed. Prints one JSON object on standard output.
 Thread count: run it in a fresh process with OMP_NUM_THREADS and
 OPENBLAS_NUM_THREADS set to --threads (torch.set_num_threads alone does not
 size OpenBLAS's pool); `entropic bench` does that, and also tries the
-OMP_WAIT_POLICY and OpenBLAS-core settings described in bench/RESULTS.md.
+OMP_WAIT_POLICY and OpenBLAS-core settings described in bench/RESULTS.md
+and src/cli/bench_torch.c.
+
+It also reports which OpenBLAS kernels PyTorch runs ("openblas_core": the
+core type of the libopenblas it loaded, "unknown" if none; and
+"openblas_config") and torch's own build info ("blas_info",
+"cpu_capability"); --probe prints only those, for `entropic bench` to
+decide whether an OPENBLAS_CORETYPE is worth trying.
 
 Standalone:
   OMP_NUM_THREADS=2 OPENBLAS_NUM_THREADS=2 OMP_WAIT_POLICY=passive \\
       /usr/bin/python3 bench/torch_bench.py --threads 2 --models mnistfc
 """
 import argparse
+import ctypes
 import json
 import math
 import os
+import re
 import statistics
 import sys
 import time
@@ -208,6 +217,60 @@ def bench_esgd(model, x, y, a):
 KINDS = {"train": bench_train, "infer": bench_infer, "esgd": bench_esgd}
 
 
+def openblas_facts():
+    """openblas_get_corename() and openblas_get_config() of the libopenblas
+    this process loaded, found in /proc/self/maps after one matmul (Debian's
+    torch reaches it through libblas.so.3, so every mapped BLAS library is
+    asked); "unknown" for both if none answers."""
+    a = torch.ones(16, 16)
+    torch.mm(a, a)
+    paths = []
+    try:
+        with open("/proc/self/maps") as f:
+            for line in f:
+                p = line.split()[-1]
+                if p.startswith("/") and "blas" in os.path.basename(p) and p not in paths:
+                    paths.append(p)
+    except OSError:
+        paths = []
+    paths.sort(key=lambda p: not os.path.basename(p).startswith("libopenblas"))
+    for p in paths:
+        try:
+            lib = ctypes.CDLL(p)  # already loaded: the same copy, no second one
+        except OSError:
+            continue
+        core, config = (getattr(lib, f, None) for f in ("openblas_get_corename", "openblas_get_config"))
+        if core is None:
+            continue
+        core.restype = ctypes.c_char_p
+        out = {"openblas_core": (core() or b"unknown").decode(errors="replace"), "openblas_config": "unknown"}
+        if config is not None:
+            config.restype = ctypes.c_char_p
+            out["openblas_config"] = (config() or b"unknown").decode(errors="replace")
+        return out
+    return {"openblas_core": "unknown", "openblas_config": "unknown"}
+
+
+def build_info():
+    """torch's BLAS and CPU-capability lines from torch.__config__.show()."""
+    info = {"blas_info": "unknown", "cpu_capability": "unknown"}
+    try:
+        text = torch.__config__.show()
+    except Exception:  # noqa: BLE001 (an old or odd build: the facts are optional)
+        return info
+    m = re.search(r"BLAS_INFO=([^,\s]+)", text)
+    if m:
+        info["blas_info"] = m.group(1)
+    m = re.search(r"CPU capability usage: *([^\n]+)", text)
+    if m:
+        info["cpu_capability"] = m.group(1).strip()
+    return info
+
+
+def facts():
+    return dict({"torch": torch.__version__}, **openblas_facts(), **build_info())
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--threads", type=int, default=1)
@@ -217,7 +280,13 @@ def main():
     ap.add_argument("--L", type=int, default=20)
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--seconds", type=float, default=0.5)
+    ap.add_argument("--probe", action="store_true",
+                    help="print the version and OpenBLAS core as JSON, measure nothing")
     a = ap.parse_args()
+    if a.probe:
+        json.dump(facts(), sys.stdout)
+        sys.stdout.write("\n")
+        return
     torch.set_num_threads(a.threads)
     torch.manual_seed(0)
     x, y = make_data(a.batch)
@@ -236,8 +305,9 @@ def main():
     env = {k: os.environ.get(k) for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS",
                                            "OMP_WAIT_POLICY", "OPENBLAS_CORETYPE",
                                            "OPENBLAS_L2_SIZE")}
-    json.dump({"torch": torch.__version__, "threads": torch.get_num_threads(),
-               "env": env, "results": results}, sys.stdout)
+    out = facts()
+    out.update(threads=torch.get_num_threads(), env=env, results=results)
+    json.dump(out, sys.stdout)
     sys.stdout.write("\n")
 
 

@@ -37,6 +37,21 @@ ENT_TEST(bench_json_no_torch) {
     CHECK(cpu && cpu->type == ENT_JSON_STRING && cpu->str[0]);
     const ent_jv *avail = torch ? ent_jv_get(torch, "available") : NULL;
     CHECK_MSG(avail && avail->type == ENT_JSON_BOOL && avail->num == 0, "torch.available must be false with --no-torch");
+    /* The header's facts: what runs (entropic info has the detail) and the peak, measured without --kind gemm too. */
+    const ent_jv *ob = ent_jv_get(&root, "openblas"), *gb = ent_jv_get(&root, "gemm_backend"),
+                 *peak = ent_jv_get(&root, "peak_fma");
+    const ent_jv *core = ob ? ent_jv_get(ob, "core") : NULL, *src = ob ? ent_jv_get(ob, "coretype_source") : NULL;
+    CHECK_MSG(core && core->type == ENT_JSON_STRING && core->str[0], "openblas.core missing");
+    CHECK_MSG(src && src->type == ENT_JSON_STRING && src->str[0], "openblas.coretype_source missing");
+    CHECK_MSG(gb && gb->type == ENT_JSON_STRING && gb->str[0], "gemm_backend missing");
+    CHECK_MSG(peak && peak->type == ENT_JSON_ARRAY && peak->n == 1, "want one peak_fma entry (--threads 1)");
+    if (peak && peak->type == ENT_JSON_ARRAY && peak->n == 1) {
+        CHECK(num(&peak->items[0], "threads") == 1);
+        CHECK(num(&peak->items[0], "peak_fma_256") >= 0 && num(&peak->items[0], "peak_fma_512") >= 0);
+        __builtin_cpu_init();
+        if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+            CHECK_MSG(num(&peak->items[0], "peak_fma_256") > 0, "no 256-bit peak on a CPU with AVX2 + FMA");
+    }
     const ent_jv *res = ent_jv_get(&root, "results");
     CHECK_MSG(res && res->type == ENT_JSON_ARRAY && res->n == 3, "want 3 results (train, infer, esgd)");
     int seen[3] = {0};
@@ -95,5 +110,35 @@ ENT_TEST(bench_gemm_json) {
         CHECK_MSG(best > 0 && med > 0 && med <= best, "shape %lld: best %g, median %g", (long long)i, best, med);
         CHECK(num(s, "M") > 0 && num(s, "N") > 0 && num(s, "K") > 0);
     }
+    ent_jv_free(&root);
+}
+
+/* bench/torch_bench.py --probe names the OpenBLAS core the loaded library
+ * runs: told OPENBLAS_CORETYPE=Haswell (a CPU with AVX2 only), it must say
+ * Haswell, or the peer's core in `entropic bench` would be a guess. */
+ENT_TEST(bench_torch_probe) {
+    if (ent_test_run(NULL, 0, "/usr/bin/python3 -c 'import torch'") != 0) {
+        printf("    skip: /usr/bin/python3 cannot import torch\n");
+        return;
+    }
+    int rc = ent_test_run(out, sizeof out, "/usr/bin/python3 bench/torch_bench.py --probe 2>&1");
+    CHECK_MSG(rc == 0, "exit %d: %s", rc, out);
+    ent_jv root;
+    CHECK_OK(ent_jv_parse(&root, out, strlen(out)));
+    const ent_jv *core = ent_jv_get(&root, "openblas_core"), *ver = ent_jv_get(&root, "torch");
+    CHECK_MSG(core && core->type == ENT_JSON_STRING && core->str[0], "no openblas_core: %s", out);
+    CHECK_MSG(ver && ver->type == ENT_JSON_STRING && ver->str[0], "no torch version: %s", out);
+    int openblas = core && core->type == ENT_JSON_STRING && strcmp(core->str, "unknown") != 0;
+    ent_jv_free(&root);
+    __builtin_cpu_init();
+    if (!openblas || !(__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))) {
+        printf("    skip (the forced core): %s\n", openblas ? "no AVX2" : "torch does not load OpenBLAS");
+        return;
+    }
+    rc = ent_test_run(out, sizeof out, "OPENBLAS_CORETYPE=Haswell /usr/bin/python3 bench/torch_bench.py --probe 2>&1");
+    CHECK_MSG(rc == 0, "exit %d: %s", rc, out);
+    CHECK_OK(ent_jv_parse(&root, out, strlen(out)));
+    core = ent_jv_get(&root, "openblas_core");
+    CHECK_MSG(core && core->type == ENT_JSON_STRING && strcmp(core->str, "Haswell") == 0, "want Haswell: %s", out);
     ent_jv_free(&root);
 }

@@ -46,17 +46,23 @@ ent_status ent_bench_ours(const char *preset, const ent_bench_plan *p,
 /* The PyTorch peer: best of its runtime settings, per measurement. */
 typedef struct {
     ent_bench_rate rate;
-    char config[96]; /* the settings of the fastest run, e.g. "passive, OpenBLAS env unset" */
+    char config[96]; /* the settings of the fastest run, e.g. "active, OpenBLAS SkylakeX (OPENBLAS_CORETYPE set)" */
 } ent_bench_peer;
 
 typedef struct {
     char python[512], script[512];
     int available;
     char version[32];
-    char why[256]; /* when not available */
+    char openblas_core[32]; /* the OpenBLAS core PyTorch runs in the environment as is ("unknown": none found) */
+    char blas_info[32];     /* torch's BLAS_INFO build setting */
+    char try_core[32];      /* an OPENBLAS_CORETYPE also tried for the peer ("": none) */
+    char why[256];          /* when not available */
 } ent_torch_peer;
 
-/* Find the interpreter and the script, check that torch imports. */
+/* Find the interpreter and the script, check that torch imports, ask it
+ * which OpenBLAS core it runs (torch_bench.py --probe), and decide whether
+ * a better core type is worth trying: only where that core is a generic
+ * fallback, only a type this CPU's flags support (core/blas_core.h). */
 void ent_torch_probe(ent_torch_peer *t);
 /* Run the peer at `threads` for every model (fresh processes, one per
  * setting) and keep the fastest median per measurement into

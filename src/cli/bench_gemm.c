@@ -36,11 +36,10 @@ static double pct(const ent_bench_gemm *g, int t, int k) {
 void ent_bench_gemm_print(const ent_bench_gemm *g) {
     int n;
     const ent_gemm_shape *s = ent_gemm_bench_shapes(&n);
-    printf("\nGEMM / peak: ent_gemm backend %s; GFLOP/s, best window (median), %% of the 512-bit FMA peak\n",
+    /* The peaks themselves head the whole report (cmd_bench.c's header). */
+    printf("\nGEMM / peak: ent_gemm backend %s; GFLOP/s, best window (median), %% of the 512-bit FMA peak\n"
+           "(the header's peak, measured just before these products)\n",
            g->backend);
-    for (int t = 0; t < g->n_threads; t++)
-        printf("fp32 FMA peak, %d thread%s: %.0f GFLOP/s 512-bit, %.0f 256-bit\n", g->threads[t],
-               g->threads[t] > 1 ? "s" : "", g->peak512[t], g->peak256[t]);
     printf("(n/a: no 512-bit peak, or one below the GEMM itself: neighbours slowed the peak's windows)\n");
     printf("\n%-22s %-3s %-15s", "shape", "op", "MxNxK");
     for (int t = 0; t < g->n_threads; t++) {

@@ -1,24 +1,34 @@
 /* bench_torch.c — the PyTorch peer of `entropic bench`: runs
  * bench/torch_bench.py in fresh processes and keeps, per measurement, the
- * fastest of the runtime settings tried (PyTorch at its best on this CPU,
- * see /work/shared/docs/machine.md):
+ * fastest of the runtime settings tried, so that the peer runs at its best
+ * on whatever CPU this is (bench/RESULTS.md records what each is worth):
  *   - OMP_NUM_THREADS = OPENBLAS_NUM_THREADS = threads (torch.set_num_threads
  *     alone leaves OpenBLAS's own pool at full size);
  *   - OMP_WAIT_POLICY passive and active (passive wins for the GEMM-bound
  *     mnistfc, where GOMP and OpenBLAS spin against each other; oneDNN's
  *     convolutions prefer active);
- *   - the environment's OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE as they are,
- *     and both unset in that one command (env -u) — OpenBLAS then picks its
- *     AVX-512 kernels;
+ *   - the OpenBLAS variables of the environment entropic was started in
+ *     (an OPENBLAS_CORETYPE entropic chose for itself is taken out again);
+ *     when that environment sets OPENBLAS_CORETYPE or OPENBLAS_L2_SIZE,
+ *     also both unset in that one command (env -u), so that OpenBLAS picks
+ *     its kernels itself;
+ *   - when the peer's OpenBLAS fell back to a generic core (Prescott on a
+ *     CPU newer than the library: SSE3 kernels, 4-5x slower), also
+ *     OPENBLAS_CORETYPE = the best type this CPU's flags support, by the
+ *     same decision as for our own binary (core/blas_core.h): never a type
+ *     the CPU cannot run;
  *   - glibc malloc kept from returning memory to the kernel every step.
  * Nothing here changes this process's own environment. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "cli/bench.h"
+#include "cli/cli.h"
+#include "core/blas_core.h"
 
 #define PEER_MALLOC "MALLOC_MMAP_THRESHOLD_=33554432 MALLOC_TRIM_THRESHOLD_=4294967296 MALLOC_TOP_PAD_=268435456"
 #define PEER_OUT_MAX (1 << 16)
@@ -66,8 +76,66 @@ static void find_script(ent_torch_peer *t) {
     snprintf(t->script, sizeof t->script, "%s/../bench/torch_bench.py", exe);
 }
 
+/* The OPENBLAS_CORETYPE of the environment entropic was started in: NULL
+ * when unset or when entropic set it for itself (main.c's re-exec). */
+static const char *user_coretype(void) {
+    const char *detected;
+    return strcmp(ent_cli_blas_source(&detected), "entropic") == 0 ? NULL : getenv("OPENBLAS_CORETYPE");
+}
+
+/* The peer's "as is" environment: the user's, without entropic's own
+ * choice of core and its marker. */
+static const char *env_as_is(void) {
+    return user_coretype() || !getenv("OPENBLAS_CORETYPE") ? "-u " ENT_BLAS_DETECTED_VAR
+                                                           : "-u OPENBLAS_CORETYPE -u " ENT_BLAS_DETECTED_VAR;
+}
+
+static void copy_str(char *dst, size_t cap, const ent_jv *root, const char *key, const char *fallback) {
+    const ent_jv *v = ent_jv_get(root, key);
+    snprintf(dst, cap, "%s", v && v->type == ENT_JSON_STRING ? v->str : fallback);
+}
+
+/* torch_bench.py --probe under env(1) arguments `env`: the peer's facts
+ * into t (version, BLAS_INFO) and its OpenBLAS core and configuration.
+ * 0: it did not run. */
+static int probe_once(ent_torch_peer *t, const char *env, char *core, size_t core_cap, char *config,
+                      size_t config_cap) {
+    char qp[1100], qs[1100], cmd[2400], out[4096];
+    shell_quote(qp, sizeof qp, t->python);
+    shell_quote(qs, sizeof qs, t->script);
+    snprintf(cmd, sizeof cmd, "env %s %s %s --probe 2>/dev/null", env, qp, qs);
+    ent_jv root;
+    if (run_capture(cmd, out, sizeof out) != 0 || ent_jv_parse(&root, out, strlen(out)) != ENT_OK) return 0;
+    copy_str(t->version, sizeof t->version, &root, "torch", "?");
+    copy_str(t->blas_info, sizeof t->blas_info, &root, "blas_info", "unknown");
+    copy_str(core, core_cap, &root, "openblas_core", "unknown");
+    copy_str(config, config_cap, &root, "openblas_config", "unknown");
+    ent_jv_free(&root);
+    return 1;
+}
+
+/* The core type to try besides: the decision of core/blas_core.h on the
+ * core the peer's OpenBLAS picks by itself (OPENBLAS_CORETYPE unset: a
+ * machine that sets Haswell on a CPU with AVX-512 hides what OpenBLAS
+ * would do), or on the test hook's name. Only for a DYNAMIC_ARCH OpenBLAS
+ * (other builds ignore the variable), never a type this CPU's flags lack,
+ * and not the type the environment already sets. */
+static void pick_try_core(ent_torch_peer *t, const char *config) {
+    char own[32], own_config[256];
+    const char *user = user_coretype(), *hook = getenv(ENT_BLAS_TEST_HOOK), *seen = t->openblas_core;
+    t->try_core[0] = 0;
+    if (strcmp(t->openblas_core, "unknown") == 0 || !strstr(config, "DYNAMIC_ARCH")) return;
+    if (user && probe_once(t, "-u OPENBLAS_CORETYPE -u " ENT_BLAS_DETECTED_VAR, own, sizeof own, own_config,
+                           sizeof own_config))
+        seen = own;
+    if (hook && hook[0]) seen = hook;
+    ent_cpu_features f;
+    ent_cpu_features_detect(&f);
+    const char *best = ent_blas_choose_core(seen, &f);
+    if (best && !(user && strcasecmp(user, best) == 0)) snprintf(t->try_core, sizeof t->try_core, "%s", best);
+}
+
 void ent_torch_probe(ent_torch_peer *t) {
-    char q[1100], cmd[1300];
     t->available = 0;
     if (!t->python[0])
         snprintf(t->python, sizeof t->python, "%s",
@@ -77,15 +145,12 @@ void ent_torch_probe(ent_torch_peer *t) {
         snprintf(t->why, sizeof t->why, "%.200s not found (--torch-script)", t->script);
         return;
     }
-    shell_quote(q, sizeof q, t->python);
-    snprintf(cmd, sizeof cmd, "%s -c 'import torch; print(torch.__version__)' 2>/dev/null", q);
-    char out[256];
-    if (run_capture(cmd, out, sizeof out) != 0 || !out[0]) {
-        snprintf(t->why, sizeof t->why, "%.200s cannot import torch", t->python);
+    char config[256];
+    if (!probe_once(t, env_as_is(), t->openblas_core, sizeof t->openblas_core, config, sizeof config)) {
+        snprintf(t->why, sizeof t->why, "%.180s cannot import torch (or %.30s --probe failed)", t->python, t->script);
         return;
     }
-    out[strcspn(out, "\r\n")] = 0;
-    snprintf(t->version, sizeof t->version, "%.31s", out);
+    pick_try_core(t, config);
     t->available = 1;
 }
 
@@ -111,10 +176,17 @@ static void merge(const ent_jv *root, const char *const *models, int n_models,
     }
 }
 
+/* The OpenBLAS settings the peer is run with: env(1) arguments (every -u
+ * before any assignment) and how the row names them. */
+typedef struct {
+    char env[160];
+    const char *label;
+} peer_blas;
+
 /* One peer process with one setting; merge its results. 0: it failed. */
 static int run_variant(const ent_torch_peer *t, int threads, const char *models_csv,
-                        const char *kinds_csv, const ent_bench_plan *p, const char *wait, int unset_blas,
-                        const char *const *models, int n_models, ent_bench_peer *out) {
+                       const char *kinds_csv, const ent_bench_plan *p, const char *wait, const peer_blas *b,
+                       const char *const *models, int n_models, ent_bench_peer *out) {
     char qp[1100], qs[1100], qm[600], cmd[4096];
     shell_quote(qp, sizeof qp, t->python);
     shell_quote(qs, sizeof qs, t->script);
@@ -122,11 +194,11 @@ static int run_variant(const ent_torch_peer *t, int threads, const char *models_
     snprintf(cmd, sizeof cmd,
              "env %s OMP_NUM_THREADS=%d OPENBLAS_NUM_THREADS=%d OMP_WAIT_POLICY=%s " PEER_MALLOC
              " %s %s --threads %d --models %s --kinds %s --batch %lld --L %d --repeats %d --seconds %g 2>/dev/null",
-             unset_blas ? "-u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE" : "", threads, threads, wait, qp, qs,
-             threads, qm, kinds_csv, (long long)p->batch, p->L, p->repeats, p->seconds);
+             b->env, threads, threads, wait, qp, qs, threads, qm, kinds_csv, (long long)p->batch, p->L, p->repeats,
+             p->seconds);
     if (isatty(2))
-        fprintf(stderr, "  PyTorch, %d thread%s, %s, OpenBLAS env %s ...\n", threads, threads > 1 ? "s" : "",
-                wait, unset_blas ? "unset" : "as is");
+        fprintf(stderr, "  PyTorch, %d thread%s, %s, OpenBLAS %s ...\n", threads, threads > 1 ? "s" : "", wait,
+                b->label);
     char *text = malloc(PEER_OUT_MAX);
     if (!text) return 0;
     int rc = run_capture(cmd, text, PEER_OUT_MAX);
@@ -136,8 +208,11 @@ static int run_variant(const ent_torch_peer *t, int threads, const char *models_
         free(text);
         return 0;
     }
+    /* The core this very run had, as the peer reports it. */
+    const ent_jv *core = ent_jv_get(&root, "openblas_core");
     char config[96];
-    snprintf(config, sizeof config, "%s, OpenBLAS env %s", wait, unset_blas ? "unset" : "as is");
+    snprintf(config, sizeof config, "%s, OpenBLAS %.24s (%s)", wait,
+             core && core->type == ENT_JSON_STRING ? core->str : "unknown", b->label);
     merge(&root, models, n_models, config, out);
     ent_jv_free(&root);
     free(text);
@@ -154,10 +229,24 @@ void ent_torch_run(const ent_torch_peer *t, int threads, const char *const *mode
             snprintf(kinds + strlen(kinds), sizeof kinds - strlen(kinds), "%s%s", kinds[0] ? "," : "",
                      ent_bench_kind_name((ent_bench_kind)k));
     for (int i = 0; i < n_models * ENT_BENCH_N_KINDS; i++) out[i] = (ent_bench_peer){0};
-    /* Unsetting changes nothing when the environment sets neither. */
-    int n_blas = getenv("OPENBLAS_CORETYPE") || getenv("OPENBLAS_L2_SIZE") ? 2 : 1;
+    peer_blas b[3];
+    int n_blas = 0;
+    b[n_blas] = (peer_blas){.label = "env as is"};
+    snprintf(b[n_blas++].env, sizeof b[0].env, "%s", env_as_is());
+    /* Unsetting changes nothing when the user's environment sets neither. */
+    if (user_coretype() || getenv("OPENBLAS_L2_SIZE")) {
+        b[n_blas] = (peer_blas){.label = "env unset"};
+        snprintf(b[n_blas++].env, sizeof b[0].env,
+                 "-u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE -u " ENT_BLAS_DETECTED_VAR);
+    }
+    if (t->try_core[0]) {
+        b[n_blas] = (peer_blas){.label = "OPENBLAS_CORETYPE set"};
+        snprintf(b[n_blas++].env, sizeof b[0].env, "-u OPENBLAS_CORETYPE -u " ENT_BLAS_DETECTED_VAR
+                 " OPENBLAS_CORETYPE=%s", t->try_core);
+    }
     static const char *const waits[] = {"passive", "active"};
     int ok = 1; /* a peer that failed once fails every time: say so once */
     for (int u = 0; u < n_blas && ok; u++)
-        for (int w = 0; w < 2 && ok; w++) ok = run_variant(t, threads, csv, kinds, p, waits[w], u, models, n_models, out);
+        for (int w = 0; w < 2 && ok; w++)
+            ok = run_variant(t, threads, csv, kinds, p, waits[w], &b[u], models, n_models, out);
 }

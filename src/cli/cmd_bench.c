@@ -13,6 +13,8 @@
 #include "cli/args.h"
 #include "cli/bench.h"
 #include "cli/cli.h"
+#include "core/blas_core.h"
+#include "core/gemm_internal.h"
 
 #define MAX_MODELS 16
 #define MAX_THREADS ENT_BENCH_MAX_THREADS
@@ -40,23 +42,10 @@ typedef struct {
     double load[2]; /* 1-minute load average at the start and the end (the machine is shared) */
     int have_gemm;
     ent_bench_gemm gemm;
+    /* The fp32 FMA peak at each thread count, GFLOP/s (0: no such vectors):
+     * the GEMM section's, or measured before the networks without it. */
+    double peak512[MAX_THREADS], peak256[MAX_THREADS];
 } bench_run;
-
-static void cpu_name(char *out, size_t cap) {
-    char line[512];
-    snprintf(out, cap, "unknown");
-    FILE *f = fopen("/proc/cpuinfo", "r");
-    if (!f) return;
-    while (fgets(line, sizeof line, f)) {
-        char *colon = strchr(line, ':');
-        if (strncmp(line, "model name", 10) != 0 || !colon) continue;
-        colon += 1 + strspn(colon + 1, " \t");
-        colon[strcspn(colon, "\r\n")] = 0;
-        snprintf(out, cap, "%s", colon);
-        break;
-    }
-    fclose(f);
-}
 
 static double load_average(void) {
     double l = -1;
@@ -147,6 +136,33 @@ static void print_table(const bench_run *R) {
     }
 }
 
+/* The machine and what runs on it: CPU, load, FMA peak, GEMM backend and
+ * the OpenBLAS core of each side (the peer's as its environment leaves it,
+ * and the type also tried for it). */
+static void print_header(const bench_run *R) {
+    char core[256];
+    printf("entropic bench  %s  CPU: %s (%d cores online), load average %.1f at the start, %.1f at the end\n",
+           R->date, R->cpu, (int)sysconf(_SC_NPROCESSORS_ONLN), R->load[0], R->load[1]);
+    printf("fp32 FMA peak, measured:");
+    for (int t = 0; t < R->n_threads; t++) {
+        const int n = R->thread_list[t];
+        printf("%s %d thread%s %.0f GFLOP/s 256-bit, ", t ? ";" : "", n, n > 1 ? "s" : "", R->peak256[t]);
+        if (R->peak512[t] > 0)
+            printf("%.0f 512-bit", R->peak512[t]);
+        else
+            printf("no 512-bit vectors");
+    }
+    ent_cli_blas_core(core, sizeof core);
+    printf("\nentropic: ent_gemm backend %s; OpenBLAS core %s\n", ent_gemm_backend_name(ent_gemm_active_backend()),
+           core);
+    if (R->torch.available) {
+        printf("PyTorch %s: OpenBLAS core %s with the environment as is (BLAS_INFO %s)", R->torch.version,
+               R->torch.openblas_core, R->torch.blas_info);
+        if (R->torch.try_core[0]) printf("; also tried OPENBLAS_CORETYPE=%s", R->torch.try_core);
+        printf("\n");
+    }
+}
+
 /* {"median", "min", "max", "windows"[, "settings"]} */
 static void json_rate(ent_json *j, const char *key, const ent_bench_rate *r, const char *settings) {
     ent_json_begin_object(j, key);
@@ -169,9 +185,31 @@ static void json_header(ent_json *j, const bench_run *R) {
     ent_json_int(j, "repeats", R->plan.repeats);
     ent_json_number(j, "seconds", R->plan.seconds);
     ent_json_string(j, "unit", "samples/s");
+    ent_json_begin_array(j, "peak_fma");
+    for (int t = 0; t < R->n_threads; t++) {
+        ent_json_begin_object(j, NULL);
+        ent_json_int(j, "threads", R->thread_list[t]);
+        ent_json_number(j, "peak_fma_512", R->peak512[t]);
+        ent_json_number(j, "peak_fma_256", R->peak256[t]);
+        ent_json_end_object(j);
+    }
+    ent_json_end_array(j);
+    ent_json_string(j, "gemm_backend", ent_gemm_backend_name(ent_gemm_active_backend()));
+    const char *detected, *source = ent_cli_blas_source(&detected);
+    ent_json_begin_object(j, "openblas");
+    ent_json_string(j, "core", ent_blas_corename());
+    ent_json_string(j, "coretype_source", source);
+    if (detected) ent_json_string(j, "detected", detected);
+    ent_json_string(j, "config", ent_blas_config());
+    ent_json_end_object(j);
     ent_json_begin_object(j, "torch");
     ent_json_bool(j, "available", R->torch.available);
     ent_json_string(j, R->torch.available ? "version" : "why", R->torch.available ? R->torch.version : R->torch.why);
+    if (R->torch.available) {
+        ent_json_string(j, "openblas_core", R->torch.openblas_core);
+        ent_json_string(j, "blas_info", R->torch.blas_info);
+        if (R->torch.try_core[0]) ent_json_string(j, "coretype_tried", R->torch.try_core);
+    }
     ent_json_end_object(j);
 }
 
@@ -238,7 +276,12 @@ static int parse(bench_run *R, int argc, char **argv) {
         printf("usage: entropic bench [--model NAME] [--threads T] [--repeats R] [--seconds S] [--kind K] [--json] [--no-torch]\n\n"
                "Samples/s of training (SGD step), inference and one Entropy-SGD outer step for each\n"
                "preset, with 1 and 2 threads, next to PyTorch running the same networks\n"
-               "(bench/torch_bench.py), then GEMM GFLOP/s against the FMA peak; see bench/RESULTS.md.\n\n");
+               "(bench/torch_bench.py), then GEMM GFLOP/s against the FMA peak; see bench/RESULTS.md.\n"
+               "The header names the CPU, its measured FMA peak and the OpenBLAS core each side runs\n"
+               "(`entropic info` for entropic's). PyTorch runs in fresh processes under each setting\n"
+               "tried (OMP_WAIT_POLICY passive and active; OpenBLAS variables as they are, unset, and\n"
+               "OPENBLAS_CORETYPE set to the CPU's best type where its OpenBLAS fell back to a generic\n"
+               "core); each row keeps the fastest and names it.\n\n");
         ent_args_help(spec, n);
         return -1;
     }
@@ -254,7 +297,7 @@ int ent_cmd_bench(int argc, char **argv) {
     if ((rc = pick_models(&R)) != 0) return rc;
     R.n_threads = R.threads ? 1 : 2;
     R.thread_list[0] = R.threads ? R.threads : 1, R.thread_list[1] = 2;
-    cpu_name(R.cpu, sizeof R.cpu);
+    ent_cli_cpu_model(R.cpu, sizeof R.cpu);
     R.load[0] = load_average();
     time_t now = time(NULL);
     strftime(R.date, sizeof R.date, "%Y-%m-%d %H:%M", localtime(&now));
@@ -263,19 +306,27 @@ int ent_cmd_bench(int argc, char **argv) {
     else
         ent_torch_probe(&R.torch);
     ent_status s = ENT_OK;
+    const int gemm = R.kind == KIND_GEMM || (R.kind == 0 && !R.no_gemm);
+    if (!gemm) { /* the header's yardstick; the GEMM section measures its own next to its products */
+        if (isatty(2)) fprintf(stderr, "  FMA peak ...\n");
+        for (int t = 0; t < R.n_threads; t++) {
+            R.peak512[t] = ent_peak_fma_gflops(512, R.thread_list[t], R.plan.seconds);
+            R.peak256[t] = ent_peak_fma_gflops(256, R.thread_list[t], R.plan.seconds);
+        }
+    }
     for (int t = 0; t < R.n_threads && s == ENT_OK && R.plan.kinds; t++) s = bench_threads(&R, R.thread_list[t]);
-    if (s == ENT_OK && (R.kind == KIND_GEMM || (R.kind == 0 && !R.no_gemm))) {
+    if (s == ENT_OK && gemm) {
         if (isatty(2)) fprintf(stderr, "  GEMM / peak ...\n");
         s = ent_bench_gemm_run(&R.gemm, R.thread_list, R.n_threads, R.plan.seconds);
         R.have_gemm = s == ENT_OK;
+        for (int t = 0; t < R.gemm.n_threads; t++) R.peak512[t] = R.gemm.peak512[t], R.peak256[t] = R.gemm.peak256[t];
     }
     if (s != ENT_OK) return ent_cli_status(s, "bench");
     R.load[1] = load_average();
     if (R.json) {
         print_json(&R);
     } else {
-        printf("entropic bench  %s  CPU: %s (%d cores online), load average %.1f at the start, %.1f at the end\n",
-               R.date, R.cpu, (int)sysconf(_SC_NPROCESSORS_ONLN), R.load[0], R.load[1]);
+        print_header(&R);
         if (R.n_rows) print_table(&R);
         if (R.have_gemm) ent_bench_gemm_print(&R.gemm);
     }

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "core/blas_core.h"
 
 #define ENT_VERSION "0.1.0"
 
@@ -25,32 +26,59 @@ static const struct {
     {"hessian", ent_cmd_hessian, "Hessian spectrum of a checkpoint (exact, Lanczos, SLQ density)"},
     {"flatness", ent_cmd_flatness, "local energy and local entropy of checkpoints"},
     {"bench", ent_cmd_bench, "samples/s of every preset next to PyTorch"},
+    {"info", ent_cmd_info, "CPU, GEMM backend, OpenBLAS core and a check of its kernels"},
 };
 
 static void usage(FILE *to) {
     fprintf(to, "usage: entropic COMMAND [options]   (entropic COMMAND --help for its options)\n\n");
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         fprintf(to, "  %-10s %s\n", commands[i].name, commands[i].what);
+    fprintf(to, "\nentropic starts itself once more with OMP_WAIT_POLICY=passive and, when OpenBLAS fell\n"
+                "back to a generic core on a CPU with AVX2 or AVX-512, OPENBLAS_CORETYPE set to the best\n"
+                "one the CPU supports; a variable you set is left as it is. `entropic info` shows what\n"
+                "runs (docs/guide.md, \"BLAS kernels\").\n");
 }
 
-/* OpenMP threads wait for work by spinning (libgomp's default), which
- * collapses when anything else runs on the machine: the thread a spinner
- * waits for is descheduled while the spinner burns the core. mnistfc
- * training at 2 threads beside one other busy process: 680 samples/s by
- * default, 14,700 with OMP_WAIT_POLICY=passive (bench/RESULTS.md has the
- * quiet-machine cost). libgomp reads the variable when it is loaded, before
- * main, so the process executes itself once more with it set; a policy the
- * user chose (OMP_WAIT_POLICY or GOMP_SPINCOUNT set) is left alone. */
-static void prefer_passive_wait(char **argv) {
-    if (getenv("OMP_WAIT_POLICY") || getenv("GOMP_SPINCOUNT")) return;
+/* Two settings are read once, when the libraries are loaded, before main:
+ * so the process executes itself once more with them set, both at once.
+ *
+ * OMP_WAIT_POLICY=passive. OpenMP threads wait for work by spinning
+ * (libgomp's default), which collapses when anything else runs on the
+ * machine: the thread a spinner waits for is descheduled while the spinner
+ * burns the core. mnistfc training at 2 threads beside one other busy
+ * process: 680 samples/s by default, 14,700 with OMP_WAIT_POLICY=passive
+ * (bench/RESULTS.md has the quiet-machine cost). A policy the user chose
+ * (OMP_WAIT_POLICY or GOMP_SPINCOUNT set) is left alone.
+ *
+ * OPENBLAS_CORETYPE, only when OpenBLAS fell back to a generic core on a
+ * CPU that runs better kernels (core/blas_core.h: Prescott's SSE3 on a
+ * Sapphire Rapids, 4-5x slower) and the variable is unset: one the user or
+ * the machine set is never changed. ENT_BLAS_DETECTED_VAR records what
+ * OpenBLAS had picked, for `entropic info`.
+ *
+ * Neither can loop: the next image finds both variables set. */
+static void reexec_once(char **argv) {
     const char *preload = getenv("LD_PRELOAD"); /* under valgrind, /proc/self/exe is the tool */
     if (preload && strstr(preload, "vgpreload")) return;
-    if (setenv("OMP_WAIT_POLICY", "passive", 1) != 0) return;
+    int again = 0;
+    if (!getenv("OMP_WAIT_POLICY") && !getenv("GOMP_SPINCOUNT"))
+        again |= setenv("OMP_WAIT_POLICY", "passive", 1) == 0;
+    const char *detected = NULL, *core = ent_blas_core_wanted(&detected);
+    int set_core = 0;
+    if (core && setenv(ENT_BLAS_DETECTED_VAR, detected, 1) == 0) {
+        set_core = setenv("OPENBLAS_CORETYPE", core, 1) == 0;
+        if (!set_core) unsetenv(ENT_BLAS_DETECTED_VAR);
+    }
+    if (!again && !set_core) return;
     execv("/proc/self/exe", argv); /* returns only on failure: keep going as we are */
+    if (set_core) { /* this image runs the detected core: say so to `info` and to children */
+        unsetenv("OPENBLAS_CORETYPE");
+        unsetenv(ENT_BLAS_DETECTED_VAR);
+    }
 }
 
 int main(int argc, char **argv) {
-    prefer_passive_wait(argv);
+    reexec_once(argv);
     if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
         usage(stdout);
         return argc < 2 ? 2 : 0;
