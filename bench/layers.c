@@ -6,9 +6,12 @@
  * layers/fused.h) with a clock around each.
  *
  *   build:  make bench-layers        (-> $(BUILD)/bench_layers)
- *   usage:  OMP_WAIT_POLICY=passive bench_layers [PRESET] [STEPS] [unfused]
+ *   usage:  OMP_WAIT_POLICY=passive bench_layers [PRESET] [STEPS] [unfused|gemm=A,B]
  *           (mnistfc, 200; the policy the entropic binary sets itself;
- *           "unfused": every layer on its own, as before the blocks)
+ *           "unfused": every layer on its own, as before the blocks;
+ *           "gemm=blas,avx2": two GEMM backends in turn, ALTERNATE steps
+ *           each, timed apart: both see the same minutes of this VM's
+ *           drifting speed, which separate runs do not)
  *
  * Prints milliseconds per step, the mean over STEPS after 20 warm-up
  * steps. Times of neighbouring calls shift into each other (a layer that
@@ -19,11 +22,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/gemm_internal.h"
 #include "entropic.h"
 #include "models/model_internal.h"
 #include "optim/optim_internal.h"
 
-enum { BATCH = 128, WARMUP = 20 };
+enum { BATCH = 128, WARMUP = 20, ALTERNATE = 20 };
 
 typedef struct {
     double fwd[ENT_MAX_LAYERS], bwd[ENT_MAX_LAYERS], loss, update, step;
@@ -67,6 +71,24 @@ static void step(ent_model *m, float *theta, float *buffers, float *grad, float 
     acc->loss += t.loss, acc->update += t.update, acc->step += t.step;
 }
 
+static void report(const ent_model *m, const char *preset, int threads, int steps, const times *t,
+                   const char *label) {
+    const double ms = 1e3 / steps;
+    printf("%s, %d thread%s%s%s: step %.3f ms (%.0f samples/s)\n", preset, threads,
+           threads > 1 ? "s" : "", label ? ", gemm " : "", label ? label : "", t->step * ms,
+           BATCH * steps / t->step);
+    for (int i = 0, span; i < m->n_layers; i += span) {
+        span = ent_model_span(m, i);
+        char kinds[64] = "";
+        for (int k = 0; k < span; k++)
+            snprintf(kinds + strlen(kinds), sizeof kinds - strlen(kinds), "%s%s", k ? "+" : "",
+                     m->layers[i + k].ops->kind_name);
+        printf("  %-2d %-8s %-24s fwd %7.3f  bwd %7.3f\n", i, m->layers[i].name, kinds,
+               t->fwd[i] * ms, t->bwd[i] * ms);
+    }
+    printf("  loss %.3f, SGD update %.3f ms\n", t->loss * ms, t->update * ms);
+}
+
 int main(int argc, char **argv) {
     const char *preset = argc > 1 ? argv[1] : "mnistfc";
     const int steps = argc > 2 ? atoi(argv[2]) : 200;
@@ -96,26 +118,34 @@ int main(int argc, char **argv) {
     ent_rng_init(&rng, 1, 1);
     ent_rng_normal_fill(&rng, x, BATCH * 784, 1.0f);
     for (int i = 0; i < BATCH; i++) y[i] = (int32_t)ent_rng_below(&rng, 10);
+    ent_gemm_backend variant[2] = {ent_gemm_active_backend(), ent_gemm_active_backend()};
+    int n_variants = 1;
+    if (argc > 3 && strncmp(argv[3], "gemm=", 5) == 0) {
+        char a[32] = "", b[32] = "";
+        if (sscanf(argv[3] + 5, "%31[^,],%31s", a, b) != 2 || !ent_gemm_backend_parse(a, &variant[0]) ||
+            !ent_gemm_backend_parse(b, &variant[1])) {
+            fprintf(stderr, "bench_layers: gemm=A,B takes two of blas, avx512, avx2, naive\n");
+            return 2;
+        }
+        n_variants = 2;
+    }
     for (int threads = 1; threads <= 2; threads++) {
         ent_set_threads(threads);
         ent_model_init_params(m, theta, buffers, 1);
         ent_vec_zero(mom, P);
-        times t = {0};
-        for (int s = 0; s < WARMUP + steps; s++)
-            step(m, theta, buffers, grad, mom, x, y, &rng, &pieces, s < WARMUP ? NULL : &t);
-        const double ms = 1e3 / steps;
-        printf("%s, %d thread%s: step %.3f ms (%.0f samples/s)\n", preset, threads,
-               threads > 1 ? "s" : "", t.step * ms, BATCH * steps / t.step);
-        for (int i = 0, span; i < m->n_layers; i += span) {
-            span = ent_model_span(m, i);
-            char kinds[64] = "";
-            for (int k = 0; k < span; k++)
-                snprintf(kinds + strlen(kinds), sizeof kinds - strlen(kinds), "%s%s",
-                         k ? "+" : "", m->layers[i + k].ops->kind_name);
-            printf("  %-2d %-8s %-24s fwd %7.3f  bwd %7.3f\n", i, m->layers[i].name, kinds,
-                   t.fwd[i] * ms, t.bwd[i] * ms);
+        times t[2];
+        int counted[2] = {0, 0};
+        memset(t, 0, sizeof t);
+        for (int s = 0; s < WARMUP + n_variants * steps; s++) {
+            const int v = n_variants > 1 && (s / ALTERNATE) % 2;
+            ent_gemm_set_backend(variant[v]);
+            step(m, theta, buffers, grad, mom, x, y, &rng, &pieces, s < WARMUP ? NULL : &t[v]);
+            counted[v] += s >= WARMUP;
         }
-        printf("  loss %.3f, SGD update %.3f ms\n", t.loss * ms, t.update * ms);
+        ent_gemm_set_backend(ENT_GEMM_AUTO);
+        for (int v = 0; v < n_variants; v++)
+            report(m, preset, threads, counted[v], &t[v],
+                   n_variants > 1 ? ent_gemm_backend_name(variant[v]) : NULL);
     }
     ent_model_free(m);
     return 0;

@@ -182,7 +182,7 @@ static const ent_gemm_dot_fn dots[DR + 1][6] = {{0}, ROW(1), ROW(2), ROW(3), ROW
 #undef ROW
 
 const ent_gemm_isa ent_gemm_isa_avx2 = {
-    "avx2", MR, NR, ent_gemm_avx2_pack_a, ent_gemm_avx2_pack_b, macro_kernel, DR, DS, dots,
+    "avx2", MR, NR, 0, ent_gemm_avx2_pack_a, ent_gemm_avx2_pack_b, macro_kernel, DR, DS, dots,
 };
 
 #endif

@@ -111,7 +111,7 @@ ENT_AVX512 void ent_gemm_avx512_macro_kernel(int64_t mc, int64_t nc, int64_t kc,
 }
 
 const ent_gemm_isa ent_gemm_isa_avx512 = {
-    "avx512", ENT_GEMM_MR, ENT_GEMM_NR, ent_gemm_avx512_pack_a, ent_gemm_avx512_pack_b,
+    "avx512", ENT_GEMM_MR, ENT_GEMM_NR, 1, ent_gemm_avx512_pack_a, ent_gemm_avx512_pack_b,
     ent_gemm_avx512_macro_kernel, 4, 5, ent_gemm_avx512_dots,
 };
 

@@ -23,7 +23,10 @@
  * packing W^T was 12% of mnistfc's inference), and so is a B that is not
  * transposed when its block is read by at most one A block (M <= MC: the
  * din = dout W of the dense layers at batch 128 reads W as it lies, 5%
- * faster than copying it). A B^T with N <= 32 has its own path: vectors
+ * faster than copying it on a Zen 5) where the ISA says so: on AVX2 CPUs
+ * (Zen 3: 32 KiB, 8-way L1) the rows of a W with 1024 columns, 4 KiB
+ * apart, fall into one cache set and fc2's din ran at 45-66 GFLOP/s in
+ * place against 72-89 packed. A B^T with N <= 32 has its own path: vectors
  * along K, no packing (dot_run).
  *
  * Numerics: float accumulation, like BLAS. Each element sums its products
@@ -94,7 +97,7 @@ static int64_t k_blocks(int64_t K) { return (K + KC - 1) / KC; }
 static void gemm_region(const ent_gemm_isa *isa, const ent_gemm_args *g, int64_t m0,
                         int64_t m1, int64_t n0, int64_t n1, gemm_slot *s) {
     const int64_t nk = k_blocks(g->K);
-    const int direct_b = !g->tb && m1 - m0 <= MC; /* B's rows run along N */
+    const int direct_b = isa->b_in_place && !g->tb && m1 - m0 <= MC; /* B's rows run along N */
     const int direct_a = n1 - n0 <= DIRECT_A_N; /* the kernels broadcast from A either way */
     for (int64_t jc = n0; jc < n1; jc += NC) {
         const int64_t nc = ent_min64(NC, n1 - jc);

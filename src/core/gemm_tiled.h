@@ -55,7 +55,8 @@ typedef void (*ent_gemm_dot_fn)(int64_t K, const float *a, int64_t lda, const fl
 
 typedef struct {
     const char *name;
-    int mr, nr; /* register tile: rows, columns */
+    int mr, nr;     /* register tile: rows, columns */
+    int b_in_place; /* read a B that is not transposed in place when one A block reads it */
     /* op(A)[i0:i0+mc, k0:k0+kc] and op(B)[k0.., j0:j0+nc] into the packed
      * layouts the kernels read (dst 64-byte aligned; pack_a may write
      * ENT_GEMM_SLACK floats past mc * kc). */
