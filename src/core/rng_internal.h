@@ -60,7 +60,8 @@ void ent_rng_u32_chunk(uint64_t key, uint64_t ctr, uint32_t *out, int n);
 void ent_rng_u32_chunk_portable(uint64_t key, uint64_t ctr, uint32_t *out,
                                 int n);
 
-/* 1 when the AVX-512 kernels are in use on this CPU. */
+/* 1 when the AVX-512 kernels are in use on this CPU (else AVX2 where the
+ * CPU has it, else portable: the same bits). */
 int ent_rng_simd_active(void);
 
 #endif
