@@ -25,11 +25,16 @@ ent_status ent_bench_gemm_run(ent_bench_gemm *g, const int *threads, int n_threa
     return ENT_OK;
 }
 
-/* Fraction of the 512-bit peak in percent, or -1 when there is no peak or
+/* The peak of the widest vectors this CPU has (512-bit, else 256-bit). */
+static double widest_peak(const ent_bench_gemm *g, int t) {
+    return g->peak512[t] > 0 ? g->peak512[t] : g->peak256[t];
+}
+
+/* Fraction of the widest peak in percent, or -1 when there is no peak or
  * the GEMM beat it: on a shared machine the peak's windows can all have
  * been slowed by neighbours, and a fraction above 1 would mean nothing. */
 static double pct(const ent_bench_gemm *g, int t, int k) {
-    double f = g->peak512[t] > 0 ? g->rate[t][k].best / g->peak512[t] : -1.0;
+    double f = widest_peak(g, t) > 0 ? g->rate[t][k].best / widest_peak(g, t) : -1.0;
     return f >= 0 && f <= 1.0 ? 100.0 * f : -1.0;
 }
 
@@ -37,10 +42,10 @@ void ent_bench_gemm_print(const ent_bench_gemm *g) {
     int n;
     const ent_gemm_shape *s = ent_gemm_bench_shapes(&n);
     /* The peaks themselves head the whole report (cmd_bench.c's header). */
-    printf("\nGEMM / peak: ent_gemm backend %s; GFLOP/s, best window (median), %% of the 512-bit FMA peak\n"
+    printf("\nGEMM / peak: ent_gemm backend %s; GFLOP/s, best window (median), %% of the %s FMA peak\n"
            "(the header's peak, measured just before these products)\n",
-           g->backend);
-    printf("(n/a: no 512-bit peak, or one below the GEMM itself: neighbours slowed the peak's windows)\n");
+           g->backend, g->n_threads > 0 && g->peak512[0] > 0 ? "512-bit" : "256-bit");
+    printf("(n/a: no peak, or one below the GEMM itself: neighbours slowed the peak's windows)\n");
     printf("\n%-22s %-3s %-15s", "shape", "op", "MxNxK");
     for (int t = 0; t < g->n_threads; t++) {
         char h[32];
