@@ -590,6 +590,7 @@ static void maxpool_vs_rule(int64_t n, int64_t C, int64_t H, int64_t W, int64_t 
 ENT_TEST(layer_maxpool_ties_and_nan) {
     maxpool_vs_rule(4, 20, 24, 24, 3, 3);  /* LeNet's first pool */
     maxpool_vs_rule(3, 5, 26, 26, 3, 3);   /* floor: two columns left over */
+    maxpool_vs_rule(3, 5, 17, 17, 2, 2);   /* 2 x 2, 8 outputs per row (AVX2 path), floor */
     maxpool_vs_rule(3, 5, 48, 48, 3, 3);   /* 16 outputs per row, 48 inputs */
     maxpool_vs_rule(3, 5, 32, 32, 2, 2);   /* 2 x 2, 16 outputs per row */
     maxpool_vs_rule(3, 5, 40, 40, 2, 2);   /* 20 outputs per row: the general path */

@@ -161,12 +161,74 @@ ENT_AVX512 static void pool_disjoint_avx512(const float *in, float *out, float *
         }
 }
 
-static int pool_disjoint_applies(int64_t K, int64_t S, int64_t OW) {
-    return K == S && K >= 2 && K <= 3 && OW >= 8 && OW <= 16 && ent_cpu_avx512();
-}
-#else
-static int pool_disjoint_applies(int64_t K, int64_t S, int64_t OW) { return 0; }
 #endif
+
+#ifdef ENT_HAVE_AVX2
+/* The same windows on AVX2 CPUs, for rows of exactly 8 outputs (one ymm):
+ * the K * 8 inputs of an input row in K vectors (the row holds at least
+ * that many: the windows do not overlap), lane j of phase kw (input K j +
+ * kw) picked from them by one permute each and blends. */
+ENT_AVX2 static void pool_disjoint_avx2(const float *in, float *out, float *saved, int64_t pl0,
+                                        int64_t pl1, int64_t K, int64_t H, int64_t W, int64_t OH) {
+    __m256i idx[3];
+    __m256 from1[3], from2[3]; /* lanes whose input lies in the second, third vector */
+    for (int64_t kw = 0; kw < K; kw++) {
+        int32_t ix[8], f1[8], f2[8];
+        for (int j = 0; j < 8; j++) {
+            const int32_t at = (int32_t)(K * j + kw);
+            ix[j] = at % 8, f1[j] = at / 8 == 1 ? -1 : 0, f2[j] = at / 8 == 2 ? -1 : 0;
+        }
+        idx[kw] = _mm256_loadu_si256((const __m256i *)ix);
+        from1[kw] = _mm256_castsi256_ps(_mm256_loadu_si256((const __m256i *)f1));
+        from2[kw] = _mm256_castsi256_ps(_mm256_loadu_si256((const __m256i *)f2));
+    }
+    const __m256i base = _mm256_mullo_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7),
+                                            _mm256_set1_epi32((int)K));
+    for (int64_t pl = pl0; pl < pl1; pl++)
+        for (int64_t oh = 0; oh < OH; oh++) {
+            const float *x = in + pl * H * W + oh * K * W;
+            __m256 bv = _mm256_setzero_ps();
+            __m256i bi = _mm256_setzero_si256();
+            for (int64_t kh = 0; kh < K; kh++) {
+                const float *r = x + kh * W;
+                const __m256 r0 = _mm256_loadu_ps(r), r1 = _mm256_loadu_ps(r + 8);
+                const __m256 r2 = K > 2 ? _mm256_loadu_ps(r + 16) : r1;
+                for (int64_t kw = 0; kw < K; kw++) {
+                    __m256 v = _mm256_permutevar8x32_ps(r0, idx[kw]);
+                    v = _mm256_blendv_ps(v, _mm256_permutevar8x32_ps(r1, idx[kw]), from1[kw]);
+                    v = _mm256_blendv_ps(v, _mm256_permutevar8x32_ps(r2, idx[kw]), from2[kw]);
+                    const __m256i off = _mm256_set1_epi32((int)(kh * W + kw));
+                    if (kh == 0 && kw == 0) { /* the window's first element */
+                        bv = v;
+                        bi = off;
+                        continue;
+                    }
+                    const __m256 take = _mm256_or_ps(_mm256_cmp_ps(v, bv, _CMP_GT_OQ),
+                                                     _mm256_cmp_ps(v, v, _CMP_UNORD_Q));
+                    bv = _mm256_blendv_ps(bv, v, take);
+                    bi = _mm256_castps_si256(
+                        _mm256_blendv_ps(_mm256_castsi256_ps(bi), _mm256_castsi256_ps(off), take));
+                }
+            }
+            const __m256i pos =
+                _mm256_add_epi32(_mm256_add_epi32(bi, base), _mm256_set1_epi32((int)(oh * K * W)));
+            _mm256_storeu_ps(out + (pl * OH + oh) * 8, bv);
+            _mm256_storeu_ps(saved + (pl * OH + oh) * 8, _mm256_cvtepi32_ps(pos));
+        }
+}
+#endif
+
+/* Which disjoint-window kernel takes this pool: 0 none, 512 or 256. */
+static int pool_disjoint_kernel(int64_t K, int64_t S, int64_t OW) {
+    if (K != S || K < 2 || K > 3) return 0;
+#ifdef ENT_HAVE_AVX512
+    if (OW >= 8 && OW <= 16 && ent_cpu_avx512()) return 512;
+#endif
+#ifdef ENT_HAVE_AVX2
+    if (OW == 8 && ent_cpu_avx2()) return 256;
+#endif
+    return 0;
+}
 
 static void pool_forward(const ent_layer *l, const float *theta,
                          const float *in, float *out, float *saved,
@@ -175,13 +237,19 @@ static void pool_forward(const ent_layer *l, const float *theta,
                   W = l->in_w, OH = l->out_h, OW = l->out_w;
     const int64_t planes = ctx->n * l->in_c, per = 64; /* planes per task */
     const int64_t tasks = (planes + per - 1) / per;
-    const int disjoint = pool_disjoint_applies(K, S, OW);
+    const int disjoint = pool_disjoint_kernel(K, S, OW);
 #pragma omp parallel for if (planes * OH * OW * K * K > ENT_PAR_MIN) schedule(static)
     for (int64_t t = 0; t < tasks; t++) {
         const int64_t p0 = t * per, p1 = (t + 1) * per < planes ? (t + 1) * per : planes;
 #ifdef ENT_HAVE_AVX512
-        if (disjoint) {
+        if (disjoint == 512) {
             pool_disjoint_avx512(in, out, saved, p0, p1, K, H, W, OH, OW);
+            continue;
+        }
+#endif
+#ifdef ENT_HAVE_AVX2
+        if (disjoint == 256) {
+            pool_disjoint_avx2(in, out, saved, p0, p1, K, H, W, OH);
             continue;
         }
 #endif
