@@ -727,9 +727,11 @@ static void conv_direct_case(int64_t n, int64_t C, int64_t H, int64_t W, int64_t
                              int64_t K) {
     lh h;
     if (!conv_setup(&h, n, C, H, W, O, K)) { lh_free(&h); return; }
-    if (!ent_conv_direct_applies(&h.l)) { /* no AVX-512 here: nothing to test */
-        printf("    conv %lldx%lld k %lld: no direct path on this CPU\n", (long long)H,
-               (long long)W, (long long)K);
+    if (!ent_conv_direct_applies(&h.l)) { /* no AVX-512 here: the AVX2 forward, if any */
+        const int avx2 = ent_conv_direct_avx2_applies(&h.l);
+        printf("    conv %lldx%lld k %lld: %s\n", (long long)H, (long long)W, (long long)K,
+               avx2 ? "AVX2 direct forward" : "no direct path on this CPU");
+        if (avx2) conv_forward_bits(&h);
         lh_free(&h);
         return;
     }

@@ -23,7 +23,8 @@
  * input channels with rows of 16-32 outputs are convolved directly, with
  * no columns (LeNet's conv1; the budget measurements above predate it),
  * and im2col of output planes of at most 16 pixels (LeNet's conv2) is one
- * permute per column piece. */
+ * permute per column piece. On AVX2 CPUs without AVX-512
+ * (conv2d_direct_avx2.c) the first of them has its direct forward. */
 #include <math.h>
 #include <string.h>
 
@@ -158,6 +159,10 @@ static void conv_forward(const ent_layer *l, const float *theta,
     float *col = ctx->scratch, *tmp = ctx->scratch + CKK * G * HW;
     if (ent_conv_direct_applies(l)) {
         ent_conv_direct_forward(l, w, b, in, out, ctx->n);
+        return;
+    }
+    if (ent_conv_direct_avx2_applies(l)) {
+        ent_conv_direct_avx2_forward(l, w, b, in, out, ctx->n);
         return;
     }
     for (int64_t i0 = 0; i0 < ctx->n; i0 += G) {

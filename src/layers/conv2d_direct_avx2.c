@@ -1,0 +1,94 @@
+/* conv2d_direct_avx2.c — the direct convolution's forward on CPUs with
+ * AVX2 but not AVX-512 (conv2d_direct.c has the AVX-512 paths and the
+ * reasons): few input channels, stride 1, no padding, rows of 16 or 24
+ * outputs (LeNet's first layer: 1 channel, 5 x 5, 24 x 24 out), where
+ * im2col makes a column matrix 25 times the input for a GEMM of K = 25.
+ *
+ * One output row lies in 2 or 3 vectors; every input row piece is loaded
+ * once per (c, kh, kw) and used by 4 output channels at once (12
+ * accumulators, the 3 pieces and a broadcast fill the 16 registers).
+ * Products in (c, kh, kw) order by FMA from zero, then + bias: the bits of
+ * the GEMM path. The weight gradient stays on the GEMM path here: its
+ * AVX-512 form keeps 30 vectors of sums in registers. */
+#include "core/par.h"
+#include "core/simd.h"
+#include "layers/conv2d_direct.h"
+
+#ifdef ENT_HAVE_AVX2
+
+int ent_conv_direct_avx2_applies(const ent_layer *l) {
+    const int64_t K = l->conv.k;
+    return l->conv.stride == 1 && l->conv.pad == 0 && (K == 3 || K == 5) && l->in_c <= 4 &&
+           (l->out_w == 16 || l->out_w == 24) && ent_cpu_avx2();
+}
+
+/* Output channels o0 .. o0 + OB - 1 of one sample (x: [C, H, W], y: [OC,
+ * OH, OW]), rows of NV vectors; OB and NV are literals in each caller. A
+ * row's last piece ends at input column K - 1 + OW - 1 = W - 1: no read
+ * past the row. */
+ENT_AVX2_INLINE void forward_block(const ent_layer *l, const float *x, const float *w,
+                                   const float *b, float *y, int64_t o0, const int OB,
+                                   const int NV) {
+    const int64_t C = l->in_c, H = l->in_h, W = l->in_w, K = l->conv.k;
+    const int64_t OH = l->out_h, OW = l->out_w, CKK = C * K * K;
+    for (int64_t oh = 0; oh < OH; oh++) {
+        __m256 acc[4][3];
+#pragma GCC unroll 4
+        for (int o = 0; o < OB; o++)
+#pragma GCC unroll 3
+            for (int v = 0; v < NV; v++) acc[o][v] = _mm256_setzero_ps();
+        for (int64_t c = 0; c < C; c++)
+            for (int64_t kh = 0; kh < K; kh++) {
+                const float *row = x + (c * H + oh + kh) * W;
+                const float *wk = w + o0 * CKK + (c * K + kh) * K;
+                for (int64_t kw = 0; kw < K; kw++) {
+                    __m256 xv[3];
+#pragma GCC unroll 3
+                    for (int v = 0; v < NV; v++) xv[v] = _mm256_loadu_ps(row + kw + 8 * v);
+#pragma GCC unroll 4
+                    for (int o = 0; o < OB; o++) {
+                        const __m256 wv = _mm256_broadcast_ss(wk + o * CKK + kw);
+#pragma GCC unroll 3
+                        for (int v = 0; v < NV; v++)
+                            acc[o][v] = _mm256_fmadd_ps(wv, xv[v], acc[o][v]);
+                    }
+                }
+            }
+#pragma GCC unroll 4
+        for (int o = 0; o < OB; o++) {
+            const __m256 bv = _mm256_broadcast_ss(b + o0 + o);
+            float *yr = y + ((o0 + o) * OH + oh) * OW;
+#pragma GCC unroll 3
+            for (int v = 0; v < NV; v++) _mm256_storeu_ps(yr + 8 * v, _mm256_add_ps(acc[o][v], bv));
+        }
+    }
+}
+
+ENT_AVX2 static void forward_sample(const ent_layer *l, const float *x, const float *w,
+                                    const float *b, float *y) {
+    const int64_t OC = l->out_c;
+    int64_t o = 0;
+    if (l->out_w == 24) {
+        for (; o + 4 <= OC; o += 4) forward_block(l, x, w, b, y, o, 4, 3);
+        for (; o < OC; o++) forward_block(l, x, w, b, y, o, 1, 3);
+    } else {
+        for (; o + 4 <= OC; o += 4) forward_block(l, x, w, b, y, o, 4, 2);
+        for (; o < OC; o++) forward_block(l, x, w, b, y, o, 1, 2);
+    }
+}
+
+void ent_conv_direct_avx2_forward(const ent_layer *l, const float *w, const float *b,
+                                  const float *in, float *out, int64_t n) {
+    const int64_t per_in = l->in_c * l->in_h * l->in_w, per_out = l->out_c * l->out_h * l->out_w;
+#pragma omp parallel for if (n * per_out * l->in_c * l->conv.k * l->conv.k > ENT_PAR_MIN) \
+    schedule(static)
+    for (int64_t s = 0; s < n; s++) forward_sample(l, in + s * per_in, w, b, out + s * per_out);
+}
+
+#else
+
+int ent_conv_direct_avx2_applies(const ent_layer *l) { return 0; }
+void ent_conv_direct_avx2_forward(const ent_layer *l, const float *w, const float *b,
+                                  const float *in, float *out, int64_t n) {}
+
+#endif
