@@ -719,7 +719,8 @@ ENT_TEST(layer_conv2d_tiny_planes) {
 }
 
 /* The direct convolution path (conv2d_direct.c; few input channels, rows
- * of 16-32 outputs, AVX-512): forward must give the bits of the GEMM path
+ * of 16-32 outputs, AVX-512; conv2d_direct_avx2.c: rows of 16 or 24,
+ * AVX2): forward must give the bits of the GEMM path
  * it replaces (products summed by ent_gemm from its own im2col, then
  * + bias), and the weight gradient of a first layer (din = NULL) the sums
  * of a direct loop in double, in store and in accumulate mode. */
@@ -727,11 +728,9 @@ static void conv_direct_case(int64_t n, int64_t C, int64_t H, int64_t W, int64_t
                              int64_t K) {
     lh h;
     if (!conv_setup(&h, n, C, H, W, O, K)) { lh_free(&h); return; }
-    if (!ent_conv_direct_applies(&h.l)) { /* no AVX-512 here: the AVX2 forward, if any */
-        const int avx2 = ent_conv_direct_avx2_applies(&h.l);
-        printf("    conv %lldx%lld k %lld: %s\n", (long long)H, (long long)W, (long long)K,
-               avx2 ? "AVX2 direct forward" : "no direct path on this CPU");
-        if (avx2) conv_forward_bits(&h);
+    if (!ent_conv_direct_applies(&h.l) && !ent_conv_direct_avx2_applies(&h.l)) {
+        printf("    conv %lldx%lld k %lld: no direct path on this CPU\n", (long long)H,
+               (long long)W, (long long)K);
         lh_free(&h);
         return;
     }

@@ -24,7 +24,7 @@
  * no columns (LeNet's conv1; the budget measurements above predate it),
  * and im2col of output planes of at most 16 pixels (LeNet's conv2) is one
  * permute per column piece. On AVX2 CPUs without AVX-512
- * (conv2d_direct_avx2.c) the first of them has its direct forward. */
+ * (conv2d_direct_avx2.c) the first of them is convolved directly too. */
 #include <math.h>
 #include <string.h>
 
@@ -206,6 +206,10 @@ static void conv_backward(const ent_layer *l, const float *theta,
     float *col = ctx->scratch, *dY = ctx->scratch + CKK * G * HW;
     if (!din && ent_conv_direct_applies(l)) {
         ent_conv_direct_dweight(l, in, dout, ctx->n, dw, db, ctx->store);
+        return;
+    }
+    if (!din && ent_conv_direct_avx2_applies(l)) {
+        ent_conv_direct_avx2_dweight(l, in, dout, ctx->n, dw, db, ctx->store);
         return;
     }
     for (int64_t i0 = 0; i0 < ctx->n; i0 += G) {

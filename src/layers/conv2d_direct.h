@@ -18,12 +18,13 @@ void ent_conv_direct_forward(const ent_layer *l, const float *w, const float *b,
 void ent_conv_direct_dweight(const ent_layer *l, const float *in, const float *dout,
                              int64_t n, float *dw, float *db, int store);
 
-/* conv2d_direct_avx2.c: the direct forward on AVX2 CPUs without AVX-512
- * (rows of 16 or 24 outputs; the same bits as the GEMM path); the weight
- * gradient stays on the GEMM path there. */
+/* conv2d_direct_avx2.c: the same on AVX2 CPUs without AVX-512, for rows of
+ * 16 or 24 outputs (forward: the bits of the GEMM path). */
 int ent_conv_direct_avx2_applies(const ent_layer *l);
 void ent_conv_direct_avx2_forward(const ent_layer *l, const float *w, const float *b,
                                   const float *in, float *out, int64_t n);
+void ent_conv_direct_avx2_dweight(const ent_layer *l, const float *in, const float *dout,
+                                  int64_t n, float *dw, float *db, int store);
 
 /* im2col (conv2d.c's layout) of g samples for output planes of at most 16
  * pixels, stride 1, no padding, on AVX-512; 0 (nothing done) elsewhere. */

@@ -8,8 +8,14 @@
  * once per (c, kh, kw) and used by 4 output channels at once (12
  * accumulators, the 3 pieces and a broadcast fill the 16 registers).
  * Products in (c, kh, kw) order by FMA from zero, then + bias: the bits of
- * the GEMM path. The weight gradient stays on the GEMM path here: its
- * AVX-512 form keeps 30 vectors of sums in registers. */
+ * the GEMM path.
+ *
+ * The weight gradient of a first layer (no input gradient) sums, per task
+ * (one output channel and one input channel), K x K vectors over all
+ * samples and rows: the K kernel columns of one kernel row stay in
+ * registers over the output rows (K + NV + 1 of the 16), the other rows
+ * wait in memory. Each weight belongs to one task: the result does not
+ * depend on the thread count. */
 #include "core/par.h"
 #include "core/simd.h"
 #include "layers/conv2d_direct.h"
@@ -85,10 +91,87 @@ void ent_conv_direct_avx2_forward(const ent_layer *l, const float *w, const floa
     for (int64_t s = 0; s < n; s++) forward_sample(l, in + s * per_in, w, b, out + s * per_out);
 }
 
+/* The 8 lanes of v summed in a fixed order. */
+ENT_AVX2_INLINE float hsum8(__m256 v) {
+    const __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    const __m128 t = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    return _mm_cvtss_f32(_mm_add_ss(t, _mm_shuffle_ps(t, t, 1)));
+}
+
+/* dW[o][c][., .] over n samples; KK and NV are literals in each caller. */
+ENT_AVX2_INLINE void dweight_one(const ent_layer *l, const float *in, const float *dout,
+                                 int64_t n, int64_t o, int64_t c, float *dw, int store,
+                                 const int KK, const int NV) {
+    const int64_t C = l->in_c, H = l->in_h, W = l->in_w, OC = l->out_c;
+    const int64_t OH = l->out_h, OW = l->out_w;
+    __m256 sums[5][5];
+    for (int kh = 0; kh < KK; kh++)
+        for (int kw = 0; kw < KK; kw++) sums[kh][kw] = _mm256_setzero_ps();
+    for (int64_t s = 0; s < n; s++) {
+        const float *x = in + (s * C + c) * H * W, *dy = dout + (s * OC + o) * OH * OW;
+        for (int kh = 0; kh < KK; kh++) {
+            __m256 acc[5];
+#pragma GCC unroll 5
+            for (int kw = 0; kw < KK; kw++) acc[kw] = sums[kh][kw];
+            for (int64_t oh = 0; oh < OH; oh++) {
+                const float *row = x + (oh + kh) * W, *g = dy + oh * OW;
+                __m256 d[3];
+#pragma GCC unroll 3
+                for (int v = 0; v < NV; v++) d[v] = _mm256_loadu_ps(g + 8 * v);
+#pragma GCC unroll 5
+                for (int kw = 0; kw < KK; kw++)
+#pragma GCC unroll 3
+                    for (int v = 0; v < NV; v++)
+                        acc[kw] = _mm256_fmadd_ps(d[v], _mm256_loadu_ps(row + kw + 8 * v), acc[kw]);
+            }
+#pragma GCC unroll 5
+            for (int kw = 0; kw < KK; kw++) sums[kh][kw] = acc[kw];
+        }
+    }
+    for (int kh = 0; kh < KK; kh++)
+        for (int kw = 0; kw < KK; kw++) {
+            float *d = dw + ((o * C + c) * KK + kh) * KK + kw;
+            const float v = hsum8(sums[kh][kw]);
+            *d = store ? v : *d + v;
+        }
+}
+
+ENT_AVX2 static void dweight_task(const ent_layer *l, const float *in, const float *dout,
+                                  int64_t n, int64_t t, float *dw, int store) {
+    const int64_t o = t / l->in_c, c = t % l->in_c;
+    const int five = l->conv.k == 5, wide = l->out_w == 24;
+    if (five && wide)
+        dweight_one(l, in, dout, n, o, c, dw, store, 5, 3);
+    else if (five)
+        dweight_one(l, in, dout, n, o, c, dw, store, 5, 2);
+    else if (wide)
+        dweight_one(l, in, dout, n, o, c, dw, store, 3, 3);
+    else
+        dweight_one(l, in, dout, n, o, c, dw, store, 3, 2);
+}
+
+void ent_conv_direct_avx2_dweight(const ent_layer *l, const float *in, const float *dout,
+                                  int64_t n, float *dw, float *db, int store) {
+    const int64_t OC = l->out_c, HW = l->out_h * l->out_w, tasks = OC * l->in_c;
+#pragma omp parallel if (n * OC * HW * l->in_c * l->conv.k * l->conv.k > ENT_PAR_MIN)
+    {
+#pragma omp for schedule(dynamic, 1) nowait
+        for (int64_t t = 0; t < tasks; t++) dweight_task(l, in, dout, n, t, dw, store);
+#pragma omp for schedule(static)
+        for (int64_t o = 0; o < OC; o++) {
+            double s = 0.0; /* db in double, samples in order */
+            for (int64_t i = 0; i < n; i++) s += ent_conv_row_sum(dout + (i * OC + o) * HW, HW);
+            db[o] = (float)s + (store ? 0.0f : db[o]);
+        }
+    }
+}
+
 #else
 
 int ent_conv_direct_avx2_applies(const ent_layer *l) { return 0; }
 void ent_conv_direct_avx2_forward(const ent_layer *l, const float *w, const float *b,
                                   const float *in, float *out, int64_t n) {}
+void ent_conv_direct_avx2_dweight(const ent_layer *l, const float *in, const float *dout,
+                                  int64_t n, float *dw, float *db, int store) {}
 
 #endif
