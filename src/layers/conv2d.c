@@ -91,7 +91,7 @@ static void im2col(const ent_layer *l, const float *x, int64_t g, float *col) {
     const int64_t K = l->conv.k, S = l->conv.stride, P = l->conv.pad;
     const int64_t H = l->in_h, W = l->in_w, OH = l->out_h, OW = l->out_w;
     const int64_t rows = l->in_c * K * K, HW = OH * OW, CHW = l->in_c * H * W;
-    if (ent_conv_im2col_tiny(l, x, g, col)) return;
+    if (ent_conv_im2col_tiny(l, x, g, col) || ent_conv_im2col_w4_avx2(l, x, g, col)) return;
 #pragma omp parallel for collapse(2) if (rows * g * HW > ENT_PAR_MIN) schedule(static)
     for (int64_t r = 0; r < rows; r++)
         for (int64_t s = 0; s < g; s++) {

@@ -25,6 +25,9 @@ void ent_conv_direct_avx2_forward(const ent_layer *l, const float *w, const floa
                                   const float *in, float *out, int64_t n);
 void ent_conv_direct_avx2_dweight(const ent_layer *l, const float *in, const float *dout,
                                   int64_t n, float *dw, float *db, int store);
+/* im2col of g samples for planes 4 wide, at most 4 high, stride 1, no
+ * padding, on AVX2; 1 if it applied (else the caller's loop runs). */
+int ent_conv_im2col_w4_avx2(const ent_layer *l, const float *x, int64_t g, float *col);
 
 /* im2col (conv2d.c's layout) of g samples for output planes of at most 16
  * pixels, stride 1, no padding, on AVX-512; 0 (nothing done) elsewhere. */

@@ -15,7 +15,9 @@
  * samples and rows: the K kernel columns of one kernel row stay in
  * registers over the output rows (K + NV + 1 of the 16), the other rows
  * wait in memory. Each weight belongs to one task: the result does not
- * depend on the thread count. */
+ * depend on the thread count.
+ *
+ * And im2col for planes 4 outputs wide (LeNet's conv2), at the end. */
 #include "core/par.h"
 #include "core/simd.h"
 #include "layers/conv2d_direct.h"
@@ -166,6 +168,40 @@ void ent_conv_direct_avx2_dweight(const ent_layer *l, const float *in, const flo
     }
 }
 
+/* im2col for output planes 4 wide and at most 4 high (LeNet's conv2: 4 x 4
+ * from 8 x 8), stride 1, no padding: one sample's column piece for (c, kh,
+ * kw) is one or two vectors, each two output rows of 4 loaded as halves,
+ * where the generic loop copies 4 floats at a time. A copy: the same
+ * columns. Rows (c, kh, .) for all samples, written front to back. */
+ENT_AVX2 static void im2col_w4_rows(const ent_layer *l, const float *x, int64_t g, int64_t c,
+                                    int64_t kh, float *col) {
+    const int64_t C = l->in_c, K = l->conv.k, H = l->in_h, W = l->in_w, OH = l->out_h;
+    const int64_t HW = OH * 4;
+    float *rows = col + (c * K + kh) * K * g * HW;
+    for (int64_t s = 0; s < g; s++) {
+        const float *r = x + ((s * C + c) * H + kh) * W;
+        for (int64_t kw = 0; kw < K; kw++) {
+            float *dst = rows + kw * g * HW + s * HW;
+            int64_t oh = 0;
+            for (; oh + 2 <= OH; oh += 2)
+                _mm256_storeu_ps(dst + 4 * oh, _mm256_set_m128(_mm_loadu_ps(r + (oh + 1) * W + kw),
+                                                               _mm_loadu_ps(r + oh * W + kw)));
+            if (oh < OH) _mm_storeu_ps(dst + 4 * oh, _mm_loadu_ps(r + oh * W + kw));
+        }
+    }
+}
+
+int ent_conv_im2col_w4_avx2(const ent_layer *l, const float *x, int64_t g, float *col) {
+    const int64_t C = l->in_c, K = l->conv.k;
+    if (l->conv.stride != 1 || l->conv.pad != 0 || l->out_w != 4 || l->out_h > 4 ||
+        !ent_cpu_avx2())
+        return 0;
+#pragma omp parallel for collapse(2) if (g * C * K * K * 16 > ENT_PAR_MIN) schedule(static)
+    for (int64_t c = 0; c < C; c++)
+        for (int64_t kh = 0; kh < K; kh++) im2col_w4_rows(l, x, g, c, kh, col);
+    return 1;
+}
+
 #else
 
 int ent_conv_direct_avx2_applies(const ent_layer *l) { return 0; }
@@ -173,5 +209,6 @@ void ent_conv_direct_avx2_forward(const ent_layer *l, const float *w, const floa
                                   const float *in, float *out, int64_t n) {}
 void ent_conv_direct_avx2_dweight(const ent_layer *l, const float *in, const float *dout,
                                   int64_t n, float *dw, float *db, int store) {}
+int ent_conv_im2col_w4_avx2(const ent_layer *l, const float *x, int64_t g, float *col) { return 0; }
 
 #endif
