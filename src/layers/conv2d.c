@@ -129,6 +129,7 @@ static void col2im_add(const ent_layer *l, const float *dcol, int64_t g,
     const int64_t K = l->conv.k, S = l->conv.stride, P = l->conv.pad;
     const int64_t H = l->in_h, W = l->in_w, OH = l->out_h, OW = l->out_w;
     const int64_t C = l->in_c, HW = OH * OW;
+    if (ent_conv_col2im_w4_avx2(l, dcol, g, dx)) return;
 #pragma omp parallel for collapse(2) if (g * C * K * K * HW > ENT_PAR_MIN) schedule(static)
     for (int64_t s = 0; s < g; s++)
         for (int64_t c = 0; c < C; c++) {

@@ -28,6 +28,8 @@ void ent_conv_direct_avx2_dweight(const ent_layer *l, const float *in, const flo
 /* im2col of g samples for planes 4 wide, at most 4 high, stride 1, no
  * padding, on AVX2; 1 if it applied (else the caller's loop runs). */
 int ent_conv_im2col_w4_avx2(const ent_layer *l, const float *x, int64_t g, float *col);
+/* dx += col2im(dcol) for the same planes (the generic loop's sums). */
+int ent_conv_col2im_w4_avx2(const ent_layer *l, const float *dcol, int64_t g, float *dx);
 
 /* im2col (conv2d.c's layout) of g samples for output planes of at most 16
  * pixels, stride 1, no padding, on AVX-512; 0 (nothing done) elsewhere. */

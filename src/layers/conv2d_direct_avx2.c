@@ -17,7 +17,8 @@
  * wait in memory. Each weight belongs to one task: the result does not
  * depend on the thread count.
  *
- * And im2col for planes 4 outputs wide (LeNet's conv2), at the end. */
+ * And im2col and its adjoint for planes 4 outputs wide (LeNet's conv2),
+ * at the end. */
 #include "core/par.h"
 #include "core/simd.h"
 #include "layers/conv2d_direct.h"
@@ -202,6 +203,34 @@ int ent_conv_im2col_w4_avx2(const ent_layer *l, const float *x, int64_t g, float
     return 1;
 }
 
+/* The adjoint of im2col_w4 (conv2d.c's col2im_add for those planes):
+ * dx_s[c][oh + kh][kw ..] += the 4 floats of each output row, as 128-bit
+ * adds, (kh, kw, oh) in the generic loop's order: the same sums. */
+ENT_AVX2 static void col2im_w4_plane(const ent_layer *l, const float *dcol, int64_t g, int64_t s,
+                                     int64_t c, float *dx) {
+    const int64_t K = l->conv.k, H = l->in_h, W = l->in_w, OH = l->out_h, HW = OH * 4;
+    float *dxs = dx + (s * l->in_c + c) * H * W;
+    for (int64_t kh = 0; kh < K; kh++)
+        for (int64_t kw = 0; kw < K; kw++) {
+            const float *src = dcol + ((c * K + kh) * K + kw) * g * HW + s * HW;
+            for (int64_t oh = 0; oh < OH; oh++) {
+                float *d = dxs + (oh + kh) * W + kw;
+                _mm_storeu_ps(d, _mm_add_ps(_mm_loadu_ps(d), _mm_loadu_ps(src + 4 * oh)));
+            }
+        }
+}
+
+int ent_conv_col2im_w4_avx2(const ent_layer *l, const float *dcol, int64_t g, float *dx) {
+    const int64_t C = l->in_c, K = l->conv.k;
+    if (l->conv.stride != 1 || l->conv.pad != 0 || l->out_w != 4 || l->out_h > 4 ||
+        !ent_cpu_avx2())
+        return 0;
+#pragma omp parallel for collapse(2) if (g * C * K * K * 16 > ENT_PAR_MIN) schedule(static)
+    for (int64_t s = 0; s < g; s++)
+        for (int64_t c = 0; c < C; c++) col2im_w4_plane(l, dcol, g, s, c, dx);
+    return 1;
+}
+
 #else
 
 int ent_conv_direct_avx2_applies(const ent_layer *l) { return 0; }
@@ -210,5 +239,6 @@ void ent_conv_direct_avx2_forward(const ent_layer *l, const float *w, const floa
 void ent_conv_direct_avx2_dweight(const ent_layer *l, const float *in, const float *dout,
                                   int64_t n, float *dw, float *db, int store) {}
 int ent_conv_im2col_w4_avx2(const ent_layer *l, const float *x, int64_t g, float *col) { return 0; }
+int ent_conv_col2im_w4_avx2(const ent_layer *l, const float *dcol, int64_t g, float *dx) { return 0; }
 
 #endif
