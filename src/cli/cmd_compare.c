@@ -42,7 +42,13 @@ static ent_status read_label(const char *dir, run_metrics *r) {
     const ent_jv *o = ent_jv_get(&root, "optimizer");
     const ent_jv *name = o ? ent_jv_get(o, "name") : NULL;
     const ent_jv *b = ent_jv_get(&root, "batch_size");
-    if (name && name->type == ENT_JSON_STRING) snprintf(r->label, sizeof r->label, "%s", name->str);
+    /* runs are told apart by their directory (two seeds of one optimizer) */
+    const char *base = strrchr(dir, '/');
+    base = base && base[1] ? base + 1 : dir;
+    if (name && name->type == ENT_JSON_STRING)
+        snprintf(r->label, sizeof r->label, "%.24s (%.12s)", base, name->str);
+    else
+        snprintf(r->label, sizeof r->label, "%.38s", base);
     r->batch = b && b->type == ENT_JSON_NUMBER ? (int64_t)b->num : 0;
     ent_jv_free(&root);
     return ENT_OK;
@@ -83,15 +89,22 @@ static ent_status read_run(const char *dir, run_metrics *r) {
     return ENT_OK;
 }
 
-/* Row of r shown at grid point e: the last evaluation whose effective
- * epoch rounds to e (runs evaluate at slightly different points: Entropy-
- * SGD's updates need not fall on epoch boundaries), or -1. */
-static int row_at(const run_metrics *r, double e, double grid) {
+/* Row of r shown at grid point e: the evaluation nearest to e, if it lies
+ * within tol of it (runs evaluate at slightly different points: Entropy-
+ * SGD's updates need not fall on epoch boundaries); else -1. Rounding
+ * every evaluation to the grid and taking the last one, as before, showed
+ * epoch 7 in the row of 5 and epoch 2 in the row of 0 with --every 5. */
+static int row_at(const run_metrics *r, double e, double tol) {
     int found = -1;
     for (int i = 0; i < r->n; i++)
-        if (fabs(round(r->eff[i] / grid) * grid - e) < 1e-9) found = i;
+        if (fabs(r->eff[i] - e) <= tol + 1e-9 && (found < 0 || fabs(r->eff[i] - e) < fabs(r->eff[found] - e)))
+            found = i;
     return found;
 }
+
+/* How far from a grid point an evaluation may lie and still be shown
+ * there: half the grid, at most half an epoch. */
+static double row_tolerance(double grid) { return grid / 2 < 0.5 ? grid / 2 : 0.5; }
 
 static void print_table(run_metrics *runs, int nr, double grid) {
     printf("%9s", "eff.epoch");
@@ -99,19 +112,20 @@ static void print_table(run_metrics *runs, int nr, double grid) {
     printf("\n%9s", "");
     for (int k = 0; k < nr; k++) printf(" | %10s %9s %9s", "train_loss", "test_err", "wall_s");
     printf("\n");
-    /* rows: the grid points that any run reaches, ascending */
+    /* rows: the grid points near which some run evaluated, ascending */
+    const double tol = row_tolerance(grid);
     double last = -INFINITY;
     for (;;) {
         double next = INFINITY;
         for (int k = 0; k < nr; k++)
             for (int i = 0; i < runs[k].n; i++) {
                 double e = round(runs[k].eff[i] / grid) * grid;
-                if (e > last + 1e-9 && e < next) next = e;
+                if (e > last + 1e-9 && e < next && fabs(runs[k].eff[i] - e) <= tol + 1e-9) next = e;
             }
         if (!isfinite(next)) break;
         printf("%9.4g", next);
         for (int k = 0; k < nr; k++) {
-            int i = row_at(&runs[k], next, grid);
+            int i = row_at(&runs[k], next, tol);
             if (i < 0) printf(" | %10s %9s %9s", "-", "-", "-");
             else printf(" | %10.4f %8.2f%% %9.1f", runs[k].train_loss[i], 100 * runs[k].test_err[i], runs[k].wall[i]);
         }
@@ -121,7 +135,7 @@ static void print_table(run_metrics *runs, int nr, double grid) {
 }
 
 static void print_summary(run_metrics *runs, int nr) {
-    printf("\n%-14s %10s %10s %11s %9s %12s %10s\n", "optimizer", "final_err", "best_err", "(at epoch)",
+    printf("\n%-30s %10s %10s %11s %9s %12s %10s\n", "run", "final_err", "best_err", "(at epoch)",
            "wall_s", "grad_evals", "samples/s");
     for (int k = 0; k < nr; k++) {
         run_metrics *r = &runs[k];
@@ -129,7 +143,7 @@ static void print_summary(run_metrics *runs, int nr) {
         for (int i = 1; i < r->n; i++)
             if (r->test_err[i] < r->test_err[best]) best = i;
         double sps = r->wall[last] > 0 ? r->evals[last] * (double)r->batch / r->wall[last] : 0;
-        printf("%-14s %9.2f%% %9.2f%% %11.2f %9.1f %12.0f %10.0f\n", r->label, 100 * r->test_err[last],
+        printf("%-30s %9.2f%% %9.2f%% %11.2f %9.1f %12.0f %10.0f\n", r->label, 100 * r->test_err[last],
                100 * r->test_err[best], r->eff[best], r->wall[last], r->evals[last], sps);
     }
 }
