@@ -45,7 +45,7 @@ static ent_status read_label(const char *dir, run_metrics *r) {
     /* runs are told apart by their directory (two seeds of one optimizer) */
     const char *base = strrchr(dir, '/');
     base = base && base[1] ? base + 1 : dir;
-    if (name && name->type == ENT_JSON_STRING)
+    if (name && name->type == ENT_JSON_STRING && strncmp(base, name->str, strcspn(base, "/")) != 0)
         snprintf(r->label, sizeof r->label, "%.24s (%.12s)", base, name->str);
     else
         snprintf(r->label, sizeof r->label, "%.38s", base);
