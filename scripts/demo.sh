@@ -13,7 +13,8 @@ THREADS=${THREADS:-0}         # 0 = all cores
 OUT=${OUT:-runs/demo}
 BIN=${BIN:-build/entropic}
 common=(--model mnistfc --dataset fashion-mnist --epochs "$EPOCHS" --batch-size 128
-        --dropout 0.15 --seed 42 --threads "$THREADS" --eval-every 1)
+        --dropout 0.15 --seed 42 --threads "$THREADS" --eval-every 1
+        --force)                # the demo starts over in $OUT each time
 
 echo "== Adam (the paper's MNIST baseline: lr 1e-3, x0.2 at 60% of the budget)"
 "$BIN" train "${common[@]}" --optimizer adam --lr 1e-3 \

@@ -275,3 +275,28 @@ ENT_TEST(cli_compare_aligns_epochs) {
     CHECK_MSG(row20 && strstr(row20, "2.00%") && strstr(row20, "12.00%"), "row 20: %s", out);
     CHECK_MSG(strstr(out, "seed1 (sgd)") && strstr(out, "seed2 (sgd)"), "labels: %s", out);
 }
+
+/* A run directory is never overwritten by accident: --out is required, a
+ * second `train` into a directory holding a run is refused (exit 2, the
+ * directory and the way out named, the first run's files untouched), and
+ * --force starts over. */
+ENT_TEST(cli_train_refuses_existing_run) {
+    char out[8192], cmd[1400], before[8192];
+    const char *dir = make_mnist(64, "none");
+    snprintf(cmd, sizeof cmd, "%s train --dataset mnist --data-dir %s --epochs 1 --batch-size 32 --quiet",
+             ent_test_cli(), dir);
+    int rc = ent_test_run(out, sizeof out, "%s", cmd);
+    CHECK_MSG(rc == 2 && strstr(out, "--out RUNDIR is required"), "no --out: exit %d: %s", rc, out);
+    rc = ent_test_run(out, sizeof out, "%s --out %s/run", cmd, dir);
+    CHECK_MSG(rc == 0, "first run: exit %d: %s", rc, out);
+    rc = ent_test_run(before, sizeof before, "cat %s/run/metrics.csv", dir);
+    CHECK(rc == 0);
+    rc = ent_test_run(out, sizeof out, "%s --out %s/run --seed 7", cmd, dir);
+    CHECK_MSG(rc == 2 && strstr(out, "already holds a run") && strstr(out, "--force") &&
+                  strstr(out, "--resume"),
+              "second run into the same directory: exit %d: %s", rc, out);
+    rc = ent_test_run(out, sizeof out, "cat %s/run/metrics.csv", dir);
+    CHECK_MSG(rc == 0 && strcmp(out, before) == 0, "the refused run changed metrics.csv");
+    rc = ent_test_run(out, sizeof out, "%s --out %s/run --seed 7 --force", cmd, dir);
+    CHECK_MSG(rc == 0, "--force: exit %d: %s", rc, out);
+}

@@ -6,12 +6,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli/args.h"
 #include "cli/cli.h"
 
 typedef struct {
-    int noise_conv, momentum_on, outer_step, outer_rule, inner_rule, variant, quiet, schedule;
+    int noise_conv, momentum_on, outer_step, outer_rule, inner_rule, variant, quiet, schedule, force;
     char optimizer[32], resume_dir[512];
 } train_extra;
 
@@ -50,6 +51,7 @@ static int train_spec(ent_arg *a, ent_train_config *c, train_extra *x) {
     OPT("train-subset", ARG_I64, &c->train_subset, 0, NULL, "use only the first N training samples (0 = all)");
     OPT("test-subset", ARG_I64, &c->test_subset, 0, NULL, "use only the first N test samples (0 = all)");
     OPT("quiet", ARG_BOOL, &x->quiet, 0, NULL, "no progress output");
+    OPT("force", ARG_BOOL, &x->force, 0, NULL, "start over in an --out directory that already holds a run");
     OPT("L", ARG_INT, &o->L, 0, NULL, "Entropy-SGD: Langevin steps per update");
     OPT("gamma0", ARG_DOUBLE, &o->gamma0, 0, NULL, "Entropy-SGD: initial scope gamma");
     OPT("gamma1", ARG_DOUBLE, &o->gamma1, 0, NULL, "Entropy-SGD: scoping, gamma = gamma0 (1+gamma1)^t, t = updates");
@@ -188,6 +190,31 @@ static void train_help(ent_arg *spec, int n) {
            "2 usage or input error.\n");
 }
 
+/* A new run never lands on an old one by accident: --out is required, and
+ * a directory that already holds a run (its config, metrics or
+ * checkpoint) is refused unless --force says to start over; --resume
+ * continues one. 0, or the exit status of the refusal. */
+static int check_out_dir(const ent_train_config *c, int given, int force) {
+    static const char *const files[] = {"config.json", "metrics.csv", "checkpoint.safetensors"};
+    const int quiet_rank = ent_dist_env_rank() != 0; /* every rank finds it: rank 0 says it */
+    if (!given) {
+        if (!quiet_rank) fprintf(stderr, "entropic train: --out RUNDIR is required (where the run is written)\n");
+        return 2;
+    }
+    for (size_t i = 0; i < sizeof files / sizeof *files && !force; i++) {
+        char path[600];
+        snprintf(path, sizeof path, "%s/%s", c->out_dir, files[i]);
+        if (access(path, F_OK) != 0) continue;
+        if (!quiet_rank)
+            fprintf(stderr,
+                    "entropic train: %s already holds a run (%s); --resume %s continues it, --force "
+                    "starts over\n",
+                    c->out_dir, files[i], c->out_dir);
+        return 2;
+    }
+    return 0;
+}
+
 /* Drop "--resume DIR" / "--resume=DIR" from a command line. */
 static int without_resume(int argc, char **argv, char **out) {
     int n = 0;
@@ -249,8 +276,10 @@ int ent_cmd_train(int argc, char **argv) {
             if (resume) {
                 c.resume = 1;
                 snprintf(c.out_dir, sizeof c.out_dir, "%s", resume);
+            } else {
+                rc = check_out_dir(&c, ent_args_peek(all_n, all, "out") != NULL, x.force);
             }
-            rc = run_distributed(&c);
+            if (rc == 0) rc = run_distributed(&c);
         }
     }
     if (all != own) {
