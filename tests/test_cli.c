@@ -300,3 +300,24 @@ ENT_TEST(cli_train_refuses_existing_run) {
     rc = ent_test_run(out, sizeof out, "%s --out %s/run --seed 7 --force", cmd, dir);
     CHECK_MSG(rc == 0, "--force: exit %d: %s", rc, out);
 }
+
+/* `train --help` is generated from the library's tables: every preset and
+ * every optimizer is in its usage line and in its option list. */
+ENT_TEST(cli_help_lists_every_preset_and_optimizer) {
+    static char out[65536];
+    int rc = ent_test_run(out, sizeof out, "%s train --help", ent_test_cli());
+    CHECK_MSG(rc == 0, "train --help: exit %d", rc);
+    const char *usage_end = strstr(out, "--epochs N");
+    int n;
+    const char *const *presets = ent_model_presets(&n);
+    for (int i = 0; i < n; i++) {
+        const char *at = strstr(out, presets[i]);
+        CHECK_MSG(at && usage_end && at < usage_end, "preset %s not in the usage line", presets[i]);
+        CHECK_MSG(at && strstr(usage_end, presets[i]), "preset %s not in the option list", presets[i]);
+    }
+    for (int k = 0; k < ENT_OPTIM_KIND_COUNT; k++) {
+        const char *name = ent_optim_kind_name((ent_optim_kind)k), *at = strstr(out, name);
+        CHECK_MSG(at && usage_end && at < usage_end, "optimizer %s not in the usage line", name);
+        CHECK_MSG(at && strstr(usage_end, name), "optimizer %s not in the option list", name);
+    }
+}

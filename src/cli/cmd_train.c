@@ -18,17 +18,38 @@ typedef struct {
 
 #define N_TRAIN_ARGS 72
 
+/* The presets and optimizers the library has, joined by sep: usage lines
+ * and option help come from these tables, so they cannot drift. */
+static const char *preset_list(char *buf, size_t cap, const char *sep) {
+    int n;
+    const char *const *names = ent_model_presets(&n);
+    buf[0] = 0;
+    for (int i = 0; i < n; i++)
+        snprintf(buf + strlen(buf), cap - strlen(buf), "%s%s", i ? sep : "", names[i]);
+    return buf;
+}
+
+static const char *optimizer_list(char *buf, size_t cap, const char *sep) {
+    buf[0] = 0;
+    for (int k = 0; k < ENT_OPTIM_KIND_COUNT; k++)
+        snprintf(buf + strlen(buf), cap - strlen(buf), "%s%s", k ? sep : "",
+                 ent_optim_kind_name((ent_optim_kind)k));
+    return buf;
+}
+
 static int train_spec(ent_arg *a, ent_train_config *c, train_extra *x) {
+    static char presets_help[512], optimizers_help[512];
     ent_optim_params *o = &c->optim;
     ent_model_opts *m = &c->model_opts;
     int n = 0;
 #define OPT(NAME, TYPE, DST, CAP, CHOICES, HELP, ...) \
     a[n++] = (ent_arg){.name = NAME, .type = TYPE, .dst = DST, .cap = CAP, .choices = CHOICES, .help = HELP, __VA_ARGS__}
-    OPT("model", ARG_STRING, c->model, sizeof c->model, NULL, "network preset: mnistfc | lenet");
+    OPT("model", ARG_STRING, c->model, sizeof c->model, NULL,
+        preset_list(presets_help, sizeof presets_help, " | "));
     OPT("dataset", ARG_STRING, c->dataset, sizeof c->dataset, NULL, "fashion-mnist | mnist");
     OPT("data-dir", ARG_STRING, c->data_dir, sizeof c->data_dir, NULL, "folder with the IDX files (default: the data set's)");
     OPT("optimizer", ARG_STRING, x->optimizer, sizeof x->optimizer, NULL,
-        "sgd | adam | entropy-sgd | sgld | sam | hj-prox | heat | replicated-sgd | elastic-sgd | parle");
+        optimizer_list(optimizers_help, sizeof optimizers_help, " | "));
     OPT("epochs", ARG_DOUBLE, &c->epochs, 0, NULL, "budget in EFFECTIVE epochs (Entropy-SGD: outer epochs x L)");
     OPT("batch-size", ARG_I64, &c->batch, 0, NULL, "mini-batch size");
     OPT("seed", ARG_U64, &c->seed, 0, NULL, "seed of every random stream (init, data order, dropout, noise)");
@@ -176,9 +197,12 @@ static int resume_argv(const char *dir, int argc, char **argv, int *out_argc, ch
 }
 
 static void train_help(ent_arg *spec, int n) {
-    printf("usage: entropic train --model mnistfc|lenet --dataset fashion-mnist|mnist --optimizer sgd|adam|entropy-sgd\n"
-           "                      --epochs N --batch-size B --seed S --threads T --out RUNDIR [options]\n\n"
-           "Trains a network; --epochs is a budget in effective epochs for every optimizer\n"
+    char presets[512], optimizers[512];
+    printf("usage: entropic train --model %s --dataset fashion-mnist|mnist\n"
+           "                      --optimizer %s\n"
+           "                      --epochs N --batch-size B --seed S --threads T --out RUNDIR [options]\n\n",
+           preset_list(presets, sizeof presets, "|"), optimizer_list(optimizers, sizeof optimizers, "|"));
+    printf("Trains a network; --epochs is a budget in effective epochs for every optimizer\n"
            "(Entropy-SGD: updates x L / batches per epoch), so equal flags mean equal numbers of\n"
            "mini-batch gradients. Defaults below are those of the optimizer named on the command\n"
            "line (try --optimizer entropy-sgd --help).\n\n");
