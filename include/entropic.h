@@ -605,6 +605,11 @@ void ent_json_begin_array(ent_json *j, const char *key);
 void ent_json_end_array(ent_json *j);
 void ent_json_string(ent_json *j, const char *key, const char *v);
 void ent_json_number(ent_json *j, const char *key, double v);
+/* A float setting as the shortest decimal that reads back as the same
+ * float (0.15f is written 0.15, not 0.15000000596046448). */
+void ent_json_float(ent_json *j, const char *key, float v);
+/* That decimal into buf (at least 16 bytes); "nan"/"inf" for those. */
+void ent_shortest_float(char *buf, size_t cap, float v);
 void ent_json_int(ent_json *j, const char *key, int64_t v);
 void ent_json_bool(ent_json *j, const char *key, int v);
 /* Write j's text atomically to path. */

@@ -201,6 +201,10 @@ ENT_TEST(cli_train_esgd_learns) {
                       t, t, t);
     CHECK(strstr(out, "epoch,effective_epoch,step,train_loss,test_loss,test_error,wall_seconds") != NULL);
     CHECK(strstr(out, "\"gamma0\"") && strstr(out, "\"seed\": 1"));
+    /* float settings as given, not float32 leftovers; PyTorch's "format" tag */
+    CHECK_MSG(strstr(out, "\"bn_momentum\": 0.1,") != NULL, "config.json: %s", out);
+    rc = ent_test_run(out, sizeof out, "head -c 4096 %s/esgd/checkpoint.safetensors | tr -d '\\000' | grep -o '\"format\":\"pt\"'", t);
+    CHECK_MSG(rc == 0 && strstr(out, "\"format\":\"pt\""), "checkpoint metadata lacks format pt: %s", out);
     /* a checkpoint of another network is refused with the tensor named */
     rc = ent_test_run(out, sizeof out, "%s train --model lenet --init-from %s/esgd/checkpoint.safetensors --out %s/l --quiet",
                       ent_test_cli(), t, t);

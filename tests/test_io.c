@@ -487,3 +487,33 @@ ENT_TEST(atomic_write) {
     free(d);
     free(b);
 }
+
+/* Float settings are written as the shortest decimal that reads back as
+ * the same float (config.json, checkpoint metadata): 0.15f is "0.15", so
+ * config["dropout"] == 0.15 holds in Python. Every float of a sweep over
+ * the bit patterns must round-trip. */
+ENT_TEST(io_shortest_float) {
+    char b[24];
+    const struct { float v; const char *want; } cases[] = {
+        {0.15f, "0.15"}, {0.1f, "0.1"}, {1e-5f, "1e-05"}, {0.2f, "0.2"}, {0.5f, "0.5"}, {3.0f, "3"}};
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        ent_shortest_float(b, sizeof b, cases[i].v);
+        CHECK_MSG(strcmp(b, cases[i].want) == 0, "%.9g written as %s, want %s", (double)cases[i].v, b,
+                  cases[i].want);
+    }
+    int bad = 0;
+    for (uint32_t u = 0x00800000u; u < 0x7f800000u; u += 0x00012345u) {
+        float v;
+        memcpy(&v, &u, sizeof v);
+        ent_shortest_float(b, sizeof b, v);
+        bad += strtof(b, NULL) != v;
+    }
+    CHECK_MSG(bad == 0, "%d floats do not read back from their shortest decimal", bad);
+    ent_json j;
+    ent_json_init(&j);
+    ent_json_begin_object(&j, NULL);
+    ent_json_float(&j, "dropout", 0.15f);
+    ent_json_end_object(&j);
+    CHECK_MSG(strstr(j.buf, "\"dropout\": 0.15") != NULL, "json: %s", j.buf);
+    ent_json_free(&j);
+}

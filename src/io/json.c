@@ -153,6 +153,24 @@ void ent_json_number(ent_json *j, const char *key, double v) {
     puts_(j, b);
 }
 
+void ent_shortest_float(char *buf, size_t cap, float v) {
+    for (int prec = 1; prec <= 9; prec++) {
+        snprintf(buf, cap, "%.*g", prec, (double)v);
+        if (strtof(buf, NULL) == v) return;
+    }
+}
+
+void ent_json_float(ent_json *j, const char *key, float v) {
+    if (!isfinite(v)) {
+        ent_json_number(j, key, v);
+        return;
+    }
+    char b[24];
+    ent_shortest_float(b, sizeof b, v);
+    prefix(j, key);
+    puts_(j, b);
+}
+
 void ent_json_int(ent_json *j, const char *key, int64_t v) {
     prefix(j, key);
     char b[32];

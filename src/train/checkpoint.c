@@ -108,14 +108,17 @@ ent_status ent_checkpoint_save(const char *path, const ent_run_state *r) {
     ent_ckb b = {0};
     for (int i = 0; i < np; i++) ent_ckb_tensor(&b, p[i].name, &p[i], r->theta);
     for (int i = 0; i < nb; i++) ent_ckb_tensor(&b, bt[i].name, &bt[i], r->buffers);
-    ent_ckb_meta(&b, "format", "entropic-checkpoint-1");
+    /* "format": "pt" as safetensors.torch writes it (tools that check it
+     * load the file as a state_dict); our own layout has its version. */
+    ent_ckb_meta(&b, "format", "pt");
+    ent_ckb_meta(&b, "entropic.format_version", "1");
     ent_ckb_meta(&b, "model", ent_model_preset(r->model));
     ent_ckb_meta(&b, "dataset", r->cfg->dataset);
     ent_ckb_meta(&b, "optimizer", ent_optim_kind_name(r->cfg->optim.kind));
-    ent_ckb_meta_f64(&b, "model.dropout", r->model_opts.dropout);
-    ent_ckb_meta_f64(&b, "model.input_dropout", r->model_opts.input_dropout);
-    ent_ckb_meta_f64(&b, "model.bn_momentum", r->model_opts.bn_momentum);
-    ent_ckb_meta_f64(&b, "model.bn_eps", r->model_opts.bn_eps);
+    ent_ckb_meta_f32(&b, "model.dropout", r->model_opts.dropout);
+    ent_ckb_meta_f32(&b, "model.input_dropout", r->model_opts.input_dropout);
+    ent_ckb_meta_f32(&b, "model.bn_momentum", r->model_opts.bn_momentum);
+    ent_ckb_meta_f32(&b, "model.bn_eps", r->model_opts.bn_eps);
     ent_ckb_meta_u64(&b, "run.step", (uint64_t)r->step);
     ent_ckb_meta_u64(&b, "run.grad_evals", (uint64_t)r->grad_evals);
     ent_ckb_meta_f64(&b, "run.wall_seconds", r->wall_seconds);

@@ -78,6 +78,12 @@ void ent_ckb_meta_f64(ent_ckb *b, const char *key, double v) {
     ent_ckb_meta(b, key, s);
 }
 
+void ent_ckb_meta_f32(ent_ckb *b, const char *key, float v) {
+    char s[24];
+    ent_shortest_float(s, sizeof s, v);
+    ent_ckb_meta(b, key, s);
+}
+
 ent_status ent_ckb_write(ent_ckb *b, const char *path) {
     if (b->failed) return ent_fail(ENT_ENOMEM, "%s: out of memory assembling the checkpoint", path);
     return ent_safetensors_write(path, b->t, b->nt, b->keys, b->vals, b->nm);

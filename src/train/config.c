@@ -90,10 +90,10 @@ ent_status ent_train_config_save(const ent_train_config *c, const ent_model_opts
     ent_json_string(&j, "dataset", c->dataset);
     ent_json_string(&j, "data_dir", c->data_dir);
     ent_json_string(&j, "init_from", c->init_from);
-    ent_json_number(&j, "dropout", mo->dropout);
-    ent_json_number(&j, "input_dropout", mo->input_dropout);
-    ent_json_number(&j, "bn_momentum", mo->bn_momentum);
-    ent_json_number(&j, "bn_eps", mo->bn_eps);
+    ent_json_float(&j, "dropout", mo->dropout);
+    ent_json_float(&j, "input_dropout", mo->input_dropout);
+    ent_json_float(&j, "bn_momentum", mo->bn_momentum);
+    ent_json_float(&j, "bn_eps", mo->bn_eps);
     ent_json_number(&j, "epochs", c->epochs);
     ent_json_int(&j, "batch_size", c->batch);
     ent_json_int(&j, "seed", (int64_t)c->seed);

@@ -68,6 +68,7 @@ void ent_ckb_vec(ent_ckb *b, const char *name, const float *data, int64_t n);
 void ent_ckb_meta(ent_ckb *b, const char *key, const char *val);
 void ent_ckb_meta_u64(ent_ckb *b, const char *key, uint64_t v);
 void ent_ckb_meta_f64(ent_ckb *b, const char *key, double v);
+void ent_ckb_meta_f32(ent_ckb *b, const char *key, float v); /* shortest decimal */
 void *ent_ckb_keep(ent_ckb *b, void *block); /* freed by ent_ckb_free; NULL marks failure */
 ent_status ent_ckb_write(ent_ckb *b, const char *path);
 void ent_ckb_free(ent_ckb *b);
