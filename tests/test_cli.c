@@ -228,8 +228,13 @@ ENT_TEST(cli_divergence_keeps_checkpoint) {
     uint64_t step = ckpt_meta(ck, "run.step");
     rc = ent_test_run(out, sizeof out, "%s train --resume %s/r --epochs 20 --lr 1e30", ent_test_cli(), t);
     CHECK_MSG(rc == 1, "diverging run: exit %d, want 1: %s", rc, out);
-    CHECK_MSG(strstr(out, "checkpoint") != NULL, "message: %s", out);
+    CHECK_MSG(strstr(out, "the last good checkpoint is kept in") != NULL, "message: %s", out);
     CHECK(ckpt_meta(ck, "run.step") == step);
+    /* diverged before the first evaluation: no checkpoint to name */
+    rc = ent_test_run(out, sizeof out, "%s train --optimizer sgd %s --epochs 1 --lr 1e30 --out %s/r0", ent_test_cli(),
+                      common, t);
+    CHECK_MSG(rc == 1 && strstr(out, "no checkpoint had been written yet") && !strstr(out, "is kept in"),
+              "divergence before any checkpoint: exit %d: %s", rc, out);
     rc = ent_test_run(out, sizeof out, "%s eval --checkpoint %s --dataset fashion-mnist", ent_test_cli(), ck);
     CHECK_MSG(rc == 0, "the kept checkpoint loads: %s", out);
 }

@@ -50,6 +50,17 @@ static ent_status make_dir(const char *path) {
     return ENT_OK;
 }
 
+/* The end of a divergence message: where the last good checkpoint is, or
+ * that there is none yet (the run diverged before its first evaluation). */
+static const char *kept_checkpoint(const ent_run *R, char *buf, size_t cap) {
+    if (access(R->ckpt_path, F_OK) == 0)
+        snprintf(buf, cap, "the last good checkpoint is kept in %s", R->ckpt_path);
+    else
+        snprintf(buf, cap, "no checkpoint had been written yet (the run diverged before its first "
+                           "evaluation); start it again, for instance with a smaller --lr");
+    return buf;
+}
+
 static const char *METRICS_HEADER =
     "epoch,effective_epoch,step,train_loss,test_loss,test_error,wall_seconds,grad_evals,lr,gamma";
 
@@ -156,10 +167,11 @@ static ent_status evaluate(ent_run *R, double lr) {
     R->interval_loss = 0;
     R->interval_steps = 0;
     r->wall_seconds = R->wall_at_start + ent_time_seconds() - R->session_start;
+    char kept[700];
     if (r->rank == 0 && (!isfinite(e.test_loss) || !ent_vec_all_finite(r->theta, ent_model_n_param(r->model))))
         return ent_fail(ENT_EDIVERGED, "the weights or the test loss became non-finite at step %lld (effective "
-                        "epoch %.2f); the last good checkpoint is kept in %s", (long long)r->step,
-                        effective_epoch(R, r->step), R->ckpt_path);
+                        "epoch %.2f); %s", (long long)r->step, effective_epoch(R, r->step),
+                        kept_checkpoint(R, kept, sizeof kept));
     if (r->rank == 0) s = metrics_append(R, &e);
     if (s == ENT_OK) s = ent_checkpoint_save(R->ckpt_path, r);
     if (r->cfg->progress) {
@@ -193,9 +205,10 @@ static ent_status loop(ent_run *R) {
         ent_status s = r->reps ? ent_replicas_step(r->reps, R->objs, scale, eff, &loss)
                                : ent_optim_step(r->optim, &R->obj, r->theta, scale, &loss);
         if (s != ENT_OK) return s;
+        char kept[700];
         if (!isfinite(loss))
-            return ent_fail(ENT_EDIVERGED, "the training loss became %g at step %lld (effective epoch %.2f); "
-                            "the last good checkpoint is kept in %s", loss, (long long)r->step, eff, R->ckpt_path);
+            return ent_fail(ENT_EDIVERGED, "the training loss became %g at step %lld (effective epoch %.2f); %s",
+                            loss, (long long)r->step, eff, kept_checkpoint(R, kept, sizeof kept));
         r->step++;
         r->grad_evals += R->grads_per_step;
         R->interval_loss += loss;
