@@ -330,3 +330,61 @@ ENT_TEST(cli_help_lists_every_preset_and_optimizer) {
         CHECK_MSG(at && strstr(usage_end, name), "optimizer %s not in the option list", name);
     }
 }
+
+/* A state_dict saved without entropic's metadata (what
+ * safetensors.torch.save_file(model.state_dict(), path) writes): eval
+ * takes it with --model and gives the same numbers as the same weights in
+ * our own checkpoint; without --model it is refused naming the option, and
+ * our checkpoint refuses a --model that is not its network. */
+static void write_state_dict(const char *path, const ent_model *m, const float *theta,
+                             const float *buffers) {
+    int np, nb;
+    const ent_tensor_info *p = ent_model_params(m, &np), *b = ent_model_buffers(m, &nb);
+    ent_st_tensor t[64];
+    int n = 0;
+    for (int i = 0; i < np + nb && n < 64; i++) {
+        const ent_tensor_info *ti = i < np ? &p[i] : &b[i - np];
+        t[n++] = (ent_st_tensor){ti->name, ti->ndim, {ti->shape[0], ti->shape[1], ti->shape[2], ti->shape[3]},
+                                 (i < np ? theta : buffers) + ti->offset, ti->is_int64};
+    }
+    CHECK(ent_safetensors_write(path, t, n, NULL, NULL, 0) == ENT_OK);
+}
+
+ENT_TEST(cli_eval_state_dict_with_model) {
+    if (!have_fmnist()) return;
+    const char *t = ent_test_tmpdir();
+    int rc = ent_test_run(out, sizeof out, "%s train --model mnistfc --optimizer adam --train-subset 512 "
+                          "--test-subset 200 --batch-size 64 --epochs 1 --quiet --out %s/sd",
+                          ent_test_cli(), t);
+    CHECK_MSG(rc == 0, "train: %s", out);
+    char ck[600], sd[600], want[8192];
+    snprintf(ck, sizeof ck, "%s/sd/checkpoint.safetensors", t);
+    snprintf(sd, sizeof sd, "%s/state_dict.safetensors", t);
+    ent_st_file *f = NULL;
+    ent_model *m = NULL;
+    CHECK(ent_safetensors_read(&f, ck) == ENT_OK);
+    CHECK(ent_model_new(&m, "mnistfc", NULL, 1, 28, 28, 10, 64) == ENT_OK);
+    if (!f || !m) return;
+    float *theta = ent_alloc(sizeof(float) * (size_t)ent_model_n_param(m));
+    float *buffers = ent_alloc(sizeof(float) * (size_t)(ent_model_n_buffer(m) + 1));
+    CHECK(ent_checkpoint_read_weights(f, ck, m, theta, buffers) == ENT_OK);
+    write_state_dict(sd, m, theta, buffers);
+    rc = ent_test_run(want, sizeof want, "%s eval --checkpoint %s --dataset fashion-mnist --json", ent_test_cli(), ck);
+    CHECK_MSG(rc == 0, "eval of our checkpoint: %s", want);
+    rc = ent_test_run(out, sizeof out, "%s eval --checkpoint %s --model mnistfc --dataset fashion-mnist --json",
+                      ent_test_cli(), sd);
+    const char *we = strstr(want, "\"loss\""), *ge = strstr(out, "\"loss\"");
+    CHECK_MSG(rc == 0 && we && ge && strcmp(we, ge) == 0, "state_dict with --model: exit %d: %s vs %s", rc, out,
+              want);
+    rc = ent_test_run(out, sizeof out, "%s eval --checkpoint %s --dataset fashion-mnist", ent_test_cli(), sd);
+    CHECK_MSG(rc == 2 && strstr(out, "--model") && strstr(out, "state_dict.safetensors") &&
+                  ent_test_count_lines(out) == 1,
+              "state_dict without --model: exit %d: %s", rc, out);
+    rc = ent_test_run(out, sizeof out, "%s eval --checkpoint %s --model lenet --dataset fashion-mnist", ent_test_cli(),
+                      ck);
+    CHECK_MSG(rc == 2 && strstr(out, "'mnistfc'") && strstr(out, "'lenet'"), "wrong --model: exit %d: %s", rc, out);
+    ent_free_aligned(theta);
+    ent_free_aligned(buffers);
+    ent_model_free(m);
+    ent_st_file_free(f);
+}

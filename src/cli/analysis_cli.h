@@ -16,8 +16,12 @@ typedef struct {
 /* Read and validate the checkpoint file (fails fast, before any data set
  * is read); then build its network (preset and dropout/BN options from the
  * metadata) for inputs of d's shape and batches of up to max_batch, and
- * load the weights (shapes checked). ent_ckpt_free in every case. */
-ent_status ent_ckpt_open(ent_ckpt *c, const char *path);
+ * load the weights (shapes checked). ent_ckpt_free in every case. model:
+ * the preset (NULL or "": the metadata's); a checkpoint without metadata
+ * (PyTorch's save_file of a state_dict) needs it, and one with metadata
+ * must agree with it. Options the metadata lacks take the preset's
+ * defaults. */
+ent_status ent_ckpt_open(ent_ckpt *c, const char *path, const char *model);
 ent_status ent_ckpt_build(ent_ckpt *c, const ent_dataset *d, int64_t max_batch);
 void ent_ckpt_free(ent_ckpt *c);
 

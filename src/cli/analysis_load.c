@@ -13,14 +13,19 @@ static float meta_float(const ent_st_file *f, const char *key, float dflt) {
     return s ? (float)atof(s) : dflt;
 }
 
-ent_status ent_ckpt_open(ent_ckpt *c, const char *path) {
+ent_status ent_ckpt_open(ent_ckpt *c, const char *path, const char *model) {
     memset(c, 0, sizeof *c);
     snprintf(c->path, sizeof c->path, "%s", path);
     ent_status s = ent_safetensors_read(&c->file, path);
     if (s != ENT_OK) return s;
-    const char *model = ent_st_meta(c->file, "model");
-    if (!model) return ent_fail(ENT_EFORMAT, "%s: no 'model' in the metadata (not an entropic checkpoint?)", path);
-    snprintf(c->model, sizeof c->model, "%s", model);
+    const char *meta = ent_st_meta(c->file, "model");
+    const int given = model && model[0];
+    if (!meta && !given)
+        return ent_fail(ENT_EUSAGE, "%s: no 'model' in the metadata (a checkpoint written by PyTorch?): "
+                        "name the network with --model NAME", path);
+    if (meta && given && strcmp(meta, model) != 0)
+        return ent_fail(ENT_EUSAGE, "%s: the checkpoint is a '%s', not the --model '%s'", path, meta, model);
+    snprintf(c->model, sizeof c->model, "%s", given ? model : meta);
     return ENT_OK;
 }
 

@@ -3,55 +3,31 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli/analysis_cli.h"
 #include "cli/args.h"
 #include "cli/cli.h"
 
-static float meta_float(const ent_st_file *f, const char *key, float dflt) {
-    const char *s = ent_st_meta(f, key);
-    return s ? (float)atof(s) : dflt;
-}
-
-static ent_status evaluate(const char *ckpt, const char *dataset, const char *dir, int split,
-                           double *loss, double *err, int64_t *n, char *model_name) {
-    ent_st_file *f = NULL;
+static ent_status evaluate(const char *ckpt, const char *model, const char *dataset, const char *dir,
+                           int split, double *loss, double *err, int64_t *n, char *model_name) {
     ent_dataset *d = NULL;
-    ent_model *m = NULL;
-    float *theta = NULL, *buffers = NULL;
-    ent_status s = ent_safetensors_read(&f, ckpt);
-    if (s != ENT_OK) return s;
-    const char *model = ent_st_meta(f, "model");
-    if (!model) s = ent_fail(ENT_EFORMAT, "%s: no 'model' in the metadata (not an entropic checkpoint?)", ckpt);
+    ent_ckpt c;
+    ent_status s = ent_ckpt_open(&c, ckpt, model);
     if (s == ENT_OK) s = ent_dataset_load(&d, dataset, dir[0] ? dir : NULL, split ? ENT_SPLIT_TRAIN : ENT_SPLIT_TEST);
-    if (s == ENT_OK) {
-        snprintf(model_name, 32, "%s", model);
-        ent_model_opts o = ent_model_opts_default();
-        o.dropout = meta_float(f, "model.dropout", o.dropout);
-        o.input_dropout = meta_float(f, "model.input_dropout", o.input_dropout);
-        o.bn_momentum = meta_float(f, "model.bn_momentum", o.bn_momentum);
-        o.bn_eps = meta_float(f, "model.bn_eps", o.bn_eps);
-        s = ent_model_new(&m, model, &o, d->c, d->h, d->w, d->n_classes, 500);
-    }
-    if (s == ENT_OK) {
-        theta = ent_alloc(sizeof(float) * (size_t)ent_model_n_param(m));
-        buffers = ent_alloc(sizeof(float) * (size_t)(ent_model_n_buffer(m) + 1));
-        if (!theta || !buffers) s = ent_fail(ENT_ENOMEM, "out of memory");
-    }
-    if (s == ENT_OK) s = ent_checkpoint_read_weights(f, ckpt, m, theta, buffers);
-    if (s == ENT_OK) s = ent_model_evaluate(m, theta, buffers, d, loss, err);
+    if (s == ENT_OK) s = ent_ckpt_build(&c, d, 500);
+    if (s == ENT_OK) s = ent_model_evaluate(c.m, c.theta, c.buffers, d, loss, err);
     if (s == ENT_OK) *n = d->n;
-    ent_free_aligned(theta);
-    ent_free_aligned(buffers);
-    ent_model_free(m);
+    snprintf(model_name, 32, "%s", c.model);
+    ent_ckpt_free(&c);
     ent_dataset_free(d);
-    ent_st_file_free(f);
     return s;
 }
 
 int ent_cmd_eval(int argc, char **argv) {
-    char ckpt[512] = "", dataset[32] = "fashion-mnist", dir[512] = "";
+    char ckpt[512] = "", model_opt[32] = "", dataset[32] = "fashion-mnist", dir[512] = "";
     int split = 0, json = 0, threads = 0, help = 0;
     ent_arg spec[] = {
         {.name = "checkpoint", .type = ARG_STRING, .dst = ckpt, .cap = sizeof ckpt, .help = "checkpoint file (safetensors) to evaluate"},
+        {.name = "model", .type = ARG_STRING, .dst = model_opt, .cap = sizeof model_opt, .help = "network preset, for a checkpoint without entropic metadata (PyTorch's save_file)"},
         {.name = "dataset", .type = ARG_STRING, .dst = dataset, .cap = sizeof dataset, .help = "fashion-mnist | mnist"},
         {.name = "data-dir", .type = ARG_STRING, .dst = dir, .cap = sizeof dir, .help = "folder with the IDX files"},
         {.name = "split", .type = ARG_CHOICE, .dst = &split, .choices = "test|train", .help = "which split"},
@@ -62,7 +38,7 @@ int ent_cmd_eval(int argc, char **argv) {
     int n = (int)(sizeof spec / sizeof spec[0]);
     if (ent_args_parse(spec, n, argc, argv, "eval", NULL, 0, NULL) != 0) return 2;
     if (help) {
-        printf("usage: entropic eval --checkpoint FILE --dataset NAME [--split test|train] [--json]\n\n"
+        printf("usage: entropic eval --checkpoint FILE [--model NAME] --dataset NAME [--split test|train] [--json]\n\n"
                "Prints the mean cross-entropy loss and the error of the checkpoint's network\n"
                "(evaluation mode: no dropout, batch-norm running statistics).\n\n");
         ent_args_help(spec, n);
@@ -76,7 +52,7 @@ int ent_cmd_eval(int argc, char **argv) {
     double loss = 0, err = 0;
     int64_t count = 0;
     char model[32] = "";
-    ent_status s = evaluate(ckpt, dataset, dir, split, &loss, &err, &count, model);
+    ent_status s = evaluate(ckpt, model_opt, dataset, dir, split, &loss, &err, &count, model);
     if (s != ENT_OK) return ent_cli_status(s, "eval");
     const char *sp = split ? "train" : "test";
     if (json) {

@@ -21,7 +21,7 @@
 typedef struct {
     const char *ckpt[MAX_CKPT];
     int n_ckpt;
-    char dataset[32], dir[512], out[512];
+    char dataset[32], dir[512], out[512], model[32];
     int measure, noise, samples, temps, moves, threads, help, n_sigma, n_gamma;
     int64_t train_n, test_n;
     double sigma[MAX_GRID], gamma[MAX_GRID], rho;
@@ -77,7 +77,7 @@ typedef struct {
 static ent_status measure_one(const opts *o, int c, const ent_dataset *train, const ent_dataset *test,
                               results *r) {
     ent_ckpt k;
-    ent_status s = ent_ckpt_open(&k, o->ckpt[c]);
+    ent_status s = ent_ckpt_open(&k, o->ckpt[c], o->model);
     if (s == ENT_OK) s = ent_ckpt_build(&k, train, 500);
     if (s != ENT_OK) {
         ent_ckpt_free(&k);
@@ -274,7 +274,7 @@ static ent_status run(opts *o) {
     ent_status s = r ? ENT_OK : ent_fail(ENT_ENOMEM, "flatness: out of memory");
     for (int c = 0; c < o->n_ckpt && s == ENT_OK; c++) { /* fail fast, before the data */
         ent_ckpt k;
-        s = ent_ckpt_open(&k, o->ckpt[c]);
+        s = ent_ckpt_open(&k, o->ckpt[c], o->model);
         ent_ckpt_free(&k);
     }
     if (s == ENT_OK) s = ent_cli_mkdir(o->out);
@@ -370,6 +370,7 @@ int ent_cmd_flatness(int argc, char **argv) {
         {.name = "seed", .type = ARG_U64, .dst = &o.seed, .help = "noise streams (the same draws for every checkpoint)"},
         {.name = "threads", .type = ARG_INT, .dst = &o.threads, .help = "threads (0 = all cores)"},
         {.name = "out", .type = ARG_STRING, .dst = o.out, .cap = sizeof o.out, .help = "output directory"},
+        {.name = "model", .type = ARG_STRING, .dst = o.model, .cap = sizeof o.model, .help = "network preset, for checkpoints without entropic metadata (PyTorch's save_file)"},
         {.name = "help", .type = ARG_BOOL, .dst = &o.help, .help = "this help"},
     };
     const int n = (int)(sizeof spec / sizeof spec[0]);
@@ -394,7 +395,7 @@ int ent_cmd_flatness(int argc, char **argv) {
     }
     if (o.samples == 0) o.samples = o.measure == 0 ? 10 : 16;
     if (o.train_n < 0) o.train_n = o.measure == 0 ? 10000 : 2000;
-    rc = check_opts(&o, &spec[3], &spec[5]);
+    rc = check_opts(&o, &spec[3], &spec[5]); /* sigma, gamma */
     if (rc != 0) return rc;
     ent_set_threads(o.threads);
     return ent_cli_status(run(&o), "flatness");

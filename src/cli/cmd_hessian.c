@@ -19,7 +19,7 @@ static const double fractions_at[] = {1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 1e-1};
 #define N_FRAC 6
 
 typedef struct {
-    char ckpt[512], dataset[32], dir[512], out[512], params[512];
+    char ckpt[512], dataset[32], dir[512], out[512], params[512], model[32];
     int method, top, steps, probes, threads, bn_train, help, precision, single;
     int64_t samples, batch;
     double tol, threshold;
@@ -293,7 +293,7 @@ static ent_status run(const opts *o) {
     ent_hvp_block *blk = NULL;
     result r = {.o = o};
     double *g = NULL;
-    ent_status s = ent_ckpt_open(&c, o->ckpt);
+    ent_status s = ent_ckpt_open(&c, o->ckpt, o->model);
     if (s == ENT_OK) s = ent_cli_mkdir(o->out);
     if (s == ENT_OK) s = ent_cli_dataset(&d, o->dataset, o->dir, ENT_SPLIT_TRAIN, o->samples);
     if (s == ENT_OK) s = ent_ckpt_build(&c, d, 1);
@@ -347,6 +347,7 @@ int ent_cmd_hessian(int argc, char **argv) {
               .batch = 128, .tol = 1e-6, .threshold = 1e-4, .seed = 1};
     ent_arg spec[] = {
         {.name = "checkpoint", .type = ARG_STRING, .dst = o.ckpt, .cap = sizeof o.ckpt, .help = "checkpoint (safetensors) of the network"},
+        {.name = "model", .type = ARG_STRING, .dst = o.model, .cap = sizeof o.model, .help = "network preset, for a checkpoint without entropic metadata (PyTorch's save_file)"},
         {.name = "dataset", .type = ARG_STRING, .dst = o.dataset, .cap = sizeof o.dataset, .help = "fashion-mnist | mnist (its training split)"},
         {.name = "data-dir", .type = ARG_STRING, .dst = o.dir, .cap = sizeof o.dir, .help = "folder with the IDX files"},
         {.name = "samples", .type = ARG_I64, .dst = &o.samples, .help = "the first N training samples define the loss"},
