@@ -209,6 +209,8 @@ ENT_TEST(cli_train_esgd_learns) {
     rc = ent_test_run(out, sizeof out, "%s train --model lenet --init-from %s/esgd/checkpoint.safetensors --out %s/l --quiet",
                       ent_test_cli(), t, t);
     CHECK_MSG(rc == 2 && strstr(out, "conv1.weight"), "lenet from mnistfc weights: exit %d: %s", rc, out);
+    rc = ent_test_run(out, sizeof out, "test -e %s/l", t);
+    CHECK_MSG(rc != 0, "the failed start left its run directory %s/l behind", t);
     /* a truncated checkpoint is refused */
     ent_test_run(out, sizeof out, "head -c 5000 %s/esgd/checkpoint.safetensors > %s/cut.safetensors", t, t);
     rc = ent_test_run(out, sizeof out, "%s eval --checkpoint %s/cut.safetensors --dataset fashion-mnist", ent_test_cli(), t);

@@ -233,7 +233,7 @@ static ent_status init_from(ent_run *R) {
     return s;
 }
 
-static ent_status start(ent_run *R) {
+static ent_status start_in(ent_run *R) {
     const ent_train_config *c = R->r.cfg;
     ent_run_state *r = &R->r;
     ent_status s = r->rank == 0 ? make_dir(c->out_dir) : ENT_OK;
@@ -251,6 +251,28 @@ static ent_status start(ent_run *R) {
     snprintf(cfg_path, sizeof cfg_path, "%s/config.json", c->out_dir);
     s = ent_train_config_save(c, &r->model_opts, cfg_path);
     if (s == ENT_OK) s = metrics_prepare(R);
+    return s;
+}
+
+/* A start that fails takes back the run directory it made (with the files
+ * it wrote there), so a failed --init-from leaves nothing behind; one that
+ * existed before is left as it was found. */
+static void undo_start(const ent_train_config *c) {
+    static const char *const files[] = {"config.json", "metrics.csv"};
+    for (size_t i = 0; i < sizeof files / sizeof *files; i++) {
+        char path[600];
+        snprintf(path, sizeof path, "%s/%s", c->out_dir, files[i]);
+        unlink(path);
+    }
+    rmdir(c->out_dir); /* only if nothing else is in it */
+}
+
+static ent_status start(ent_run *R) {
+    const ent_train_config *c = R->r.cfg;
+    struct stat st;
+    const int made = R->r.rank == 0 && stat(c->out_dir, &st) != 0;
+    ent_status s = start_in(R);
+    if (s != ENT_OK && made) undo_start(c);
     return s;
 }
 
