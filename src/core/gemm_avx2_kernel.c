@@ -118,11 +118,6 @@ static ENT_AVX2 void macro_kernel(int64_t mc, int64_t nc, int64_t kc, ent_gemm_b
  * end in a fixed order. */
 enum { DR = 4, DS = 3 };
 
-ENT_AVX2_INLINE float hsum8(__m256 v) {
-    const __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-    const __m128 t = _mm_add_ps(s, _mm_movehl_ps(s, s));
-    return _mm_cvtss_f32(_mm_add_ss(t, _mm_shuffle_ps(t, t, 1)));
-}
 
 ENT_AVX2_INLINE void dot_body(const int r, const int s, int64_t K, const float *restrict a,
                               int64_t lda, const float *restrict b, int64_t ldb,
@@ -161,7 +156,7 @@ ENT_AVX2_INLINE void dot_body(const int r, const int s, int64_t K, const float *
 #pragma GCC unroll 3
         for (int j = 0; j < s; j++) {
             float *cp = c + i * ldc + j;
-            const float v = alpha * hsum8(acc[i][j]);
+            const float v = alpha * ent_hsum8(acc[i][j]);
             *cp = beta != 0.0f ? fmaf(beta, *cp, v) : v;
         }
 }

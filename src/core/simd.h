@@ -47,6 +47,13 @@ ENT_AVX2_INLINE __m256i ent_lanes8(int64_t n) {
     return _mm256_loadu_si256((const __m256i *)(tbl + 8 - k));
 }
 
+/* The 8 lanes of v summed in a fixed order (halves, then pairs). */
+ENT_AVX2_INLINE float ent_hsum8(__m256 v) {
+    const __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    const __m128 t = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    return _mm_cvtss_f32(_mm_add_ss(t, _mm_shuffle_ps(t, t, 1)));
+}
+
 /* In-register transpose of an 8x8 block: r[i][j] -> r[j][i]. */
 ENT_AVX2_INLINE void ent_transpose8(__m256 r[8]) {
     __m256 t[8], u[8];

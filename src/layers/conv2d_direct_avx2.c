@@ -94,13 +94,6 @@ void ent_conv_direct_avx2_forward(const ent_layer *l, const float *w, const floa
     for (int64_t s = 0; s < n; s++) forward_sample(l, in + s * per_in, w, b, out + s * per_out);
 }
 
-/* The 8 lanes of v summed in a fixed order. */
-ENT_AVX2_INLINE float hsum8(__m256 v) {
-    const __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-    const __m128 t = _mm_add_ps(s, _mm_movehl_ps(s, s));
-    return _mm_cvtss_f32(_mm_add_ss(t, _mm_shuffle_ps(t, t, 1)));
-}
-
 /* dW[o][c][., .] over n samples; KK and NV are literals in each caller. */
 ENT_AVX2_INLINE void dweight_one(const ent_layer *l, const float *in, const float *dout,
                                  int64_t n, int64_t o, int64_t c, float *dw, int store,
@@ -134,7 +127,7 @@ ENT_AVX2_INLINE void dweight_one(const ent_layer *l, const float *in, const floa
     for (int kh = 0; kh < KK; kh++)
         for (int kw = 0; kw < KK; kw++) {
             float *d = dw + ((o * C + c) * KK + kh) * KK + kw;
-            const float v = hsum8(sums[kh][kw]);
+            const float v = ent_hsum8(sums[kh][kw]);
             *d = store ? v : *d + v;
         }
 }
