@@ -530,6 +530,8 @@ typedef struct {
     int n_milestones;        /* lr *= lr_factor at each milestone (effective epochs) */
     double lr_milestones[ENT_MAX_MILESTONES];
     double lr_factor;
+    int lr_cosine;           /* 1: lr *= (1 + cos(pi p)) / 2, p the fraction of the budget after warm-up */
+    double warmup_epochs;    /* lr *= t / warmup for the first warmup effective epochs (0: none) */
     int64_t train_subset, test_subset; /* 0 = whole set */
     int progress;            /* 1: progress line on a terminal, plain lines otherwise; 0: quiet */
     int argc;                /* the command line, recorded in config.json */

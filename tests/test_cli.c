@@ -390,3 +390,30 @@ ENT_TEST(cli_eval_state_dict_with_model) {
     ent_model_free(m);
     ent_st_file_free(f);
 }
+
+/* --warmup-epochs and --lr-schedule cosine: metrics.csv's lr column (the
+ * rate of the last update before each evaluation) follows 0.1 t / 1 during
+ * the warm-up epoch, then 0.1 (1 + cos(pi (t - 1) / 1)) / 2 to 0 at the end
+ * of the 2-epoch budget. 64 images in batches of 8: 8 updates an epoch. */
+ENT_TEST(cli_train_warmup_cosine_schedule) {
+    const char *dir = make_mnist(64, "none");
+    int rc = ent_test_run(out, sizeof out, "%s train --dataset mnist --data-dir %s --epochs 2 --batch-size 8 "
+                          "--optimizer sgd --lr 0.1 --warmup-epochs 1 --lr-schedule cosine --eval-every 0.5 "
+                          "--quiet --out %s/cos && cut -d, -f2,9 %s/cos/metrics.csv",
+                          ent_test_cli(), dir, dir, dir);
+    CHECK_MSG(rc == 0, "train: exit %d: %s", rc, out);
+    /* the update before evaluation at t starts at t - 1/8 */
+    const double at[4] = {0.5, 1.0, 1.5, 2.0}, pi = 3.14159265358979323846;
+    for (int i = 0; i < 4; i++) {
+        const double t = at[i] - 0.125;
+        const double want = t < 1 ? 0.1 * t : 0.05 * (1 + cos(pi * (t - 1)));
+        char key[32];
+        snprintf(key, sizeof key, "\n%.6f,", at[i]);
+        const char *row = strstr(out, key);
+        const double got = row ? atof(strchr(row + 1, ',') + 1) : -1;
+        CHECK_MSG(row && fabs(got - want) < 1e-6, "lr at epoch %g: %g, want %g (%s)", at[i], got, want, out);
+    }
+    rc = ent_test_run(out, sizeof out, "%s train --dataset mnist --data-dir %s --epochs 2 --warmup-epochs 2 --quiet "
+                      "--out %s/bad", ent_test_cli(), dir, dir);
+    CHECK_MSG(rc == 2 && strstr(out, "--warmup-epochs"), "warm-up over the whole budget: exit %d: %s", rc, out);
+}

@@ -61,6 +61,10 @@ static int train_spec(ent_arg *a, ent_train_config *c, train_extra *x) {
     OPT("lr", ARG_DOUBLE, &o->lr, 0, NULL, "learning rate (Entropy-SGD: outer step eta)");
     OPT("lr-milestones", ARG_LIST, c->lr_milestones, ENT_MAX_MILESTONES, NULL, "effective epochs at which lr *= lr-factor", .count = &c->n_milestones);
     OPT("lr-factor", ARG_DOUBLE, &c->lr_factor, 0, NULL, "learning-rate step factor");
+    OPT("lr-schedule", ARG_CHOICE, &c->lr_cosine, 0, "step|cosine",
+        "step: the milestones alone; cosine: also annealed to 0 over the budget after the warm-up");
+    OPT("warmup-epochs", ARG_DOUBLE, &c->warmup_epochs, 0, NULL,
+        "linear warm-up of the learning rate from 0 over this many effective epochs");
     OPT("momentum", ARG_DOUBLE, &o->momentum, 0, NULL, "momentum (Entropy-SGD: of the outer step)");
     OPT("nesterov", ARG_BOOL, &o->nesterov, 0, NULL, "Nesterov momentum");
     OPT("weight-decay", ARG_DOUBLE, &o->weight_decay, 0, NULL, "L2 weight decay (Entropy-SGD: outer step)");

@@ -29,6 +29,8 @@ ent_status ent_train_config_check(const ent_train_config *c) {
     if (c->batch < 1 || c->batch > 65536) BAD("--batch-size must be in 1..65536, got %lld", (long long)c->batch);
     if (!(c->eval_every > 0)) BAD("--eval-every must be > 0 effective epochs, got %g", c->eval_every);
     if (!(c->lr_factor > 0 && isfinite(c->lr_factor))) BAD("--lr-factor must be > 0, got %g", c->lr_factor);
+    if (!(c->warmup_epochs >= 0 && c->warmup_epochs < c->epochs))
+        BAD("--warmup-epochs must be in [0, --epochs), got %g", c->warmup_epochs);
     for (int i = 0; i < c->n_milestones; i++)
         if (!(c->lr_milestones[i] > 0) || (i && c->lr_milestones[i] <= c->lr_milestones[i - 1]))
             BAD("--lr-milestones must be positive and increasing (at %g)", c->lr_milestones[i]);
@@ -103,6 +105,8 @@ ent_status ent_train_config_save(const ent_train_config *c, const ent_model_opts
     for (int i = 0; i < c->n_milestones; i++) ent_json_number(&j, NULL, c->lr_milestones[i]);
     ent_json_end_array(&j);
     ent_json_number(&j, "lr_factor", c->lr_factor);
+    ent_json_string(&j, "lr_schedule", c->lr_cosine ? "cosine" : "step");
+    ent_json_number(&j, "warmup_epochs", c->warmup_epochs);
     ent_json_int(&j, "train_subset", c->train_subset);
     ent_json_int(&j, "test_subset", c->test_subset);
     ent_json_begin_object(&j, "optimizer");

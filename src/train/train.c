@@ -23,10 +23,20 @@ static double effective_epoch(const ent_run *R, int64_t step) {
     return (double)step * R->batches_per_step / (double)R->steps_per_epoch;
 }
 
+/* The learning-rate factor at an effective epoch: the step milestones,
+ * times a linear warm-up from 0 over warmup_epochs, times cosine annealing
+ * to 0 over the rest of the budget (the warm-up and cosine schedules of
+ * Hugging Face's transformers, by effective epoch instead of update). */
 static double lr_scale_at(const ent_train_config *c, double eff_epoch) {
     double s = 1.0;
     for (int i = 0; i < c->n_milestones; i++)
         if (eff_epoch >= c->lr_milestones[i] - 1e-9) s *= c->lr_factor;
+    const double w = c->warmup_epochs;
+    if (w > 0 && eff_epoch < w) return s * eff_epoch / w;
+    if (c->lr_cosine) {
+        const double p = c->epochs > w ? (eff_epoch - w) / (c->epochs - w) : 1.0;
+        s *= 0.5 * (1.0 + cos(3.14159265358979323846 * (p < 1.0 ? p : 1.0)));
+    }
     return s;
 }
 
