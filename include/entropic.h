@@ -300,6 +300,7 @@ typedef enum {
     ENT_OPTIM_REPLICATED_SGD, /* robust ensemble rSGD (C.1, C.2) */
     ENT_OPTIM_ELASTIC_SGD,    /* synchronous EASGD (D.5) */
     ENT_OPTIM_PARLE,          /* Entropy-SGD replicas + elastic pull to the mean (D.5) */
+    ENT_OPTIM_ADAMW,          /* torch.optim.AdamW: Adam with decoupled weight decay */
     ENT_OPTIM_KIND_COUNT
 } ent_optim_kind;
 

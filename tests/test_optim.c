@@ -132,6 +132,28 @@ ENT_TEST(optim_adam_by_hand) {
     run_small(&p, 1.0, 2, want, HAND_TOL, "adam");
 }
 
+/* AdamW as torch.optim.AdamW: the weights first scaled by 1 - lr wd, then
+ * Adam's step on the plain gradient. lr 0.01, wd 0.1 (decay 0.999):
+ * 1: x = 0.999 (1, 0) - 0.01 sign(1, -4) = (0.989, 0.01);
+ * 2: g = (0.989, 4 (0.01 - 1)); moments as in optim_adam_by_hand;
+ *    x = 0.999 x - 0.01 (m / 0.19) / (sqrt(v / 0.001999) + 1e-8).
+ * Adam's L2 weight decay would give (0.9899, ...) at step 1 instead. */
+ENT_TEST(optim_adamw_by_hand) {
+    ent_optim_params p = ent_optim_params_default(ENT_OPTIM_ADAMW);
+    CHECK(p.lr == 1e-3 && p.weight_decay == 1e-2); /* torch's defaults */
+    p.lr = 0.01;
+    p.weight_decay = 0.1;
+    const double x1[2] = {0.989, 0.01}, g1[2] = {1.0, -4.0}, g2[2] = {0.989, -3.96};
+    double w2[2];
+    for (int i = 0; i < 2; i++) {
+        const double m = 0.9 * 0.1 * g1[i] + 0.1 * g2[i];
+        const double v = 0.999 * 0.001 * g1[i] * g1[i] + 0.001 * g2[i] * g2[i];
+        w2[i] = 0.999 * x1[i] - 0.01 * (m / 0.19) / (sqrt(v / 0.001999) + 1e-8);
+    }
+    const double want[4] = {x1[0], x1[1], w2[0], w2[1]};
+    run_small(&p, 1.0, 2, want, HAND_TOL, "adamw");
+}
+
 /* Entropy-SGD, n = 1, f = x^2 / 2, x = 1, gamma = 0.5 (gamma1 0), eta' 0.1,
  * alpha 0.75, inner Nesterov 0.9, inner wd 0.1, no noise, L = 2. */
 static ent_optim_params esgd_hand_params(void) {
@@ -1002,6 +1024,7 @@ static void thread_independent(ent_optim_kind kind, const char *what) {
 ENT_TEST(optim_esgd_thread_independent) {
     thread_independent(ENT_OPTIM_ENTROPY_SGD, "entropy-sgd");
     thread_independent(ENT_OPTIM_SGD, "sgd");
+    thread_independent(ENT_OPTIM_ADAMW, "adamw");
     thread_independent(ENT_OPTIM_ADAM, "adam");
 }
 

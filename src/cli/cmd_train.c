@@ -67,7 +67,7 @@ static int train_spec(ent_arg *a, ent_train_config *c, train_extra *x) {
         "linear warm-up of the learning rate from 0 over this many effective epochs");
     OPT("momentum", ARG_DOUBLE, &o->momentum, 0, NULL, "momentum (Entropy-SGD: of the outer step)");
     OPT("nesterov", ARG_BOOL, &o->nesterov, 0, NULL, "Nesterov momentum");
-    OPT("weight-decay", ARG_DOUBLE, &o->weight_decay, 0, NULL, "L2 weight decay (Entropy-SGD: outer step)");
+    OPT("weight-decay", ARG_DOUBLE, &o->weight_decay, 0, NULL, "weight decay: L2 added to the gradient (Entropy-SGD: outer step); adamw: decoupled, x *= 1 - lr wd");
     OPT("beta1", ARG_DOUBLE, &o->beta1, 0, NULL, "Adam beta1");
     OPT("beta2", ARG_DOUBLE, &o->beta2, 0, NULL, "Adam beta2");
     OPT("adam-eps", ARG_DOUBLE, &o->adam_eps, 0, NULL, "Adam epsilon");

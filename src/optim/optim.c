@@ -58,6 +58,7 @@ ent_status ent_optim_new(ent_optim **out, const ent_optim_params *p,
         sgd_mom = p->momentum > 0.0;
         break;
     case ENT_OPTIM_ADAM:
+    case ENT_OPTIM_ADAMW:
         adam = 1;
         break;
     case ENT_OPTIM_ENTROPY_SGD:
@@ -109,7 +110,8 @@ ent_status ent_optim_step(ent_optim *o, const ent_objective *obj,
     ent_status s;
     switch (o->p.kind) {
     case ENT_OPTIM_SGD: s = ent_sgd_step(o, obj, theta, lr_scale, &l); break;
-    case ENT_OPTIM_ADAM: s = ent_adam_step(o, obj, theta, lr_scale, &l); break;
+    case ENT_OPTIM_ADAM:
+    case ENT_OPTIM_ADAMW: s = ent_adam_step(o, obj, theta, lr_scale, &l); break;
     case ENT_OPTIM_ENTROPY_SGD: s = ent_esgd_step(o, obj, theta, lr_scale, &l); break;
     case ENT_OPTIM_SGLD: s = ent_sgld_step(o, obj, theta, lr_scale, &l); break;
     case ENT_OPTIM_SAM: s = ent_sam_step(o, obj, theta, lr_scale, &l); break;

@@ -47,6 +47,10 @@ ent_optim_params ent_optim_params_default(ent_optim_kind kind) {
     case ENT_OPTIM_ADAM:
         p.lr = 1e-3;
         break;
+    case ENT_OPTIM_ADAMW: /* torch.optim.AdamW's defaults */
+        p.lr = 1e-3;
+        p.weight_decay = 1e-2;
+        break;
     case ENT_OPTIM_ENTROPY_SGD:
     default:
         /* Outer step: x <- x - eta (x - mu), eta = 1, no momentum (the Lua
@@ -81,7 +85,7 @@ void ent_optim_params_reference_code(ent_optim_params *p) {
 
 static const char *const kind_names[] = {
     "sgd", "adam", "entropy-sgd", "sgld", "sam", "hj-prox", "heat",
-    "replicated-sgd", "elastic-sgd", "parle",
+    "replicated-sgd", "elastic-sgd", "parle", "adamw",
 };
 _Static_assert(sizeof kind_names / sizeof kind_names[0] == ENT_OPTIM_KIND_COUNT,
                "a name for every optimizer kind");
@@ -124,7 +128,8 @@ ent_status ent_optim_params_check(const ent_optim_params *p) {
     REQUIRE(p->adam_eps > 0.0 && isfinite(p->adam_eps), "adam_eps", p->adam_eps, "must be > 0 and finite");
     /* Nesterov needs momentum (PyTorch rejects it too), where SGD momentum is
      * used: plain SGD, and every outer/base SGD step. */
-    if (p->kind == ENT_OPTIM_SGD || (p->kind != ENT_OPTIM_ADAM && p->kind != ENT_OPTIM_SGLD &&
+    if (p->kind == ENT_OPTIM_SGD || (p->kind != ENT_OPTIM_ADAM && p->kind != ENT_OPTIM_ADAMW &&
+                                     p->kind != ENT_OPTIM_SGLD &&
                                      p->outer_rule == ENT_UPDATE_SGD))
         REQUIRE(!(p->nesterov && p->momentum == 0.0), "nesterov", (double)p->nesterov,
                 "Nesterov requires momentum > 0");
