@@ -4,7 +4,7 @@
 # so the ratios are comparable on this noisy shared machine.
 #   BUILD=build THREADS=1 SAMPLES=1000 REPS=5 PRESETS="small-mnistfc small-lenet lenet" bench/hvp.sh
 # Both sides get the same thread count, OMP_WAIT_POLICY=passive and the
-# malloc settings of ../shared/docs/machine.md. The eigenvalue rows run the
+# malloc settings of the PyTorch peer (src/cli/bench_torch.c). The eigenvalue rows run the
 # same number of Lanczos steps in both (entropic's stopping point, float
 # HVPs, residuals <= 1e-3 lambda_max). Times in ms except the top_s columns
 # (seconds); h/g = one HVP over one gradient of the same precision (h/g32:

@@ -22,7 +22,6 @@ enum {
     ENT_GEMM_KC = 256, /* depth of a packed block */
     ENT_GEMM_MC = 192, /* rows of a packed A block (a multiple of every MR) */
     ENT_GEMM_NC = 512, /* columns of a packed B block: KC x NC = 512 KiB */
-    ENT_GEMM_MR_MAX = 12,
 };
 
 /* One product, as ent_gemm received it. */
@@ -73,7 +72,7 @@ typedef struct {
     const ent_gemm_dot_fn (*dots)[6];
 } ent_gemm_isa;
 
-enum { ENT_GEMM_SLACK = 16, ENT_GEMM_DOT_DR_MAX = 4, ENT_GEMM_DOT_DS_MAX = 5 };
+enum { ENT_GEMM_SLACK = 16 }; /* floats pack_a may write past its block (one zmm) */
 
 #if defined(__x86_64__) && defined(__GNUC__)
 #define ENT_HAVE_TILED_GEMM 1
