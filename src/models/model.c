@@ -1,8 +1,9 @@
-/* model.c — building a model: nodes appended by the preset builders (or a
- * network description), then planned in order (each node's shapes from its
- * inputs), its tensors placed in the flat vectors theta (trainable) and
- * buffers (running statistics), the loss node appended, and the memory
- * planned (plan.c). The tables grow as needed: no fixed caps. */
+/* model.c — a model from a network (net.c: a preset's, or one a user
+ * built or described): the loss node appended, the nodes planned in order
+ * (each node's shapes from its inputs), their tensors placed in the flat
+ * vectors theta (trainable) and buffers (running statistics), and the
+ * memory planned (plan.c). The tables are sized from the network: no
+ * fixed caps. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,58 +14,6 @@ ent_model_opts ent_model_opts_default(void) {
     ent_model_opts o = {.dropout = -1.0f, .input_dropout = -1.0f,
                         .bn_momentum = 0.1f, .bn_eps = 1e-5f};
     return o;
-}
-
-/* Room for one more node; a failure is recorded and NULL returned. */
-static int grow(ent_model *m) {
-    if (m->n_layers < m->cap) return 1;
-    int cap = m->cap ? 2 * m->cap : 16;
-    ent_layer *l = realloc(m->layers, sizeof *l * (size_t)cap);
-    if (l) m->layers = l;
-    ent_node *n = realloc(m->nodes, sizeof *n * (size_t)cap);
-    if (n) m->nodes = n;
-    if (!l || !n) {
-        if (m->build == ENT_OK) m->build = ent_fail(ENT_ENOMEM, "model %s: out of memory", m->preset);
-        return 0;
-    }
-    m->cap = cap;
-    return 1;
-}
-
-ent_layer *ent_model_add_node(ent_model *m, ent_layer_kind kind, const char *name, int in0,
-                              int in1) {
-    static ent_layer sink; /* handed out after a failure: never planned */
-    const ent_layer_ops *ops = ent_layer_ops_of(kind);
-    const int n_in = ops ? ops->n_in : 1, ins[2] = {in0, in1};
-    for (int j = 0; j < n_in && m->build == ENT_OK; j++)
-        if (ins[j] < ENT_NODE_INPUT || ins[j] >= m->n_layers)
-            m->build = ent_fail(ENT_EINVAL, "model %s: node '%s' reads node %d, which is not before it",
-                                m->preset, name, ins[j]);
-    if (!ops && m->build == ENT_OK)
-        m->build = ent_fail(ENT_EINVAL, "model %s: node '%s' has an unknown kind", m->preset, name);
-    if (m->build != ENT_OK || !grow(m)) {
-        memset(&sink, 0, sizeof sink);
-        return &sink;
-    }
-    ent_layer *l = &m->layers[m->n_layers];
-    ent_node *nd = &m->nodes[m->n_layers];
-    memset(l, 0, sizeof *l);
-    memset(nd, 0, sizeof *nd);
-    l->kind = kind;
-    l->ops = ops;
-    snprintf(l->name, sizeof l->name, "%s", name);
-    l->bn.eps = m->opts.bn_eps;
-    l->bn.momentum = m->opts.bn_momentum;
-    nd->n_in = n_in;
-    for (int j = 0; j < n_in; j++) nd->in[j] = ins[j];
-    m->n_layers++;
-    return l;
-}
-
-int ent_model_last(const ent_model *m) { return m->n_layers - 1; }
-
-ent_layer *ent_model_add(ent_model *m, ent_layer_kind kind, const char *name) {
-    return ent_model_add_node(m, kind, name, ent_model_last(m), ENT_NODE_INPUT);
 }
 
 /* Input j's shape for node i. */
@@ -151,21 +100,54 @@ const char *const *ent_model_presets(int *n) {
     return preset_names;
 }
 
-static ent_status build_preset(ent_model *m, const char *preset) {
-    if (strcmp(preset, "mnistfc") == 0) return ent_preset_mnistfc(m);
-    if (strcmp(preset, "lenet") == 0) return ent_preset_lenet(m);
-    if (strcmp(preset, "small-mnistfc") == 0) return ent_preset_small_mnistfc(m);
-    if (strcmp(preset, "small-lenet") == 0) return ent_preset_small_lenet(m);
-    if (strcmp(preset, "tiny-mnistfc") == 0) return ent_preset_tiny_mnistfc(m);
+static ent_status build_preset(ent_net *n, const char *preset) {
+    if (strcmp(preset, "mnistfc") == 0) return ent_preset_mnistfc(n);
+    if (strcmp(preset, "lenet") == 0) return ent_preset_lenet(n);
+    if (strcmp(preset, "small-mnistfc") == 0) return ent_preset_small_mnistfc(n);
+    if (strcmp(preset, "small-lenet") == 0) return ent_preset_small_lenet(n);
+    if (strcmp(preset, "tiny-mnistfc") == 0) return ent_preset_tiny_mnistfc(n);
     return ent_fail(ENT_EUSAGE, "unknown model '%s' (known: mnistfc, lenet, small-mnistfc, small-lenet, tiny-mnistfc)", preset);
 }
 
-/* After the builder: the loss node, shapes, tensors, memory. */
-static ent_status finish(ent_model *m) {
-    ent_model_add(m, ENT_LAYER_SOFTMAX_CE, "loss");
-    if (m->build != ENT_OK) return m->build;
-    if (m->n_layers < 2) return ent_fail(ENT_EINVAL, "model %s has no layers", m->preset);
-    ent_status s = plan_nodes(m);
+ent_status ent_net_preset(ent_net **out, const char *preset, const ent_model_opts *opts,
+                          int64_t n_classes) {
+    *out = NULL;
+    ent_net *n = ent_net_new(preset);
+    if (!n) return ent_fail(ENT_ENOMEM, "model %s: out of memory", preset);
+    n->opts = opts ? *opts : ent_model_opts_default();
+    n->n_classes = n_classes;
+    ent_status s = build_preset(n, preset);
+    if (s == ENT_OK) s = n->err;
+    if (s != ENT_OK) {
+        ent_net_free(n);
+        return s;
+    }
+    *out = n;
+    return ENT_OK;
+}
+
+/* The model's own nodes: the network's, then the loss. */
+static ent_status take_nodes(ent_model *m, const ent_net *net) {
+    ent_net *c = ent_net_copy(net);
+    m->net = ent_net_copy(net);
+    if (!c || !m->net) {
+        ent_net_free(c);
+        return ent_fail(ENT_ENOMEM, "model %s: out of memory", m->preset);
+    }
+    ent_net_chain(c, ENT_LAYER_SOFTMAX_CE, "loss");
+    ent_status s = c->err;
+    m->layers = c->layers, m->nodes = c->nodes, m->n_layers = c->n, m->cap = c->cap;
+    c->layers = NULL, c->nodes = NULL;
+    ent_net_free(c);
+    return s;
+}
+
+/* After the builder: shapes, tensors, memory. */
+static ent_status finish(ent_model *m, const ent_net *net) {
+    if (net->err != ENT_OK) return net->err;
+    if (net->n < 1) return ent_fail(ENT_EINVAL, "model %s has no layers", m->preset);
+    ent_status s = take_nodes(m, net);
+    if (s == ENT_OK) s = plan_nodes(m);
     if (s != ENT_OK) return s;
     const ent_layer *loss = &m->layers[m->n_layers - 1];
     if (ent_layer_in_size(loss) != m->n_classes)
@@ -175,22 +157,19 @@ static ent_status finish(ent_model *m) {
     return s == ENT_OK ? ent_model_plan_memory(m) : s;
 }
 
-ent_status ent_model_new(ent_model **out, const char *preset,
-                         const ent_model_opts *opts, int64_t in_c,
-                         int64_t in_h, int64_t in_w, int64_t n_classes,
-                         int64_t max_batch) {
+ent_status ent_model_new_net(ent_model **out, const ent_net *net, int64_t in_c, int64_t in_h,
+                             int64_t in_w, int64_t n_classes, int64_t max_batch) {
     *out = NULL;
     if (max_batch < 1 || in_c < 1 || in_h < 1 || in_w < 1 || n_classes < 2)
-        return ent_fail(ENT_EINVAL, "model %s: bad input shape or batch", preset);
+        return ent_fail(ENT_EINVAL, "model %s: bad input shape or batch", net->name);
     ent_model *m = ent_alloc(sizeof *m);
     if (!m) return ent_fail(ENT_ENOMEM, "model: out of memory");
     memset(m, 0, sizeof *m);
-    snprintf(m->preset, sizeof m->preset, "%s", preset);
-    m->opts = opts ? *opts : ent_model_opts_default();
+    snprintf(m->preset, sizeof m->preset, "%s", net->name);
+    m->opts = net->opts;
     m->in_c = in_c, m->in_h = in_h, m->in_w = in_w;
     m->n_classes = n_classes, m->max_batch = max_batch;
-    ent_status s = build_preset(m, preset);
-    if (s == ENT_OK) s = finish(m);
+    ent_status s = finish(m, net);
     if (s != ENT_OK) {
         ent_model_free(m);
         return s;
@@ -199,9 +178,23 @@ ent_status ent_model_new(ent_model **out, const char *preset,
     return ENT_OK;
 }
 
+ent_status ent_model_new(ent_model **out, const char *preset,
+                         const ent_model_opts *opts, int64_t in_c,
+                         int64_t in_h, int64_t in_w, int64_t n_classes,
+                         int64_t max_batch) {
+    *out = NULL;
+    ent_net *n;
+    ent_status s = ent_net_preset(&n, preset, opts, n_classes);
+    if (s != ENT_OK) return s;
+    s = ent_model_new_net(out, n, in_c, in_h, in_w, n_classes, max_batch);
+    ent_net_free(n);
+    return s;
+}
+
 void ent_model_free(ent_model *m) {
     if (!m) return;
     ent_model_free_plans(m);
+    ent_net_free(m->net);
     free(m->layers);
     free(m->nodes);
     free(m->params);
@@ -209,6 +202,7 @@ void ent_model_free(ent_model *m) {
     ent_free_aligned(m);
 }
 
+const ent_net *ent_model_net(const ent_model *m) { return m->net; }
 const char *ent_model_preset(const ent_model *m) { return m->preset; }
 int64_t ent_model_n_param(const ent_model *m) { return m->n_param; }
 int64_t ent_model_n_buffer(const ent_model *m) { return m->n_buffer; }

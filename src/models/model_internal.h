@@ -36,14 +36,27 @@ typedef struct {
     int64_t *act, *grad, *saved; /* per node */
 } ent_plan;
 
+/* A network description: the nodes before planning (public builder,
+ * presets, network files). Presets read opts (and fill in their defaults)
+ * and n_classes. */
+struct ent_net {
+    char name[32];
+    ent_model_opts opts;
+    int64_t n_classes;
+    int n, cap;
+    ent_layer *layers;   /* kind, name and settings */
+    ent_node *nodes;     /* inputs */
+    ent_status err;      /* the first error of the builder calls */
+};
+
 struct ent_model {
     char preset[32];
+    ent_net *net;          /* the description it was built from */
     ent_model_opts opts;
     int64_t in_c, in_h, in_w, n_classes, max_batch;
     int n_layers, cap;     /* nodes (the last is the loss) and capacity */
     ent_layer *layers;     /* node i's layer */
     ent_node *nodes;       /* node i's edges */
-    ent_status build;      /* the first error of the builder calls */
     /* tables over the flat vectors */
     int n_params, n_buffers;
     ent_tensor_info *params, *buffers;
@@ -81,26 +94,24 @@ float *ent_model_act(const ent_model *m, int i);
 const float *ent_model_input_of(const ent_model *m, const ent_plan *p, int i, int j,
                                 const float *x);
 
-/* Builders. ent_model_add appends a node of `kind` named `name` (its
- * state_dict prefix) reading the previous node (or the input); the caller
- * fills its settings. ent_model_add_node names its inputs. Planning happens
- * in ent_model_new; a builder error is recorded in m->build. */
-ent_layer *ent_model_add(ent_model *m, ent_layer_kind kind, const char *name);
-ent_layer *ent_model_add_node(ent_model *m, ent_layer_kind kind, const char *name,
-                              int in0, int in1);
-/* The index of the last node added (ENT_NODE_INPUT before any). */
-int ent_model_last(const ent_model *m);
+/* Builders (net.c). ent_net_chain appends a node of `kind` named `name`
+ * (its state_dict prefix) reading the previous node (or the input); the
+ * caller fills its settings. ent_net_node names its inputs. An error is
+ * recorded in net->err and a scratch layer returned. */
+ent_layer *ent_net_chain(ent_net *n, ent_layer_kind kind, const char *name);
+ent_layer *ent_net_node(ent_net *n, ent_layer_kind kind, const char *name, int in0, int in1);
+ent_net *ent_net_copy(const ent_net *n);
 
 /* plan.c: both plans and the scratch for the current fusion setting. */
 ent_status ent_model_plan_memory(ent_model *m);
 void ent_model_free_plans(ent_model *m);
 
-/* Preset builders: append the layers. */
-ent_status ent_preset_mnistfc(ent_model *m);
-ent_status ent_preset_lenet(ent_model *m);
+/* Preset builders: append the nodes. */
+ent_status ent_preset_mnistfc(ent_net *n);
+ent_status ent_preset_lenet(ent_net *n);
 /* small.c: the Hessian-study nets (no BN, no dropout) */
-ent_status ent_preset_small_mnistfc(ent_model *m);
-ent_status ent_preset_small_lenet(ent_model *m);
-ent_status ent_preset_tiny_mnistfc(ent_model *m);
+ent_status ent_preset_small_mnistfc(ent_net *n);
+ent_status ent_preset_small_lenet(ent_net *n);
+ent_status ent_preset_tiny_mnistfc(ent_net *n);
 
 #endif
