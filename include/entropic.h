@@ -266,6 +266,20 @@ ent_status ent_net_preset(ent_net **out, const char *preset, const ent_model_opt
 /* The network a model was built from. */
 const ent_net *ent_model_net(const ent_model *m);
 
+/* The planned nodes (the loss last), as torchinfo lists a module: kind,
+ * inputs (node indices, ENT_NET_INPUT for the data), output shape per
+ * sample and trainable parameters. */
+typedef struct {
+    const char *name, *kind;
+    int n_in, in[2];
+    int64_t out_c, out_h, out_w, n_param;
+} ent_node_info;
+int ent_model_n_nodes(const ent_model *m);
+ent_node_info ent_model_node(const ent_model *m, int i);
+/* Bytes of the workspace planned for training steps (activations,
+ * gradients, saved values, scratch) or for evaluation, at max_batch. */
+int64_t ent_model_workspace_bytes(const ent_model *m, int train);
+
 /* --------------------------------------------------------------- objective */
 
 /* The interface every optimizer and analysis uses.
@@ -685,6 +699,15 @@ ent_status ent_write_file_atomic(const char *path, const void *data,
                                  size_t len);
 /* Read a whole file; *data malloc'd, caller frees. */
 ent_status ent_read_file(const char *path, char **data, size_t *len);
+
+/* ------------------------------------------------------- network files */
+
+/* A network as JSON text (docs/models.md, "Network files"): named nodes,
+ * each with its kind, its settings and (unless it reads the node before)
+ * its inputs. Errors name the file and the node (ENT_EFORMAT). */
+ent_status ent_net_load(ent_net **out, const char *path);
+ent_status ent_net_parse(ent_net **out, const char *text, size_t len, const char *path);
+void ent_net_write_json(const ent_net *net, ent_json *j);
 
 /* ---------------------------------------------------------------- analysis */
 

@@ -21,11 +21,12 @@ int64_t ent_rop_scratch(const ent_layer *l, int64_t batch) {
 }
 
 /* The kinds rop_impl.h and nethess_run.h implement (the loss node is the
- * softmax-CE head of nethess.c). Convolutions without a bias are not among
- * them yet. */
+ * softmax-CE head of nethess.c). */
 int ent_rop_supports(const ent_layer *l) {
     switch (l->kind) {
-    case ENT_LAYER_CONV2D: return !l->conv.no_bias;
+    case ENT_LAYER_CONV2D:
+    case ENT_LAYER_AVGPOOL:
+    case ENT_LAYER_GLOBAL_AVGPOOL:
     case ENT_LAYER_DENSE:
     case ENT_LAYER_MAXPOOL:
     case ENT_LAYER_BATCHNORM:

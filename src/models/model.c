@@ -230,3 +230,20 @@ void ent_model_init_params(const ent_model *m, float *theta, float *buffers,
         if (m->layers[i].ops->init) m->layers[i].ops->init(&m->layers[i], theta, buffers, &rng);
     }
 }
+
+int ent_model_n_nodes(const ent_model *m) { return m->n_layers; }
+
+ent_node_info ent_model_node(const ent_model *m, int i) {
+    const ent_layer *l = &m->layers[i];
+    ent_node_info info = {.name = l->name, .kind = l->ops->kind_name, .n_in = m->nodes[i].n_in,
+                          .out_c = l->out_c, .out_h = l->out_h, .out_w = l->out_w};
+    for (int j = 0; j < info.n_in; j++) info.in[j] = m->nodes[i].in[j];
+    for (int t = 0; t < l->n_tensors; t++)
+        if (!l->is_buffer[t]) info.n_param += l->tensors[t].numel;
+    return info;
+}
+
+int64_t ent_model_workspace_bytes(const ent_model *m, int train) {
+    const ent_plan *p = train ? &m->train : &m->eval;
+    return (int64_t)sizeof(float) * (p->size + m->n_scratch);
+}
