@@ -254,6 +254,7 @@ int ent_net_avgpool(ent_net *net, const char *name, int in, int64_t kernel, int6
 int ent_net_global_avgpool(ent_net *net, const char *name, int in);
 int ent_net_add(ent_net *net, const char *name, int a, int b);
 int ent_net_size(const ent_net *net);   /* nodes so far */
+const char *ent_net_name(const ent_net *net);
 ent_status ent_net_status(const ent_net *net); /* the first builder error, or ENT_OK */
 
 /* A model of the network for inputs [in_c, in_h, in_w] and batches of up
@@ -568,7 +569,8 @@ ent_status ent_replicas_set_scalar(ent_replicas *r, const char *name, uint64_t v
 #define ENT_MAX_MILESTONES 16
 
 typedef struct {
-    char model[32];          /* preset name */
+    char model[32];          /* preset name (or the network file's name) */
+    char model_file[512];    /* "" or a network file (docs/models.md) */
     char dataset[32];        /* "fashion-mnist" | "mnist" */
     char data_dir[512];      /* "" = the data set's default */
     char out_dir[512];       /* run directory */
@@ -706,6 +708,9 @@ ent_status ent_read_file(const char *path, char **data, size_t *len);
  * each with its kind, its settings and (unless it reads the node before)
  * its inputs. Errors name the file and the node (ENT_EFORMAT). */
 ent_status ent_net_load(ent_net **out, const char *path);
+/* A preset by name (with opts and n_classes), or else a network file. */
+ent_status ent_net_named(ent_net **out, const char *name_or_file, const ent_model_opts *opts,
+                         int64_t n_classes);
 ent_status ent_net_parse(ent_net **out, const char *text, size_t len, const char *path);
 void ent_net_write_json(const ent_net *net, ent_json *j);
 

@@ -23,7 +23,7 @@ static ent_status evaluate(const char *ckpt, const char *model, const char *data
 }
 
 int ent_cmd_eval(int argc, char **argv) {
-    char ckpt[512] = "", model_opt[32] = "", dataset[32] = "fashion-mnist", dir[512] = "";
+    char ckpt[512] = "", model_opt[512] = "", dataset[32] = "fashion-mnist", dir[512] = "";
     int split = 0, json = 0, threads = 0, help = 0;
     ent_arg spec[] = {
         {.name = "checkpoint", .type = ARG_STRING, .dst = ckpt, .cap = sizeof ckpt, .help = "checkpoint file (safetensors) to evaluate"},

@@ -21,7 +21,7 @@
 typedef struct {
     const char *ckpt[MAX_CKPT];
     int n_ckpt;
-    char dataset[32], dir[512], out[512], model[32];
+    char dataset[32], dir[512], out[512], model[512];
     int measure, noise, samples, temps, moves, threads, help, n_sigma, n_gamma;
     int64_t train_n, test_n;
     double sigma[MAX_GRID], gamma[MAX_GRID], rho;

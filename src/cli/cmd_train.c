@@ -46,6 +46,8 @@ static int train_spec(ent_arg *a, ent_train_config *c, train_extra *x) {
     a[n++] = (ent_arg){.name = NAME, .type = TYPE, .dst = DST, .cap = CAP, .choices = CHOICES, .help = HELP, __VA_ARGS__}
     OPT("model", ARG_STRING, c->model, sizeof c->model, NULL,
         preset_list(presets_help, sizeof presets_help, " | "));
+    OPT("model-file", ARG_STRING, c->model_file, sizeof c->model_file, NULL,
+        "a network file (JSON, docs/models.md) instead of a preset; see entropic model show");
     OPT("dataset", ARG_STRING, c->dataset, sizeof c->dataset, NULL, "fashion-mnist | mnist");
     OPT("data-dir", ARG_STRING, c->data_dir, sizeof c->data_dir, NULL, "folder with the IDX files (default: the data set's)");
     OPT("optimizer", ARG_STRING, x->optimizer, sizeof x->optimizer, NULL,
@@ -168,6 +170,17 @@ static void apply_choices(ent_train_config *c, const train_extra *x) {
     c->optim.outer_unscaled = x->outer_step;
     c->optim.outer_rule = x->outer_rule ? ENT_UPDATE_ADAM : ENT_UPDATE_SGD;
     c->optim.inner_rule = x->inner_rule ? ENT_UPDATE_ADAM : ENT_UPDATE_SGD;
+}
+
+/* --model-file: read before anything is created (a bad file is a
+ * one-line error naming it, exit 2); the run is then named after it. */
+static int model_from_file(ent_train_config *c) {
+    ent_net *net = NULL;
+    ent_status s = ent_net_load(&net, c->model_file);
+    if (s != ENT_OK) return ent_cli_status(s, "train");
+    snprintf(c->model, sizeof c->model, "%s", ent_net_name(net));
+    ent_net_free(net);
+    return 0;
 }
 
 /* --resume DIR: the recorded command line, then the new one on top. */
@@ -307,6 +320,7 @@ int ent_cmd_train(int argc, char **argv) {
             } else {
                 rc = check_out_dir(&c, ent_args_peek(all_n, all, "out") != NULL, x.force);
             }
+            if (rc == 0 && c.model_file[0]) rc = model_from_file(&c);
             if (rc == 0) rc = run_distributed(&c);
         }
     }

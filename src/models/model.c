@@ -92,8 +92,8 @@ static ent_status place_tensors(ent_model *m) {
 }
 
 /* Keep in step with the dispatch in build_preset below. */
-static const char *const preset_names[] = {"mnistfc", "lenet", "small-mnistfc",
-                                           "small-lenet", "tiny-mnistfc"};
+static const char *const preset_names[] = {"mnistfc", "lenet", "small-mnistfc", "small-lenet",
+                                           "tiny-mnistfc", "allcnn", "resnet18", "wrn-16-4"};
 
 const char *const *ent_model_presets(int *n) {
     *n = (int)(sizeof preset_names / sizeof preset_names[0]);
@@ -106,7 +106,11 @@ static ent_status build_preset(ent_net *n, const char *preset) {
     if (strcmp(preset, "small-mnistfc") == 0) return ent_preset_small_mnistfc(n);
     if (strcmp(preset, "small-lenet") == 0) return ent_preset_small_lenet(n);
     if (strcmp(preset, "tiny-mnistfc") == 0) return ent_preset_tiny_mnistfc(n);
-    return ent_fail(ENT_EUSAGE, "unknown model '%s' (known: mnistfc, lenet, small-mnistfc, small-lenet, tiny-mnistfc)", preset);
+    if (strcmp(preset, "allcnn") == 0) return ent_preset_allcnn(n);
+    if (strcmp(preset, "resnet18") == 0) return ent_preset_resnet18(n);
+    if (strcmp(preset, "wrn-16-4") == 0) return ent_preset_wrn_16_4(n);
+    return ent_fail(ENT_EUSAGE, "unknown model '%s' (known: mnistfc, lenet, small-mnistfc, small-lenet, "
+                    "tiny-mnistfc, allcnn, resnet18, wrn-16-4)", preset);
 }
 
 ent_status ent_net_preset(ent_net **out, const char *preset, const ent_model_opts *opts,

@@ -113,5 +113,9 @@ ent_status ent_preset_lenet(ent_net *n);
 ent_status ent_preset_small_mnistfc(ent_net *n);
 ent_status ent_preset_small_lenet(ent_net *n);
 ent_status ent_preset_tiny_mnistfc(ent_net *n);
+/* allcnn.c, resnet.c: the CIFAR-scale nets */
+ent_status ent_preset_allcnn(ent_net *n);
+ent_status ent_preset_resnet18(ent_net *n);
+ent_status ent_preset_wrn_16_4(ent_net *n);
 
 #endif

@@ -180,4 +180,5 @@ int ent_net_add(ent_net *n, const char *name, int a, int b) {
 }
 
 int ent_net_size(const ent_net *n) { return n->n; }
+const char *ent_net_name(const ent_net *n) { return n->name; }
 ent_status ent_net_status(const ent_net *n) { return n->err; }

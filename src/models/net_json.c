@@ -226,6 +226,18 @@ ent_status ent_net_parse(ent_net **out, const char *text, size_t len, const char
     return ENT_OK;
 }
 
+ent_status ent_net_named(ent_net **out, const char *what, const ent_model_opts *opts,
+                         int64_t n_classes) {
+    int n;
+    const char *const *names = ent_model_presets(&n);
+    for (int i = 0; i < n; i++)
+        if (strcmp(names[i], what) == 0) return ent_net_preset(out, what, opts, n_classes);
+    if (!strchr(what, '/') && !strchr(what, '.'))
+        return ent_fail(ENT_EUSAGE, "unknown model '%s' (a preset: mnistfc, lenet, small-mnistfc, small-lenet, "
+                        "tiny-mnistfc, allcnn, resnet18, wrn-16-4; or a network file)", what);
+    return ent_net_load(out, what);
+}
+
 ent_status ent_net_load(ent_net **out, const char *path) {
     char *text;
     size_t len;

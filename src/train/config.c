@@ -89,6 +89,7 @@ ent_status ent_train_config_save(const ent_train_config *c, const ent_model_opts
     ent_json_init(&j);
     ent_json_begin_object(&j, NULL);
     ent_json_string(&j, "model", c->model);
+    ent_json_string(&j, "model_file", c->model_file);
     ent_json_string(&j, "dataset", c->dataset);
     ent_json_string(&j, "data_dir", c->data_dir);
     ent_json_string(&j, "init_from", c->init_from);

@@ -27,8 +27,13 @@ static ent_status build_worker(ent_run *R, int i, uint64_t stream_seed) {
     const ent_train_config *c = R->r.cfg;
     ent_worker *w = &R->r.w[i];
     int64_t max_batch = c->batch > ENT_EVAL_BATCH ? c->batch : ENT_EVAL_BATCH;
-    ent_status s = ent_model_new(&w->model, c->model, &c->model_opts, R->train->c, R->train->h,
-                                 R->train->w, R->train->n_classes, max_batch);
+    ent_net *net = NULL;
+    ent_status s = ent_net_named(&net, c->model_file[0] ? c->model_file : c->model, &c->model_opts,
+                                 R->train->n_classes);
+    if (s == ENT_OK)
+        s = ent_model_new_net(&w->model, net, R->train->c, R->train->h, R->train->w,
+                              R->train->n_classes, max_batch);
+    ent_net_free(net);
     if (s != ENT_OK) return s;
     w->buffers = ent_alloc(sizeof(float) * (size_t)(ent_model_n_buffer(w->model) + 1));
     if (!w->buffers) return ent_fail(ENT_ENOMEM, "cannot allocate the batch-norm buffers");
