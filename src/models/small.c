@@ -1,5 +1,5 @@
 /* small.c — the small networks of the Entropy-SGD paper's Hessian study
- * (§5.1, Fig. 1; algorithms.md B.1), plain: no batch-norm, no dropout.
+ * (§5.1, Fig. 1; docs/models.md), plain: no batch-norm, no dropout.
  *
  *   small-mnistfc  784-64-10: fc1, ReLU, fc2. 50,890 parameters (the
  *                  paper's count; its text says 32 hidden units, which
