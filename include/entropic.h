@@ -227,6 +227,45 @@ ent_status ent_model_evaluate(ent_model *m, const float *theta,
                               float *buffers, const ent_dataset *d,
                               double *loss, double *error);
 
+/* ---- Networks as graphs: the builder ----
+ * A network is a list of named nodes in order; each reads the model input
+ * (ENT_NET_INPUT) or nodes added before it, and each call returns the new
+ * node's index. A node's name is its state_dict prefix ("conv1" gives
+ * "conv1.weight"); names are unique. An error (a bad setting, an input
+ * that is not an earlier node, a repeated name) is kept and returned by
+ * ent_model_new_net, so the calls need no checks in between. The model
+ * appends the loss (softmax cross-entropy); the last node gives the logits.
+ * Shapes follow from the input shape given to ent_model_new_net, as in
+ * PyTorch's lazy modules: a dense layer flattens its input. */
+#define ENT_NET_INPUT (-1)
+typedef struct ent_net ent_net;
+
+ent_net *ent_net_new(const char *name); /* NULL: out of memory */
+void ent_net_free(ent_net *net);
+int ent_net_dense(ent_net *net, const char *name, int in, int64_t out_features);
+int ent_net_conv2d(ent_net *net, const char *name, int in, int64_t out_channels,
+                   int64_t kernel, int64_t stride, int64_t padding, int bias);
+int ent_net_batchnorm(ent_net *net, const char *name, int in); /* eps 1e-5, momentum 0.1 */
+int ent_net_relu(ent_net *net, const char *name, int in);
+int ent_net_dropout(ent_net *net, const char *name, int in, float p);
+int ent_net_maxpool(ent_net *net, const char *name, int in, int64_t kernel, int64_t stride);
+int ent_net_avgpool(ent_net *net, const char *name, int in, int64_t kernel, int64_t stride,
+                    int64_t padding);
+int ent_net_global_avgpool(ent_net *net, const char *name, int in);
+int ent_net_add(ent_net *net, const char *name, int a, int b);
+int ent_net_size(const ent_net *net);   /* nodes so far */
+ent_status ent_net_status(const ent_net *net); /* the first builder error, or ENT_OK */
+
+/* A model of the network for inputs [in_c, in_h, in_w] and batches of up
+ * to max_batch; the network may be freed afterwards. */
+ent_status ent_model_new_net(ent_model **out, const ent_net *net, int64_t in_c, int64_t in_h,
+                             int64_t in_w, int64_t n_classes, int64_t max_batch);
+/* The network of a preset (what ent_model_new builds), with its options. */
+ent_status ent_net_preset(ent_net **out, const char *preset, const ent_model_opts *opts,
+                          int64_t n_classes);
+/* The network a model was built from. */
+const ent_net *ent_model_net(const ent_model *m);
+
 /* --------------------------------------------------------------- objective */
 
 /* The interface every optimizer and analysis uses.

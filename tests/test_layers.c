@@ -90,7 +90,7 @@ static void lh_free(lh *h) {
 }
 
 static ent_ctx lh_ctx(lh *h) {
-    ent_ctx c = {h->train, h->n, &h->rng, h->buffers, h->scratch, 0};
+    ent_ctx c = {.train = h->train, .n = h->n, .rng = &h->rng, .buffers = h->buffers, .scratch = h->scratch};
     return c;
 }
 
