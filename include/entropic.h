@@ -346,14 +346,14 @@ typedef enum {
     ENT_OPTIM_ADAM,
     ENT_OPTIM_ENTROPY_SGD,
     /* single-vector baselines and relaxations (ent_optim_step) */
-    ENT_OPTIM_SGLD,           /* Welling-Teh SGLD (algorithms.md A.6) */
+    ENT_OPTIM_SGLD,           /* Welling-Teh SGLD (docs/algorithms.md §4.1) */
     ENT_OPTIM_SAM,            /* sharpness-aware minimisation (Foret et al. 2021) */
-    ENT_OPTIM_HJ_PROX,        /* non-viscous HJ: proximal point by forward-backward (D.2) */
-    ENT_OPTIM_HEAT,           /* heat-equation smoothing of f (D.1) */
+    ENT_OPTIM_HJ_PROX,        /* non-viscous HJ: proximal point by forward-backward (§4.4) */
+    ENT_OPTIM_HEAT,           /* heat-equation smoothing of f (§4.5) */
     /* replica methods (ent_replicas_* below; ent_optim_new refuses them) */
-    ENT_OPTIM_REPLICATED_SGD, /* robust ensemble rSGD (C.1, C.2) */
-    ENT_OPTIM_ELASTIC_SGD,    /* synchronous EASGD (D.5) */
-    ENT_OPTIM_PARLE,          /* Entropy-SGD replicas + elastic pull to the mean (D.5) */
+    ENT_OPTIM_REPLICATED_SGD, /* robust ensemble rSGD (§5.1, §5.2) */
+    ENT_OPTIM_ELASTIC_SGD,    /* synchronous EASGD (§5.3) */
+    ENT_OPTIM_PARLE,          /* Entropy-SGD replicas + elastic pull to the mean (§5.4) */
     ENT_OPTIM_ADAMW,          /* torch.optim.AdamW: Adam with decoupled weight decay */
     ENT_OPTIM_KIND_COUNT
 } ent_optim_kind;
@@ -361,7 +361,7 @@ typedef enum {
 /* 1 for the replica methods (replicated-sgd, elastic-sgd, parle). */
 int ent_optim_kind_is_replica(ent_optim_kind k);
 
-/* Coupling schedules of the replica methods (algorithms.md C.2), as a
+/* Coupling schedules of the replica methods (docs/algorithms.md §5.5), as a
  * function of the replicas' effective epoch e (mini-batches per replica
  * / batches per epoch) over a run of E effective epochs:
  *   NONE g0;  EXP g0 (1 + rate)^e;  LIN g0 + rate e  (both capped at
@@ -425,7 +425,7 @@ typedef struct {
 } ent_optim_params;
 
 ent_optim_params ent_optim_params_default(ent_optim_kind kind);
-/* Apply the reference Lua code's conventions (A.7 of algorithms.md):
+/* Apply the reference Lua code's conventions (docs/algorithms.md §3.4):
  * alpha 0.25, noise eps sqrt(2 eta'), no outer momentum, inner Nesterov 0.9
  * on grad f only, extra gradient at x. */
 void ent_optim_params_reference_code(ent_optim_params *p);
@@ -512,7 +512,7 @@ ent_objective ent_dist_data_parallel(ent_dp_objective *w, ent_objective inner);
 
 /* y replicas of one parameter vector, each stepped by its own optimizer on
  * its own objective (own mini-batches), coupled to a centre
- * (algorithms.md C.1-C.2, D.5):
+ * (docs/algorithms.md §5):
  *   replicated-sgd  x_a -= lr rule(grad f_a(x_a) + 2 g k (x_a - c)), every
  *                   k-th step (k = coupling_every; else no coupling term);
  *                   c = replica mean, or (center = 1) a variable stepped by
@@ -851,7 +851,7 @@ typedef enum {
     ENT_NOISE_MULTIPLICATIVE = 0, /* w + sigma z (.) w: relative to each weight */
     ENT_NOISE_ADDITIVE = 1        /* w + sigma z */
 } ent_noise_kind;
-/* Local energy (algorithms.md C.4): for each sigma[s], `draws` draws
+/* Local energy (docs/algorithms.md §8.3): for each sigma[s], `draws` draws
  * z ~ N(0, I), score at the perturbed weights; mean[s*k + j] and
  * sd[s*k + j] (sample standard deviation over draws; may be NULL) of
  * score j; base[j] = score at w itself. The draws of sigma[s] are stream
@@ -873,7 +873,7 @@ ent_ais_opts ent_ais_opts_default(void); /* 16 chains, 20 temps, 2 moves, rho 0.
 /* Local entropy relative to a flat landscape (docs/analysis.md):
  *   Phi(w, gamma) = log E_{w' ~ N(w, I/gamma)} exp(-(f(w') - f(w)))
  *                 = F(w, gamma) - (n/2) log(2 pi / gamma) + f(w)
- * (F of algorithms.md A.1; 0 for a flat f, more negative = sharper), by
+ * (F of docs/algorithms.md §3.1; 0 for a flat f, more negative = sharper), by
  * annealed importance sampling from the Gaussian to the tilted measure,
  * with pCN moves that leave each intermediate measure invariant. f is the
  * loss of a deterministic objective (next_batch is not called). Out:

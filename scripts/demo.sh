@@ -2,8 +2,9 @@
 # demo.sh — the main job: train mnistfc on Fashion-MNIST with Entropy-SGD and
 # with the paper's baseline (Adam) for the same budget of EFFECTIVE epochs
 # (equal numbers of mini-batch gradients), then print them side by side.
-# Settings follow the Entropy-SGD paper's MNIST experiments (algorithms.md
-# B.3, B.4), scaled to a budget that runs in a few minutes on 2 cores.
+# Settings follow the Entropy-SGD paper's MNIST experiments and its Adam
+# baseline (docs/algorithms.md §7), scaled to a budget that runs in a few
+# minutes on 2 cores.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh

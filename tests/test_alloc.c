@@ -106,7 +106,7 @@ static void replica_steps_allocate_nothing(ent_optim_kind kind) {
     ent_dataset_free(d);
 }
 
-/* The optimizers and replica methods of algorithms.md C, D and A.6. */
+/* The optimizers and replica methods of docs/algorithms.md §4 and §5. */
 /* The single-vector ones: one warm-up step, then two (L = 2). */
 static void relax_steps_allocate_nothing(ent_optim_kind kind) {
     optim_steps_allocate_nothing(ent_optim_kind_name(kind), "mnistfc", kind, 2, 1, 2);

@@ -337,7 +337,8 @@ ENT_TEST(cli_help_lists_every_preset_and_optimizer) {
  * safetensors.torch.save_file(model.state_dict(), path) writes): eval
  * takes it with --model and gives the same numbers as the same weights in
  * our own checkpoint; without --model it is refused naming the option, and
- * our checkpoint refuses a --model that is not its network. */
+ * our checkpoint refuses a --model that is not its network (exit 2, one
+ * line naming the file). */
 static void write_state_dict(const char *path, const ent_model *m, const float *theta,
                              const float *buffers) {
     int np, nb;
@@ -384,7 +385,9 @@ ENT_TEST(cli_eval_state_dict_with_model) {
               "state_dict without --model: exit %d: %s", rc, out);
     rc = ent_test_run(out, sizeof out, "%s eval --checkpoint %s --model lenet --dataset fashion-mnist", ent_test_cli(),
                       ck);
-    CHECK_MSG(rc == 2 && strstr(out, "'mnistfc'") && strstr(out, "'lenet'"), "wrong --model: exit %d: %s", rc, out);
+    CHECK_MSG(rc == 2 && strstr(out, ck) && strstr(out, "'mnistfc'") && strstr(out, "'lenet'") &&
+                  ent_test_count_lines(out) == 1,
+              "wrong --model: exit %d: %s", rc, out);
     ent_free_aligned(theta);
     ent_free_aligned(buffers);
     ent_model_free(m);

@@ -291,7 +291,8 @@ static void lg_apply(double M[4], double P[16], const lf rows[4]) {
 }
 
 /* One Entropy-SGD update (SGD inner rule, outer SGD without momentum or
- * weight decay) on one coordinate, written from algorithms.md A.3 / A.7.
+ * weight decay) on one coordinate, written from docs/algorithms.md §3.2
+ * and §3.4.
  * outer = 0 stops before the outer step (to read mu). */
 static void lg_esgd_update(const ent_optim_params *p, double gamma, double a,
                            double c, double sig_g, double lr, int outer,

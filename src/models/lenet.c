@@ -1,5 +1,5 @@
-/* lenet.c — LeNet with batch-norm of the Entropy-SGD paper (the networks
- * section of docs/algorithms.md): conv 5x5x20, ReLU, max-pool 3/3, BN,
+/* lenet.c — LeNet with batch-norm of the Entropy-SGD paper (docs/algorithms.md
+ * §7; PyTorch module: docs/models.md): conv 5x5x20, ReLU, max-pool 3/3, BN,
  * dropout; conv 5x5x50, ReLU, max-pool 2/2, BN, dropout; FC 200->500,
  * ReLU, dropout; FC 500->10. About 131k parameters on 28x28 inputs. */
 #include <stdio.h>

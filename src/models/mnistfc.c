@@ -1,5 +1,5 @@
-/* mnistfc.c — the fully connected MNIST network of Entropy-SGD (the
- * networks section of docs/algorithms.md): input dropout, 784-1024-1024-10
+/* mnistfc.c — the fully connected MNIST network of Entropy-SGD (docs/algorithms.md
+ * §7; PyTorch module: docs/models.md): input dropout, 784-1024-1024-10
  * with BatchNorm, ReLU and dropout after each hidden layer (the order of
  * the authors' PyTorch code: Linear, BatchNorm1d, ReLU, Dropout). About
  * 1.87M parameters. */

@@ -1,6 +1,6 @@
 /* small.c — the small networks of the Entropy-SGD paper's Hessian study
- * (its section 5.1 and Fig. 1; the networks section of
- * docs/algorithms.md), plain: no batch-norm, no dropout.
+ * (its section 5.1 and Fig. 1; docs/algorithms.md §7;
+ * docs/models.md), plain: no batch-norm, no dropout.
  *
  *   small-mnistfc  784-64-10: fc1, ReLU, fc2. 50,890 parameters (the
  *                  paper's count; its text says 32 hidden units, which

@@ -1,6 +1,6 @@
 /* params.c — optimizer hyper-parameters: defaults (PyTorch for SGD/Adam,
  * the Entropy-SGD paper's MNIST settings for Entropy-SGD), the reference
- * Lua code's conventions (algorithms.md A.7), range checks, kind names. */
+ * Lua code's conventions (docs/algorithms.md §3.4), range checks, kind names. */
 #include <math.h>
 #include <string.h>
 
@@ -14,7 +14,8 @@ ent_optim_params ent_optim_params_default(ent_optim_kind kind) {
     p.beta1 = 0.9;
     p.beta2 = 0.999;
     p.adam_eps = 1e-8;
-    /* Entropy-SGD fields: paper, MNIST (algorithms.md A.3, A.4, B.4). */
+    /* Entropy-SGD fields: the paper's MNIST settings (docs/algorithms.md
+     * §3.2, §7). */
     p.L = 20;
     p.gamma0 = 1e-4;
     p.gamma1 = 1e-3;
