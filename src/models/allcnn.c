@@ -1,6 +1,6 @@
 /* allcnn.c — All-CNN-C with batch-norm after every convolution, the
- * Entropy-SGD paper's CIFAR-10 network (the networks section of
- * docs/algorithms.md), as its authors' PyTorch code builds it: input
+ * Entropy-SGD paper's CIFAR-10 network (docs/algorithms.md §7; PyTorch
+ * module: docs/models.md), as its authors' PyTorch code builds it: input
  * dropout 0.2; three 3x3 convolutions of 96 channels (the third with
  * stride 2); dropout 0.5; three of 192 (the third with stride 2); dropout
  * 0.5; two 3x3 convolutions of 192 and a 1x1 convolution to the classes;
