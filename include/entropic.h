@@ -327,7 +327,8 @@ typedef struct {
     /* shared */
     double lr;            /* learning rate eta (outer step for Entropy-SGD) */
     double momentum;      /* SGD momentum / Entropy-SGD outer momentum */
-    int nesterov;
+    double dampening;     /* torch.optim.SGD: buf = m buf + (1 - dampening) g after the first step */
+    int nesterov;         /* needs momentum > 0 and dampening 0 */
     double weight_decay;  /* L2 added to the gradient (outer step) */
     double beta1, beta2, adam_eps; /* Adam (and Entropy-Adam) moments */
     /* Entropy-SGD (Chaudhari et al. 2017, Algorithm 1) */

@@ -175,7 +175,7 @@ static void resume_exact(const char *opt) {
     CHECK_MSG(out[0] == 0, "metrics differ: %s", out);
 }
 
-ENT_TEST(cli_resume_exact_sgd) { resume_exact("--optimizer sgd"); }
+ENT_TEST(cli_resume_exact_sgd) { resume_exact("--optimizer sgd --momentum 0.9 --nesterov"); }
 ENT_TEST(cli_resume_exact_esgd) { resume_exact("--optimizer entropy-sgd --L 4 --noise 1e-3"); }
 
 /* Entropy-SGD learns real data: Fashion-MNIST, 6000 training images, 4
@@ -222,7 +222,7 @@ ENT_TEST(cli_train_esgd_learns) {
 ENT_TEST(cli_divergence_keeps_checkpoint) {
     if (!have_fmnist()) return;
     const char *t = ent_test_tmpdir();
-    const char *common = "--model mnistfc --train-subset 512 --test-subset 200 --batch-size 64 --quiet";
+    const char *common = "--model mnistfc --train-subset 512 --test-subset 200 --batch-size 64 --momentum 0.9 --nesterov --quiet";
     int rc = ent_test_run(out, sizeof out, "%s train --optimizer sgd %s --epochs 1 --out %s/r", ent_test_cli(), common, t);
     CHECK_MSG(rc == 0, "first run: %s", out);
     char ck[600];
@@ -331,6 +331,43 @@ ENT_TEST(cli_help_lists_every_preset_and_optimizer) {
         CHECK_MSG(at && usage_end && at < usage_end, "optimizer %s not in the usage line", name);
         CHECK_MSG(at && strstr(usage_end, name), "optimizer %s not in the option list", name);
     }
+}
+
+/* Each optimizer's --help lists its own options with its own defaults:
+ * sgd's are torch.optim.SGD's (momentum 0, dampening 0, no Nesterov) and
+ * leave out Adam's, Entropy-SGD's and SAM's; adam has no momentum. */
+ENT_TEST(cli_help_lists_each_optimizers_own_options) {
+    static char out[65536];
+    int rc = ent_test_run(out, sizeof out, "%s train --optimizer sgd --help", ent_test_cli());
+    CHECK_MSG(rc == 0, "sgd --help: exit %d", rc);
+    const char *have[] = {"--momentum X", "--dampening X", "--nesterov", "--weight-decay X", "--lr X"};
+    for (size_t i = 0; i < sizeof have / sizeof *have; i++)
+        CHECK_MSG(strstr(out, have[i]) != NULL, "sgd --help lacks %s: %s", have[i], out);
+    const char *line = strstr(out, "--momentum X");
+    CHECK_MSG(line && strstr(line, "[0]") && strstr(line, "[0]") < strchr(line, '\n'), "sgd momentum default: %s", out);
+    line = strstr(out, "--nesterov");
+    CHECK_MSG(line && strstr(line, "[off]") && strstr(line, "[off]") < strchr(line, '\n'), "sgd nesterov default: %s",
+              out);
+    const char *lack[] = {"--beta1", "--gamma0", "--sgld-lr", "--sam-rho", "--coupling", "--inner-momentum"};
+    for (size_t i = 0; i < sizeof lack / sizeof *lack; i++)
+        CHECK_MSG(strstr(out, lack[i]) == NULL, "sgd --help lists %s", lack[i]);
+    rc = ent_test_run(out, sizeof out, "%s train --optimizer adam --help", ent_test_cli());
+    CHECK_MSG(rc == 0 && strstr(out, "--beta1") && !strstr(out, "--momentum") && !strstr(out, "--dampening"),
+              "adam --help: exit %d: %s", rc, out);
+    rc = ent_test_run(out, sizeof out, "%s train --optimizer sam --help", ent_test_cli());
+    line = strstr(out, "--momentum X");
+    CHECK_MSG(rc == 0 && strstr(out, "--sam-rho") && line && strstr(line, "[0.9]") < strchr(line, '\n') &&
+                  !strstr(out, "--gamma0"),
+              "sam --help: exit %d: %s", rc, out);
+}
+
+/* torch.optim.SGD refuses Nesterov without momentum or with dampening: so
+ * does train, in one line with exit 2, and a bad dampening is named. */
+ENT_TEST(cli_sgd_nesterov_needs_momentum_no_dampening) {
+    CHECK_TRAIN_USAGE("--optimizer sgd --nesterov", "Nesterov requires momentum > 0");
+    CHECK_TRAIN_USAGE("--optimizer sgd --momentum 0.9 --nesterov --dampening 0.1", "Nesterov requires dampening 0");
+    CHECK_TRAIN_USAGE("--optimizer sgd --momentum 0.9 --dampening -0.5", "dampening");
+    CHECK_TRAIN_USAGE("--optimizer sgd --momentum 0.9 --dampening 2", "dampening");
 }
 
 /* A state_dict saved without entropic's metadata (what

@@ -81,8 +81,9 @@ ENT_TEST(optim_sgd_momentum_by_hand) {
 
 ENT_TEST(optim_sgd_nesterov_by_hand) {
     ent_optim_params p = ent_optim_params_default(ENT_OPTIM_SGD);
-    p.lr = 0.1; /* defaults: momentum 0.9, nesterov 1 */
-    CHECK(p.momentum == 0.9 && p.nesterov == 1);
+    p.lr = 0.1;
+    p.momentum = 0.9;
+    p.nesterov = 1;
     /* buf = 0.9 buf + g, step = g + 0.9 buf, x -= 0.1 step:
      * 1: g = (1, -4), buf = (1, -4), step = (1.9, -7.6), x = (0.81, 0.76)
      * 2: g = (0.81, 4 (0.76 - 1)) = (0.81, -0.96),
@@ -105,6 +106,55 @@ ENT_TEST(optim_sgd_weight_decay_by_hand) {
      *    x = (0.89 - 0.0979, 0.4 + 0.236) = (0.7921, 0.636) */
     const double want[4] = {0.89, 0.4, 0.7921, 0.636};
     run_small(&p, 1.0, 2, want, HAND_TOL, "sgd weight decay");
+}
+
+/* torch.optim.SGD's defaults: momentum 0, dampening 0, no Nesterov, no
+ * weight decay (lr is ours). */
+ENT_TEST(optim_sgd_torch_defaults) {
+    const ent_optim_params p = ent_optim_params_default(ENT_OPTIM_SGD);
+    CHECK_MSG(p.momentum == 0.0 && p.dampening == 0.0 && p.nesterov == 0 && p.weight_decay == 0.0 &&
+                  p.lr == 0.1,
+              "sgd defaults: momentum %g dampening %g nesterov %d weight decay %g lr %g", p.momentum,
+              p.dampening, p.nesterov, p.weight_decay, p.lr);
+    ent_optim *o = NULL;
+    CHECK_OK(ent_optim_new(&o, &p, 4, 1));
+    CHECK_MSG(ent_optim_state_vectors(o, NULL, 0) == 0, "plain SGD keeps no momentum buffer");
+    ent_optim_free(o);
+}
+
+/* Momentum 0.9 with dampening 0.5, as torch.optim.SGD: the buffer is the
+ * gradient itself on the first step, then buf = 0.9 buf + 0.5 g; x -= 0.1 buf.
+ * 1: g = (1, -4),                 buf = (1, -4),         x = (0.9, 0.4)
+ * 2: g = (0.9, 4 (0.4 - 1))       = (0.9, -2.4),
+ *    buf = (0.9 + 0.45, -3.6 - 1.2) = (1.35, -4.8),      x = (0.765, 0.88)
+ * 3: g = (0.765, -0.48),
+ *    buf = (1.215 + 0.3825, -4.32 - 0.24) = (1.5975, -4.56),
+ *                                                        x = (0.60525, 1.336)
+ * Ignoring the dampening gives optim_sgd_momentum_by_hand's (0.72, 1.0) at
+ * step 2; damping the first step too gives x = (0.95, 0.2) at step 1. */
+ENT_TEST(optim_sgd_dampening_by_hand) {
+    ent_optim_params p = ent_optim_params_default(ENT_OPTIM_SGD);
+    p.lr = 0.1;
+    p.momentum = 0.9;
+    p.dampening = 0.5;
+    const double want[6] = {0.9, 0.4, 0.765, 0.88, 0.60525, 1.336};
+    run_small(&p, 1.0, 3, want, HAND_TOL, "sgd momentum, dampening");
+}
+
+/* Weight decay is coupled, as torch.optim.SGD: added to the gradient
+ * before the momentum buffer. wd 0.1, momentum 0.9, lr 0.1:
+ * 1: g = (1.1, -4),                 buf = g,              x = (0.89, 0.4)
+ * 2: g = (0.89 + 0.089, -2.4 + 0.04) = (0.979, -2.36),
+ *    buf = (0.99 + 0.979, -3.6 - 2.36) = (1.969, -5.96),   x = (0.6931, 0.996)
+ * Decay added after the buffer (buf on the bare gradient) gives
+ * x0 = 0.89 - 0.1 (1.79 + 0.089) = 0.7021 at step 2. */
+ENT_TEST(optim_sgd_weight_decay_before_momentum) {
+    ent_optim_params p = ent_optim_params_default(ENT_OPTIM_SGD);
+    p.lr = 0.1;
+    p.momentum = 0.9;
+    p.weight_decay = 0.1;
+    const double want[4] = {0.89, 0.4, 0.6931, 0.996};
+    run_small(&p, 1.0, 2, want, HAND_TOL, "sgd momentum, weight decay");
 }
 
 ENT_TEST(optim_adam_by_hand) {
@@ -683,6 +733,7 @@ static void rosen(ent_optim_kind kind, double lr, int steps, double decay, doubl
     ent_objective obj = ent_analytic_objective(r);
     ent_optim_params p = ent_optim_params_default(kind);
     p.lr = lr;
+    if (kind == ENT_OPTIM_SGD) p.momentum = 0.9, p.nesterov = 1; /* the setting the bound was set for */
     CHECK_OK(ent_optim_new(&o, &p, 2, 1));
     float th[2] = {-1.2f, 1.0f};
     double loss = 0.0;
@@ -816,10 +867,22 @@ ENT_TEST(optim_params_check) {
             b = p; b.adam_eps = bad_pos[i]; expect_bad(b, "adam_eps", bad_pos[i]);
         }
     }
-    /* Nesterov without momentum: rejected where SGD momentum is used. */
+    /* Nesterov without momentum or with dampening: rejected where SGD
+     * momentum is used (torch.optim.SGD raises for both). */
     ent_optim_params p = ent_optim_params_default(ENT_OPTIM_SGD);
-    p.momentum = 0.0;
+    p.nesterov = 1;
     expect_bad(p, "nesterov", 1);
+    p.momentum = 0.9;
+    CHECK_OK(ent_optim_params_check(&p));
+    p.dampening = 0.1;
+    expect_bad(p, "dampening", 0.1);
+    p.nesterov = 0;
+    CHECK_OK(ent_optim_params_check(&p));
+    const double bad_damp[3] = {-0.1, 1.5, NAN};
+    for (int i = 0; i < 3; i++) {
+        p.dampening = bad_damp[i];
+        expect_bad(p, "dampening", bad_damp[i]);
+    }
     p = ent_optim_params_default(ENT_OPTIM_ENTROPY_SGD);
     p.nesterov = 1;
     expect_bad(p, "nesterov", 1);
@@ -867,8 +930,6 @@ ENT_TEST(optim_params_check) {
     ent_optim_params_reference_code(&b);
     CHECK(b.alpha == 0.25 && b.noise_code == 1 && b.inner_momentum == 0.9 && b.inner_nesterov &&
           b.inner_momentum_grad_only && b.momentum == 0.0 && !b.outer_unscaled && b.grad_at_x);
-    p = ent_optim_params_default(ENT_OPTIM_SGD);
-    CHECK(p.lr == 0.1 && p.momentum == 0.9 && p.nesterov == 1 && p.weight_decay == 0.0);
     p = ent_optim_params_default(ENT_OPTIM_ADAM);
     CHECK(p.lr == 1e-3 && p.beta1 == 0.9 && p.beta2 == 0.999 && p.adam_eps == 1e-8);
     /* Names. */
@@ -962,7 +1023,12 @@ static void resume_case(const ent_optim_params *p, const char *what) {
 ENT_TEST(optim_resume_bit_identical) {
     ent_set_threads(1);
     ent_optim_params p = ent_optim_params_default(ENT_OPTIM_SGD);
+    p.momentum = 0.9;
+    p.nesterov = 1;
     resume_case(&p, "sgd nesterov");
+    p.nesterov = 0;
+    p.dampening = 0.3; /* the first step's weight 1 is not applied again after resume */
+    resume_case(&p, "sgd momentum, dampening");
     p = ent_optim_params_default(ENT_OPTIM_ADAM);
     p.lr = 0.01;
     resume_case(&p, "adam");
@@ -1008,6 +1074,7 @@ static void thread_independent(ent_optim_kind kind, const char *what) {
         p.L = 3;
         p.noise = 0.01;
         if (kind == ENT_OPTIM_ADAM) p.lr = 0.01;
+        if (kind == ENT_OPTIM_SGD) p.momentum = 0.9, p.nesterov = 1;
         CHECK_OK(ent_optim_new(&o, &p, n, 5));
         double loss;
         for (int k = 0; k < 2 && o; k++) CHECK_OK(ent_optim_step(o, &obj, x[r], 1.0, &loss));

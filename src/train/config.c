@@ -113,6 +113,7 @@ ent_status ent_train_config_save(const ent_train_config *c, const ent_model_opts
     ent_json_string(&j, "name", ent_optim_kind_name(o->kind));
     ent_json_number(&j, "lr", o->lr);
     ent_json_number(&j, "momentum", o->momentum);
+    ent_json_number(&j, "dampening", o->dampening);
     ent_json_bool(&j, "nesterov", o->nesterov);
     ent_json_number(&j, "weight_decay", o->weight_decay);
     ent_json_number(&j, "beta1", o->beta1);
