@@ -87,6 +87,9 @@ static int train_spec(ent_arg *a, ent_train_config *c, train_extra *x) {
     OPT("input-dropout", ARG_FLOAT, &m->input_dropout, 0, NULL, "input dropout (-1 = preset default: mnistfc 0.2, lenet 0)");
     OPT("train-subset", ARG_I64, &c->train_subset, 0, NULL, "use only the first N training samples (0 = all)");
     OPT("test-subset", ARG_I64, &c->test_subset, 0, NULL, "use only the first N test samples (0 = all)");
+    OPT("val-split", ARG_I64, &c->val_split, 0, NULL, "hold N training samples out as a validation set (picked by --seed; 0 = none)");
+    OPT("keep-last", ARG_INT, &c->keep_last, 0, NULL, "keep the checkpoints of the last K evaluations, named by epoch (0 = none)");
+    OPT("keep-best", ARG_BOOL, &c->keep_best, 0, NULL, "keep the checkpoint of the lowest validation error (needs --val-split)");
     OPT("quiet", ARG_BOOL, &x->quiet, 0, NULL, "no progress output");
     OPT("force", ARG_BOOL, &x->force, 0, NULL, "start over in an --out directory that already holds a run");
     OPT("L", ARG_INT, &o->L, 0, NULL, "Entropy-SGD: Langevin steps per update", .kinds = SCOPE_KINDS);
