@@ -64,48 +64,58 @@ ENT_TEST(optim_sgd_plain_by_hand) {
     run_small(&p, 0.5, 3, want, HAND_TOL, "sgd");
 }
 
-ENT_TEST(optim_sgd_momentum_by_hand) {
-    ent_optim_params p = ent_optim_params_default(ENT_OPTIM_SGD);
-    p.lr = 0.1;
-    p.momentum = 0.9;
-    p.nesterov = 0;
-    /* buf = 0.9 buf + g, x -= 0.1 buf:
-     * 1: g = (1, -4),     buf = (1, -4),               x = (0.9, 0.4)
-     * 2: g = (0.9, -2.4), buf = (0.9+0.9, -3.6-2.4)
-     *                         = (1.8, -6.0),           x = (0.72, 1.0)
-     * 3: g = (0.72, 0),   buf = (1.62+0.72, -5.4)
-     *                         = (2.34, -5.4),          x = (0.486, 1.54) */
-    const double want[6] = {0.9, 0.4, 0.72, 1.0, 0.486, 1.54};
-    run_small(&p, 1.0, 3, want, HAND_TOL, "sgd momentum");
-}
-
-ENT_TEST(optim_sgd_nesterov_by_hand) {
-    ent_optim_params p = ent_optim_params_default(ENT_OPTIM_SGD);
-    p.lr = 0.1;
-    p.momentum = 0.9;
-    p.nesterov = 1;
-    /* buf = 0.9 buf + g, step = g + 0.9 buf, x -= 0.1 step:
-     * 1: g = (1, -4), buf = (1, -4), step = (1.9, -7.6), x = (0.81, 0.76)
-     * 2: g = (0.81, 4 (0.76 - 1)) = (0.81, -0.96),
-     *    buf = (0.9 + 0.81, -3.6 - 0.96) = (1.71, -4.56),
-     *    step = (0.81 + 1.539, -0.96 - 4.104) = (2.349, -5.064),
-     *    x = (0.81 - 0.2349, 0.76 + 0.5064) = (0.5751, 1.2664) */
-    const double want[4] = {0.81, 0.76, 0.5751, 1.2664};
-    run_small(&p, 1.0, 2, want, HAND_TOL, "sgd nesterov");
-}
-
-ENT_TEST(optim_sgd_weight_decay_by_hand) {
-    ent_optim_params p = ent_optim_params_default(ENT_OPTIM_SGD);
-    p.lr = 0.1;
-    p.momentum = 0.0;
-    p.nesterov = 0;
-    p.weight_decay = 0.1;
-    /* g = grad + 0.1 x:
-     * 1: g = (1 + 0.1, -4 + 0) = (1.1, -4),            x = (0.89, 0.4)
-     * 2: g = (0.89 + 0.089, -2.4 + 0.04) = (0.979, -2.36),
-     *    x = (0.89 - 0.0979, 0.4 + 0.236) = (0.7921, 0.636) */
-    const double want[4] = {0.89, 0.4, 0.7921, 0.636};
-    run_small(&p, 1.0, 2, want, HAND_TOL, "sgd weight decay");
+/* SGD (torch.optim.SGD) from x0 = (1, 0) of the small quadratic, lr 0.1,
+ * worked out by hand; want: theta after each step.
+ *
+ * momentum 0.9: buf = 0.9 buf + g, x -= 0.1 buf:
+ *   1: g = (1, -4),     buf = (1, -4),                        x = (0.9, 0.4)
+ *   2: g = (0.9, -2.4), buf = (0.9+0.9, -3.6-2.4) = (1.8, -6.0), x = (0.72, 1.0)
+ *   3: g = (0.72, 0),   buf = (1.62+0.72, -5.4) = (2.34, -5.4),  x = (0.486, 1.54)
+ * Nesterov 0.9: step = g + 0.9 buf:
+ *   1: g = (1, -4), buf = (1, -4), step = (1.9, -7.6),           x = (0.81, 0.76)
+ *   2: g = (0.81, 4 (0.76 - 1)) = (0.81, -0.96),
+ *      buf = (0.9 + 0.81, -3.6 - 0.96) = (1.71, -4.56),
+ *      step = (0.81 + 1.539, -0.96 - 4.104) = (2.349, -5.064),   x = (0.5751, 1.2664)
+ * weight decay 0.1, no momentum: g = grad + 0.1 x:
+ *   1: g = (1.1, -4),                                            x = (0.89, 0.4)
+ *   2: g = (0.89 + 0.089, -2.4 + 0.04) = (0.979, -2.36),         x = (0.7921, 0.636)
+ * momentum 0.9, dampening 0.5: buf = g on the first step, then
+ * 0.9 buf + 0.5 g:
+ *   1: g = (1, -4),      buf = (1, -4),                          x = (0.9, 0.4)
+ *   2: g = (0.9, -2.4),  buf = (0.9 + 0.45, -3.6 - 1.2) = (1.35, -4.8),
+ *                                                                x = (0.765, 0.88)
+ *   3: g = (0.765, -0.48), buf = (1.215 + 0.3825, -4.32 - 0.24) = (1.5975, -4.56),
+ *                                                                x = (0.60525, 1.336)
+ *   Ignoring the dampening gives the momentum row's (0.72, 1.0) at step 2;
+ *   damping the first step too gives (0.95, 0.2) at step 1.
+ * weight decay 0.1 and momentum 0.9: the decay is coupled, added to the
+ * gradient before the buffer:
+ *   1: g = (1.1, -4),                     buf = g,               x = (0.89, 0.4)
+ *   2: g = (0.979, -2.36), buf = (0.99 + 0.979, -3.6 - 2.36) = (1.969, -5.96),
+ *                                                                x = (0.6931, 0.996)
+ *   Decay added after the buffer (buf on the bare gradient) gives
+ *   x0 = 0.89 - 0.1 (1.79 + 0.089) = 0.7021 at step 2. */
+ENT_TEST(optim_sgd_by_hand) {
+    static const struct {
+        double m, dampening;
+        int nesterov;
+        double wd;
+        int steps;
+        double want[6];
+        const char *what;
+    } cases[] = {
+        {0.9, 0.0, 0, 0.0, 3, {0.9, 0.4, 0.72, 1.0, 0.486, 1.54}, "sgd momentum"},
+        {0.9, 0.0, 1, 0.0, 2, {0.81, 0.76, 0.5751, 1.2664}, "sgd nesterov"},
+        {0.0, 0.0, 0, 0.1, 2, {0.89, 0.4, 0.7921, 0.636}, "sgd weight decay"},
+        {0.9, 0.5, 0, 0.0, 3, {0.9, 0.4, 0.765, 0.88, 0.60525, 1.336}, "sgd momentum, dampening"},
+        {0.9, 0.0, 0, 0.1, 2, {0.89, 0.4, 0.6931, 0.996}, "sgd momentum, weight decay"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        ent_optim_params p = ent_optim_params_default(ENT_OPTIM_SGD);
+        p.lr = 0.1, p.momentum = cases[i].m, p.dampening = cases[i].dampening;
+        p.nesterov = cases[i].nesterov, p.weight_decay = cases[i].wd;
+        run_small(&p, 1.0, cases[i].steps, cases[i].want, HAND_TOL, cases[i].what);
+    }
 }
 
 /* torch.optim.SGD's defaults: momentum 0, dampening 0, no Nesterov, no
@@ -120,41 +130,6 @@ ENT_TEST(optim_sgd_torch_defaults) {
     CHECK_OK(ent_optim_new(&o, &p, 4, 1));
     CHECK_MSG(ent_optim_state_vectors(o, NULL, 0) == 0, "plain SGD keeps no momentum buffer");
     ent_optim_free(o);
-}
-
-/* Momentum 0.9 with dampening 0.5, as torch.optim.SGD: the buffer is the
- * gradient itself on the first step, then buf = 0.9 buf + 0.5 g; x -= 0.1 buf.
- * 1: g = (1, -4),                 buf = (1, -4),         x = (0.9, 0.4)
- * 2: g = (0.9, 4 (0.4 - 1))       = (0.9, -2.4),
- *    buf = (0.9 + 0.45, -3.6 - 1.2) = (1.35, -4.8),      x = (0.765, 0.88)
- * 3: g = (0.765, -0.48),
- *    buf = (1.215 + 0.3825, -4.32 - 0.24) = (1.5975, -4.56),
- *                                                        x = (0.60525, 1.336)
- * Ignoring the dampening gives optim_sgd_momentum_by_hand's (0.72, 1.0) at
- * step 2; damping the first step too gives x = (0.95, 0.2) at step 1. */
-ENT_TEST(optim_sgd_dampening_by_hand) {
-    ent_optim_params p = ent_optim_params_default(ENT_OPTIM_SGD);
-    p.lr = 0.1;
-    p.momentum = 0.9;
-    p.dampening = 0.5;
-    const double want[6] = {0.9, 0.4, 0.765, 0.88, 0.60525, 1.336};
-    run_small(&p, 1.0, 3, want, HAND_TOL, "sgd momentum, dampening");
-}
-
-/* Weight decay is coupled, as torch.optim.SGD: added to the gradient
- * before the momentum buffer. wd 0.1, momentum 0.9, lr 0.1:
- * 1: g = (1.1, -4),                 buf = g,              x = (0.89, 0.4)
- * 2: g = (0.89 + 0.089, -2.4 + 0.04) = (0.979, -2.36),
- *    buf = (0.99 + 0.979, -3.6 - 2.36) = (1.969, -5.96),   x = (0.6931, 0.996)
- * Decay added after the buffer (buf on the bare gradient) gives
- * x0 = 0.89 - 0.1 (1.79 + 0.089) = 0.7021 at step 2. */
-ENT_TEST(optim_sgd_weight_decay_before_momentum) {
-    ent_optim_params p = ent_optim_params_default(ENT_OPTIM_SGD);
-    p.lr = 0.1;
-    p.momentum = 0.9;
-    p.weight_decay = 0.1;
-    const double want[4] = {0.89, 0.4, 0.6931, 0.996};
-    run_small(&p, 1.0, 2, want, HAND_TOL, "sgd momentum, weight decay");
 }
 
 ENT_TEST(optim_adam_by_hand) {
