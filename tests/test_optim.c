@@ -157,6 +157,36 @@ ENT_TEST(optim_adam_by_hand) {
     run_small(&p, 1.0, 2, want, HAND_TOL, "adam");
 }
 
+/* Adam's weight decay is coupled, as torch.optim.Adam: added to the
+ * gradient before the moments. f = (x - 1)^2 / 2 from x = 0.5, lr 0.01,
+ * wd 2: g = (x - 1) + 2 x = 0.5 points away from the minimum, and Adam's
+ * first step is lr sign(g) (to 2e-8): x1 = 0.49. Decay ignored: 0.51;
+ * decoupled (AdamW): 0.5 (1 - 0.02) + 0.01 = 0.5.
+ * 2: g = -0.51 + 0.98 = 0.47, m = 0.9 (0.1 0.5) + 0.1 0.47,
+ *    v = 0.999 (0.001 0.25) + 0.001 0.47^2,
+ *    x2 = 0.49 - 0.01 (m / 0.19) / (sqrt(v / 0.001999) + 1e-8). */
+ENT_TEST(optim_adam_weight_decay_coupled) {
+    const double a[1] = {1.0}, c[1] = {1.0};
+    ent_analytic *q = NULL;
+    CHECK_OK(ent_analytic_quadratic(&q, 1, a, c, 0.0, 1));
+    ent_objective obj = ent_analytic_objective(q);
+    ent_optim_params p = ent_optim_params_default(ENT_OPTIM_ADAM);
+    p.lr = 0.01, p.weight_decay = 2.0;
+    ent_optim *o = NULL;
+    CHECK_OK(ent_optim_new(&o, &p, 1, 1));
+    const double m = 0.9 * 0.1 * 0.5 + 0.1 * 0.47, v = 0.999 * 0.001 * 0.25 + 0.001 * 0.47 * 0.47;
+    const double want[2] = {0.49, 0.49 - 0.01 * (m / 0.19) / (sqrt(v / 0.001999) + 1e-8)};
+    float x = 0.5f;
+    double loss;
+    for (int k = 0; k < 2 && o; k++) {
+        CHECK_OK(ent_optim_step(o, &obj, &x, 1.0, &loss));
+        CHECK_MSG(fabs(x - want[k]) <= HAND_TOL, "adam, weight decay 2: step %d x = %.9g, want %.9g", k + 1, x,
+                  want[k]);
+    }
+    ent_optim_free(o);
+    ent_analytic_free(q);
+}
+
 /* AdamW as torch.optim.AdamW: the weights first scaled by 1 - lr wd, then
  * Adam's step on the plain gradient. lr 0.01, wd 0.1 (decay 0.999):
  * 1: x = 0.999 (1, 0) - 0.01 sign(1, -4) = (0.989, 0.01);

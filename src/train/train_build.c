@@ -16,8 +16,8 @@
 static ent_status hold_out(ent_run *R) {
     const int64_t n = R->r.cfg->val_split;
     if (n >= R->train->n)
-        return ent_fail(ENT_EUSAGE, "--val-split %lld must be below the %lld training samples (it holds that many out)",
-                        (long long)n, (long long)R->train->n);
+        return ent_fail(ENT_EUSAGE, "--val-split %lld must be below the %lld training samples, or none would be left "
+                        "to train on", (long long)n, (long long)R->train->n);
     R->val_idx = malloc((size_t)n * sizeof *R->val_idx);
     if (!R->val_idx) return ent_fail(ENT_ENOMEM, "out of memory for the validation split");
     return ent_dataset_hold_out(R->train, n, R->r.cfg->seed, &R->val, R->val_idx);
