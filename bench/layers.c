@@ -57,7 +57,7 @@ static void step(ent_model *m, float *theta, float *buffers, float *grad, float 
         t.bwd[first[last]] = ent_time_seconds() - c;
     }
     c = ent_time_seconds();
-    ent_sgd_apply(theta, grad, mom, m->n_param, 0.01f, 0.0f, 0.9f, 1, pieces);
+    ent_sgd_apply(theta, grad, mom, m->n_param, 0.01f, 0.0f, 0.9f, 1.0f, 1, pieces); /* dampening 0 */
     t.update = ent_time_seconds() - c;
     t.step = ent_time_seconds() - t0;
     if (!acc) return;

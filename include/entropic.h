@@ -162,6 +162,13 @@ int64_t ent_sampler_next(ent_sampler *s, float *x, int32_t *y);
 void ent_sampler_seek(ent_sampler *s, int64_t epoch, int64_t pos);
 void ent_sampler_free(ent_sampler *s);
 int64_t ent_batches_per_epoch(int64_t n, int64_t batch); /* ceil(n/batch) */
+/* Hold n_val (1..d->n - 1) samples of d out as a validation set: the first
+ * n_val of a permutation seeded by seed pick them. *val gets them and d
+ * keeps the rest (compacted in place: a sampler on d never draws a held-out
+ * sample), both in d's order; idx (n_val entries, or NULL) gets their
+ * indices in d, ascending. */
+ent_status ent_dataset_hold_out(ent_dataset *d, int64_t n_val, uint64_t seed,
+                                ent_dataset **val, int64_t *idx);
 
 /* ------------------------------------------------------------------ models */
 
@@ -381,7 +388,8 @@ typedef struct {
     /* shared */
     double lr;            /* learning rate eta (outer step for Entropy-SGD) */
     double momentum;      /* SGD momentum / Entropy-SGD outer momentum */
-    int nesterov;
+    double dampening;     /* torch.optim.SGD: buf = m buf + (1 - dampening) g after the first step */
+    int nesterov;         /* needs momentum > 0 and dampening 0 */
     double weight_decay;  /* L2 added to the gradient (outer step) */
     double beta1, beta2, adam_eps; /* Adam (and Entropy-Adam) moments */
     /* Entropy-SGD (Chaudhari et al. 2017, Algorithm 1) */
@@ -589,6 +597,9 @@ typedef struct {
     int lr_cosine;           /* 1: lr *= (1 + cos(pi p)) / 2, p the fraction of the budget after warm-up */
     double warmup_epochs;    /* lr *= t / warmup for the first warmup effective epochs (0: none) */
     int64_t train_subset, test_subset; /* 0 = whole set */
+    int64_t val_split;       /* hold this many training samples out for validation (0: none) */
+    int keep_last;           /* keep the last K evaluations' checkpoints, named by epoch (0: none) */
+    int keep_best;           /* keep the checkpoint of the lowest validation error (needs val_split) */
     int progress;            /* 1: progress line on a terminal, plain lines otherwise; 0: quiet */
     int argc;                /* the command line, recorded in config.json */
     char **argv;

@@ -22,7 +22,7 @@ echo "== Adam (the paper's MNIST baseline: lr 1e-3, x0.2 at 60% of the budget)"
     --lr-milestones "$(awk "BEGIN{print $EPOCHS*0.6}")" --lr-factor 0.2 --out "$OUT/adam"
 
 echo "== Entropy-SGD (paper: L=20, gamma0=1e-4, scoping 1e-3, eta'=0.1, eta=1 then x0.1)"
-"$BIN" train "${common[@]}" --optimizer entropy-sgd --L 20 --lr 1 \
+"$BIN" train "${common[@]}" --optimizer entropy-sgd --L 20 --lr 1 --inner-momentum 0.9 --inner-nesterov \
     --lr-milestones "$(awk "BEGIN{print $EPOCHS*0.6}")" --lr-factor 0.1 --out "$OUT/entropy-sgd"
 
 echo

@@ -49,6 +49,7 @@ static void optim_steps_allocate_nothing(const char *what, const char *preset, e
     CHECK_OK(ent_netobj_new(&no, m, buf, d, 64, 1));
     ent_optim_params p = ent_optim_params_default(kind);
     p.L = L;
+    if (kind == ENT_OPTIM_SGD) p.momentum = 0.9, p.nesterov = 1; /* with its buffer */
     CHECK_OK(ent_optim_new(&o, &p, P, 1));
     ent_objective obj = ent_netobj_objective(no);
     double loss;

@@ -11,6 +11,18 @@
 #include "train/train_internal.h"
 #include "train/train_run.h"
 
+/* --val-split N: N training samples (after --train-subset) held out, picked
+ * by --seed; the training sampler is built on the rest. */
+static ent_status hold_out(ent_run *R) {
+    const int64_t n = R->r.cfg->val_split;
+    if (n >= R->train->n)
+        return ent_fail(ENT_EUSAGE, "--val-split %lld must be below the %lld training samples, or none would be left "
+                        "to train on", (long long)n, (long long)R->train->n);
+    R->val_idx = malloc((size_t)n * sizeof *R->val_idx);
+    if (!R->val_idx) return ent_fail(ENT_ENOMEM, "out of memory for the validation split");
+    return ent_dataset_hold_out(R->train, n, R->r.cfg->seed, &R->val, R->val_idx);
+}
+
 static ent_status load_data(ent_run *R) {
     const ent_train_config *c = R->r.cfg;
     const char *dir = c->data_dir[0] ? c->data_dir : NULL;
@@ -19,7 +31,7 @@ static ent_status load_data(ent_run *R) {
     if (s != ENT_OK) return s;
     if (c->train_subset > 0 && c->train_subset < R->train->n) ent_dataset_truncate(R->train, c->train_subset);
     if (c->test_subset > 0 && c->test_subset < R->test->n) ent_dataset_truncate(R->test, c->test_subset);
-    return ENT_OK;
+    return c->val_split > 0 ? hold_out(R) : ENT_OK;
 }
 
 /* Worker i: its own model (workspace), buffers and objective. */
@@ -122,4 +134,6 @@ void ent_train_cleanup(ent_run *R) {
     free(R->objs);
     ent_dataset_free(R->train);
     ent_dataset_free(R->test);
+    ent_dataset_free(R->val);
+    free(R->val_idx);
 }
