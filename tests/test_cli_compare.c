@@ -10,9 +10,9 @@
 static char out[65536];
 
 /* A run directory: config.json (optimizer, batch size, seed; seed < 0:
- * none), metrics.csv with epochs 1..10: train loss c / e, test error
- * (b + e) / 1000, wall time 2 e seconds. */
-static void fake_run(const char *dir, const char *opt, int seed, double c, double b) {
+ * none), metrics.csv with evaluations at epochs e = 1..n less `early`:
+ * train loss c / e, test error (b + e) / 1000, wall time 2 e seconds. */
+static void fake_run_at(const char *dir, const char *opt, int seed, double c, double b, int n, double early) {
     char path[700];
     snprintf(path, sizeof path, "mkdir -p %s", dir);
     CHECK(system(path) == 0);
@@ -29,9 +29,41 @@ static void fake_run(const char *dir, const char *opt, int seed, double c, doubl
     CHECK(f != NULL);
     if (!f) return;
     fprintf(f, "epoch,effective_epoch,step,train_loss,test_loss,test_error,wall_seconds,grad_evals,lr,gamma\n");
-    for (int e = 1; e <= 10; e++)
-        fprintf(f, "%d,%d,%d,%.6f,0,%.6f,%d,%d,0.1,0\n", e, e, 100 * e, c / e, (b + e) / 1000.0, 2 * e, 100 * e);
+    for (int e = 1; e <= n; e++)
+        fprintf(f, "%d,%.2f,%d,%.6f,0,%.6f,%d,%d,0.1,0\n", e, e - early, 100 * e, c / e, (b + e) / 1000.0, 2 * e,
+                100 * e);
     fclose(f);
+}
+
+static void fake_run(const char *dir, const char *opt, int seed, double c, double b) {
+    fake_run_at(dir, opt, seed, c, b, 10, 0);
+}
+
+/* Rows at multiples of --every show the evaluation at that epoch (or the
+ * nearest within half an epoch: Entropy-SGD's lie off the boundaries), no
+ * row where no run evaluated, runs labelled by their directory. Test
+ * error is epoch / 1000 in run a, (epoch + 100) / 1000 in b, whose
+ * evaluations are 0.02 epochs early; neither config names a seed, so
+ * they are not a group. */
+ENT_TEST(cli_compare_aligns_epochs) {
+    char dir[600], a[700], b[700];
+    snprintf(dir, sizeof dir, "%s/compare", ent_test_tmpdir());
+    snprintf(a, sizeof a, "%s/seed1", dir);
+    snprintf(b, sizeof b, "%s/seed2", dir);
+    fake_run_at(a, "sgd", -1, 1.0, 0.0, 20, 0.0);
+    fake_run_at(b, "sgd", -1, 1.0, 100.0, 20, 0.02);
+    int rc = ent_test_run(out, sizeof out, "%s compare %s %s --every 5", ent_test_cli(), a, b);
+    CHECK_MSG(rc == 0, "compare: exit %d: %s", rc, out);
+    /* row 5: run a's epoch 5 (0.50%), run b's 4.98 (10.50%); not epochs 7 or 2 */
+    const char *row5 = strstr(out, "\n        5 |");
+    CHECK_MSG(row5 && strstr(row5, "0.50%") && strstr(row5, "10.50%") &&
+                  strstr(row5, "0.50%") < strchr(row5 + 1, '\n'),
+              "row 5 does not show epoch 5: %s", out);
+    CHECK_MSG(!strstr(out, "0.70%"), "epoch 7 shown in a row of --every 5: %s", out);
+    CHECK_MSG(!strstr(out, "\n        0 |"), "a row 0 without an evaluation near it: %s", out);
+    const char *row20 = strstr(out, "\n       20 |");
+    CHECK_MSG(row20 && strstr(row20, "2.00%") && strstr(row20, "12.00%"), "row 20: %s", out);
+    CHECK_MSG(strstr(out, "seed1 (sgd)") && strstr(out, "seed2 (sgd)"), "labels: %s", out);
 }
 
 /* Mean and sample standard deviation (n - 1), written out. */

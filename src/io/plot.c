@@ -65,6 +65,7 @@ ent_status ent_canvas_new(ent_canvas **out, const char *path, int w, int h) {
     c->w = w, c->h = h, c->svg = format_of(path) == 2;
     c->surface = c->svg ? cairo_svg_surface_create_for_stream(collect, c, w, h)
                         : cairo_image_surface_create(CAIRO_FORMAT_RGB24, w, h);
+    if (c->svg) cairo_svg_surface_set_document_unit(c->surface, CAIRO_SVG_UNIT_PX); /* the PNG's size, not points */
     c->cr = cairo_create(c->surface);
     if (cairo_status(c->cr) != CAIRO_STATUS_SUCCESS) {
         s = ent_fail(ENT_ENOMEM, "%s: cannot make the picture: %s", path, cairo_status_to_string(cairo_status(c->cr)));
