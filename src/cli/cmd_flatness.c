@@ -192,7 +192,8 @@ static void energy_panel(ent_canvas *cv, double x, double y, const opts *o, cons
     for (int c = 0; c < o->n_ckpt; c++)
         for (int i = 0; i < o->n_sigma; i++)
             for (int j = err; j < 4; j += 2) {
-                const double m = k * r->mean[c][4 * i + j], e = k * r->sd[c][4 * i + j] / sqrt(o->samples);
+                /* the range holds the whole band (2 s.e.): with 1 s.e. the top of the band was cut off */
+                const double m = k * r->mean[c][4 * i + j], e = 2 * k * r->sd[c][4 * i + j] / sqrt(o->samples);
                 lo = fmin(lo, m - e), hi = fmax(hi, m + e);
             }
     char xl[64];
