@@ -109,3 +109,36 @@ ENT_TEST(plot_bad_paths) {
     CHECK_MSG(strstr(ent_last_error(), "/nonexistent/dir") != NULL, "%s", ent_last_error());
     ent_canvas_free(c);
 }
+
+/* A legend wider than its panel shrinks into the data area: nothing is
+ * drawn right of the frame (the legend starts at the left corner, so an
+ * unfitted one would run past it). */
+ENT_TEST(plot_legend_fits_the_panel) {
+    char path[600];
+    snprintf(path, sizeof path, "%s/legend.png", ent_test_tmpdir());
+    ent_canvas *c;
+    CHECK_OK(ent_canvas_new(&c, path, 300, 200));
+    if (!c) return;
+    ent_axes_style st = {0};
+    ent_axes a = ent_axes_draw(c, 0, 0, 220, 200, 0, 1, 0, 1, &st);
+    const char *labels[2] = {"a legend label far wider than the panel it stands in", "b"};
+    const uint32_t cols[2] = {0x1f77b4, 0xd62728};
+    const int band[2] = {1, 0};
+    ent_plot_legend(&a, labels, cols, band, 2, 0);
+    CHECK_OK(ent_canvas_save(c));
+    ent_canvas_free(c);
+    cairo_surface_t *img = cairo_image_surface_create_from_png(path);
+    CHECK(cairo_surface_status(img) == CAIRO_STATUS_SUCCESS);
+    if (cairo_surface_status(img) != CAIRO_STATUS_SUCCESS) return;
+    int outside = 0, inside = 0;
+    for (int y = (int)a.y0 + 2; y < (int)a.y1 - 2; y++)
+        for (int x = 0; x < 300; x++) {
+            if (!ink(px(img, x, y))) continue;
+            if (x > a.x1 + 1) outside++;
+            else if (x > a.x0 + 1 && x < a.x1 - 1) inside++;
+        }
+    printf("    legend: %d ink pixels inside the data area, %d right of it\n", inside, outside);
+    CHECK_MSG(inside > 100, "the legend drew %d pixels", inside);
+    CHECK_MSG(outside == 0, "%d ink pixels right of the frame: the legend ran out of its panel", outside);
+    cairo_surface_destroy(img);
+}

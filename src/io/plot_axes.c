@@ -125,7 +125,7 @@ ent_axes ent_axes_draw(ent_canvas *c, double x, double y, double w, double h, do
         tick_label(yt[i], a.logy, ys, buf, sizeof buf);
         lw = fmax(lw, ent_text_width(c, buf, f));
     }
-    tick_label(a.xmax, a.logx, 0, buf, sizeof buf);
+    snprintf(buf, sizeof buf, "%.4g", a.xmax); /* about the last x tick label's width */
     lastw = ent_text_width(c, buf, f);
     const double title_h = st->title ? ent_text_height(c, st->title, 1.1 * f, w - 4) + 6 : 4;
     a.x0 = x + (st->ylabel ? th + 6 : 0) + lw + 12;
@@ -249,14 +249,17 @@ void ent_plot_message(const ent_axes *a, const char *msg) {
 }
 
 /* A text size at which the widest of lines, plus `extra` pixels, fits in
- * the data area (never larger than the axes' font). */
+ * the data area's width, and n lines of 1.3 sizes in its height (never
+ * larger than the axes' font). */
 static double box_font(const ent_axes *a, const char *const *lines, int n, double extra, double *wmax) {
     double f = a->font, w = 0;
     for (int i = 0; i < n; i++) w = fmax(w, ent_text_width(a->c, lines[i], f));
-    const double room = a->x1 - a->x0 - 16 - extra;
-    if (w > room && room > 0) f *= room / w, w = room;
-    *wmax = w;
-    return f;
+    const double room = a->x1 - a->x0 - 16 - extra, tall = (a->y1 - a->y0 - 26) / (1.3 * (n > 0 ? n : 1));
+    double k = 1;
+    if (w > room && room > 0) k = room / w;
+    if (tall < f * k && tall > 0) k = tall / f;
+    *wmax = w * k;
+    return f * k;
 }
 
 /* A white, slightly translucent box with a grey frame at a corner;
