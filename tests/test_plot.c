@@ -21,11 +21,28 @@ static uint32_t px(cairo_surface_t *s, int x, int y) {
 /* Ink: a pixel clearly darker than the white background. */
 static int ink(uint32_t p) { return ((p >> 16) & 255) + ((p >> 8) & 255) + (p & 255) < 600; }
 
+/* A w x h canvas for tmpdir/name (path filled in), NULL after a failure. */
+static ent_canvas *canvas(char *path, size_t cap, const char *name, int w, int h) {
+    ent_canvas *c = NULL;
+    snprintf(path, cap, "%s/%s", ent_test_tmpdir(), name);
+    CHECK_OK(ent_canvas_new(&c, path, w, h));
+    return c;
+}
+
+/* Save c, free it, and read the PNG back (NULL after a failure). */
+static cairo_surface_t *save_and_read(ent_canvas *c, const char *path) {
+    CHECK_OK(ent_canvas_save(c));
+    ent_canvas_free(c);
+    cairo_surface_t *img = cairo_image_surface_create_from_png(path);
+    CHECK_MSG(cairo_surface_status(img) == CAIRO_STATUS_SUCCESS, "%s is not a PNG cairo reads", path);
+    if (cairo_surface_status(img) == CAIRO_STATUS_SUCCESS) return img;
+    cairo_surface_destroy(img);
+    return NULL;
+}
+
 ENT_TEST(plot_png_lines_clip_and_title_inside) {
     char path[600];
-    snprintf(path, sizeof path, "%s/p.png", ent_test_tmpdir());
-    ent_canvas *c;
-    CHECK_OK(ent_canvas_new(&c, path, 400, 300));
+    ent_canvas *c = canvas(path, sizeof path, "p.png", 400, 300);
     if (!c) return;
     const double title_h = ent_canvas_text(c, 200, 4, LONG_TITLE, 0x000000, 17, 1, 396);
     const double one_line = ent_text_height(c, "x", 17, 0);
@@ -39,13 +56,9 @@ ENT_TEST(plot_png_lines_clip_and_title_inside) {
     ent_plot_line(&a, xs, ys, 2, 0xff0000, 4, 0);
     ent_plot_line(&a, xs, far, 2, 0x00ff00, 4, 0);
     const int ym = (int)ent_axes_py(&a, 0.5), xm = (int)((a.x0 + a.x1) / 2);
-    CHECK_OK(ent_canvas_save(c));
-    ent_canvas_free(c);
     CHECK(ent_plot_check_path("p.PNG") == ENT_OK);
-
-    cairo_surface_t *img = cairo_image_surface_create_from_png(path);
-    CHECK_MSG(cairo_surface_status(img) == CAIRO_STATUS_SUCCESS, "%s is not a PNG cairo reads", path);
-    if (cairo_surface_status(img) != CAIRO_STATUS_SUCCESS) return;
+    cairo_surface_t *img = save_and_read(c, path);
+    if (!img) return;
     const int w = cairo_image_surface_get_width(img), h = cairo_image_surface_get_height(img);
     CHECK_MSG(w == 400 && h == 300, "size %dx%d, want 400x300", w, h);
     cairo_surface_flush(img);
@@ -68,9 +81,7 @@ ENT_TEST(plot_png_lines_clip_and_title_inside) {
 
 ENT_TEST(plot_svg_glyphs_and_translucent_band) {
     char path[600];
-    snprintf(path, sizeof path, "%s/p.svg", ent_test_tmpdir());
-    ent_canvas *c;
-    CHECK_OK(ent_canvas_new(&c, path, 500, 300));
+    ent_canvas *c = canvas(path, sizeof path, "p.svg", 500, 300);
     if (!c) return;
     ent_axes_style st = {.title = "Glyphs", .logy = 1};
     ent_axes a = ent_axes_draw(c, 0, 0, 500, 300, 0, 3, 0.1, 100, &st);
@@ -115,9 +126,7 @@ ENT_TEST(plot_bad_paths) {
  * unfitted one would run past it). */
 ENT_TEST(plot_legend_fits_the_panel) {
     char path[600];
-    snprintf(path, sizeof path, "%s/legend.png", ent_test_tmpdir());
-    ent_canvas *c;
-    CHECK_OK(ent_canvas_new(&c, path, 300, 200));
+    ent_canvas *c = canvas(path, sizeof path, "legend.png", 300, 200);
     if (!c) return;
     ent_axes_style st = {0};
     ent_axes a = ent_axes_draw(c, 0, 0, 220, 200, 0, 1, 0, 1, &st);
@@ -125,11 +134,8 @@ ENT_TEST(plot_legend_fits_the_panel) {
     const uint32_t cols[2] = {0x1f77b4, 0xd62728};
     const int band[2] = {1, 0};
     ent_plot_legend(&a, labels, cols, band, 2, 0);
-    CHECK_OK(ent_canvas_save(c));
-    ent_canvas_free(c);
-    cairo_surface_t *img = cairo_image_surface_create_from_png(path);
-    CHECK(cairo_surface_status(img) == CAIRO_STATUS_SUCCESS);
-    if (cairo_surface_status(img) != CAIRO_STATUS_SUCCESS) return;
+    cairo_surface_t *img = save_and_read(c, path);
+    if (!img) return;
     int outside = 0, inside = 0;
     for (int y = (int)a.y0 + 2; y < (int)a.y1 - 2; y++)
         for (int x = 0; x < 300; x++) {
