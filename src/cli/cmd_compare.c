@@ -124,7 +124,7 @@ static void usage(const ent_arg *spec, int n) {
            "Seeds of one experiment form a group shown as mean ± sd (sample standard deviation)\n"
            "and n: runs given the same --label, or, without --label, runs whose config.json\n"
            "files are equal but for the seed (the seeds distinct).\n\n"
-           "  --label NAME   the name of the next run, once per run in order (equal names: one group)\n");
+           "  --label NAME                   the name of the next run, once per run in order (equal names: one group)\n");
     ent_args_help(spec, n);
 }
 
