@@ -6,6 +6,7 @@
 #   make asan       the sanitizer build alone (build-asan/)
 #   make install    header, libentropic.a, libentropic.so (soname), entropic.pc, the binary
 #                   into PREFIX (default /usr/local), staged under DESTDIR if set
+#   make check-install  install into a temporary DESTDIR, build examples/ against it, run them
 CC      ?= gcc
 comma   := ,
 BUILD   ?= build
@@ -36,7 +37,7 @@ LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
 CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/%.o)
 TEST_OBJ := $(TEST_SRC:%.c=$(BUILD)/%.o)
 
-.PHONY: all lib install uninstall test asan demo setup clean check-release check-asan FORCE bench-gemm bench-hvp bench-layers bench-esgd-overhead
+.PHONY: all lib install uninstall check-install test asan demo setup clean check-release check-asan FORCE bench-gemm bench-hvp bench-layers bench-esgd-overhead
 all: $(BUILD)/entropic $(BUILD)/run_tests
 
 $(BUILD)/libentropic.a: $(LIB_OBJ)
@@ -87,7 +88,7 @@ $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
 
--include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(PIC_OBJ:.o=.d)
+-include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(TEST_OBJ:.o=.d)
 
 # ---- The installable library (docs/library.md).
 # The shared library's objects are compiled a second time, position-
@@ -104,6 +105,7 @@ LIBDIR       ?= $(PREFIX)/lib
 INCLUDEDIR   ?= $(PREFIX)/include
 PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
 PIC_OBJ      := $(LIB_SRC:%.c=$(BUILD)/pic/%.o)
+-include $(PIC_OBJ:.o=.d)
 
 $(BUILD)/pic/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -152,6 +154,11 @@ uninstall:
 	      $(DESTDIR)$(LIBDIR)/libentropic.a $(DESTDIR)$(LIBDIR)/$(SHLIB) $(DESTDIR)$(LIBDIR)/$(SONAME) \
 	      $(DESTDIR)$(LIBDIR)/libentropic.so
 
+# A staged install, examples/ built against it with pkg-config (static and
+# shared) and run: tests/check_install.sh.
+check-install:
+	MAKE="$(MAKE)" BUILD="$(BUILD)" CC="$(CC)" ENT_LINK_FLAGS="$(strip $(LDFLAGS) $(LDLIBS))" bash tests/check_install.sh
+
 # GEMM throughput vs the measured FMA peak (bench/gemm_bench.c; its functions
 # are also linked into the CLI for `entropic bench`).
 bench-gemm: $(BUILD)/gemm_bench
@@ -174,6 +181,7 @@ check-asan: asan
 test:
 	$(MAKE) check-release
 	$(MAKE) check-asan
+	$(MAKE) check-install
 
 demo:
 	bash scripts/demo.sh
