@@ -21,6 +21,11 @@ BUILD=${BUILD:-build}
 CC=${CC:-cc}
 FMNIST=/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz
 
+# Part of the test command, not optional: missing tools fail (setup.sh installs them).
+for tool in pkg-config readelf nm ldd; do
+    command -v "$tool" >/dev/null || { echo "check-install: FAIL: $tool not found (bash scripts/setup.sh installs it)"; exit 1; }
+done
+
 fails=0 passes=0
 ok() { passes=$((passes + 1)); echo "  ok: $*"; }
 bad() { fails=$((fails + 1)); echo "  FAIL: $*"; }
