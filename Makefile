@@ -114,14 +114,14 @@ $(BUILD)/pic/src/dist/%.o: CFLAGS += $(MPI_CFLAGS)
 $(filter $(BUILD)/pic/src/dist/%,$(PIC_OBJ)): $(BUILD)/mpi_flags
 
 # Linked against everything it uses (--no-undefined checks that), so a
-# program linking only -lentropic loads OpenBLAS, libpng, MPI... through it.
+# program linking only -lentropic loads OpenBLAS, cairo, MPI... through it.
 $(BUILD)/$(SHLIB): $(PIC_OBJ)
 	$(CC) -shared -Wl,-soname,$(SONAME) -Wl,--no-undefined $(LDFLAGS) -o $@ $^ $(LDLIBS)
 	ln -sf $(SHLIB) $(BUILD)/$(SONAME)
 	ln -sf $(SONAME) $(BUILD)/libentropic.so
 
 # Libs.private is what this Makefile links with ($(LDFLAGS) $(LDLIBS): OpenMP,
-# OpenBLAS and its rpath, LAPACK, libpng, zlib, MPI, whatever is added
+# OpenBLAS and its rpath, LAPACK, zlib, cairo, MPI, whatever is added
 # there), so `pkg-config --static` cannot fall behind the build. The
 # stamp rebuilds entropic.pc when any of its values changes.
 PC_VARS := $(PREFIX)|$(LIBDIR)|$(INCLUDEDIR)|$(VERSION)|$(strip $(LDFLAGS) $(LDLIBS))
