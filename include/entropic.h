@@ -17,8 +17,20 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* The library's version (major.minor.patch). The Makefile reads it from
+ * here: the shared library is libentropic.so.VERSION, its soname carries
+ * the major number (libentropic.so.0), entropic.pc the whole. */
+#define ENT_VERSION "0.1.0"
+
 #ifdef __cplusplus
 extern "C" {
+#endif
+
+/* The shared library is compiled with -fvisibility=hidden: it exports what
+ * this header declares (the pragma makes these declarations default-
+ * visible) and nothing of the internal headers under src/. */
+#if defined(__GNUC__)
+#pragma GCC visibility push(default)
 #endif
 
 /* ------------------------------------------------------------------ status */
@@ -941,6 +953,10 @@ ent_status ent_local_entropy(const ent_objective *f, const float *w,
                              const double *gamma, int n_gamma,
                              const ent_ais_opts *o, double *phi, double *se,
                              double *accept);
+
+#if defined(__GNUC__)
+#pragma GCC visibility pop
+#endif
 
 #ifdef __cplusplus
 }
