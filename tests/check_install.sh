@@ -114,8 +114,8 @@ fi
 out=$tmp/out
 mkdir -p "$out"
 if $MAKE --no-print-directory -C examples OUT="$out" CC="$CC" PKG_CONFIG="$PC" "$out/train_esgd" "$out/train_esgd_static" \
-    >"$tmp/examples.log" 2>&1; then
-    ok "examples/Makefile built train_esgd and train_esgd_static"
+    "$out/residual_net" >"$tmp/examples.log" 2>&1; then
+    ok "examples/Makefile built train_esgd, train_esgd_static and residual_net"
 else
     tail -20 "$tmp/examples.log"
     bad "examples/Makefile"
@@ -129,6 +129,14 @@ check "shared example needs libentropic.so.$major ($n_shared)" contains "$n_shar
 check "static example needs no libentropic ($n_static)" test -n "$n_static" -a -z "$(grep -o libentropic <<<"$n_static")"
 resolved=$(LD_LIBRARY_PATH=$lib ldd "$out/train_esgd" | sed -n "s/.*libentropic.so.$major => \([^ ]*\).*/\1/p")
 check "LD_LIBRARY_PATH: the loader takes the staged library ($resolved)" test "$resolved" = "$lib/libentropic.so.$major"
+
+# The residual net of one's own: built node by node, trained, saved, read
+# back to the same logits (its exit status says so), on made-up data.
+OMP_WAIT_POLICY=passive LD_LIBRARY_PATH=$lib "$out/residual_net" "$tmp/residual.safetensors" >"$tmp/res.out" 2>&1
+rc=$?
+sed 's/^/    /' "$tmp/res.out"
+check "residual_net: exit $rc, saved and read back to the same logits" \
+    test "$rc" = 0 -a -n "$(grep -F 'the same logits' "$tmp/res.out")" -a -s "$tmp/residual.safetensors"
 
 # Bad input: one line on stderr, exit status 2.
 expect_usage() { # expect_usage WHAT-IN-MESSAGE ARGS...
