@@ -55,8 +55,8 @@ import torch.nn.functional as F
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tools"))
 from gen_fixtures import PRESETS  # noqa: E402
 
-MODELS = {name: PRESETS[name] for name in
-          ("mnistfc", "lenet", "small-mnistfc", "small-lenet", "tiny-mnistfc")}
+MODELS = dict(PRESETS)
+CIFAR = ("allcnn", "resnet18", "wrn-16-4")  # 3x32x32 inputs; the rest 1x28x28
 
 N_CLASSES = 10
 BATCHES_IN_SET = 16  # the synthetic set holds 16 batches, as in bench_ours.c
@@ -139,9 +139,10 @@ def timed_windows(fn, samples_per_iter, seconds, repeats):
     return rates
 
 
-def make_data(batch):
+def make_data(batch, name):
     n = BATCHES_IN_SET * batch
-    return torch.randn(n, 1, 28, 28), torch.randint(0, N_CLASSES, (n,))
+    shape = (3, 32, 32) if name in CIFAR else (1, 28, 28)
+    return torch.randn(n, *shape), torch.randint(0, N_CLASSES, (n,))
 
 
 def bench_train(model, x, y, a):
@@ -259,9 +260,9 @@ def main():
         return
     torch.set_num_threads(a.threads)
     torch.manual_seed(0)
-    x, y = make_data(a.batch)
     results = []
     for name in a.models.split(","):
+        x, y = make_data(a.batch, name)
         for kind in a.kinds.split(","):
             r = {"model": name, "kind": kind}
             if name not in MODELS:

@@ -249,6 +249,9 @@ ent_model_opts ent_model_opts_default(void);
 /* The preset names ent_model_new knows, in a fixed order (borrowed,
  * static); *n gets their count. Benchmarks and help texts iterate over it. */
 const char *const *ent_model_presets(int *n);
+/* The input shape of the data a preset is made for: 1x28x28 (MNIST,
+ * Fashion-MNIST) or 3x32x32 (CIFAR-10). Every preset takes either. */
+ent_status ent_model_preset_input(const char *preset, int64_t *c, int64_t *h, int64_t *w);
 /* Presets: "mnistfc", "lenet". in_c/h/w: per-sample input shape.
  * max_batch: largest batch any forward will see (plans all buffers). */
 ent_status ent_model_new(ent_model **out, const char *preset,

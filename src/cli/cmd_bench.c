@@ -57,12 +57,17 @@ static double load_average(void) {
     return l;
 }
 
-/* The presets to measure: --model, or every preset the library knows. */
+/* The presets to measure: --model, or every preset made for 1x28x28 data
+ * (the CIFAR-scale ones take minutes a measurement: named with --model). */
 static int pick_models(bench_run *R) {
     int n;
     const char *const *all = ent_model_presets(&n);
-    for (int i = 0; i < n && R->n_models < MAX_MODELS; i++)
-        if (!R->model[0] || strcmp(R->model, all[i]) == 0) R->models[R->n_models++] = all[i];
+    for (int i = 0; i < n && R->n_models < MAX_MODELS; i++) {
+        int64_t c, h, w;
+        ent_model_preset_input(all[i], &c, &h, &w);
+        const int pick = R->model[0] ? strcmp(R->model, all[i]) == 0 : c == 1;
+        if (pick) R->models[R->n_models++] = all[i];
+    }
     if (R->n_models > 0) return 0;
     fprintf(stderr, "entropic bench: unknown --model '%s' (known:", R->model);
     for (int i = 0; i < n; i++) fprintf(stderr, " %s", all[i]);
@@ -255,7 +260,7 @@ static int check_options(const bench_run *R) {
 static int parse(bench_run *R, int argc, char **argv) {
     int help = 0;
     ent_arg spec[] = {
-        {.name = "model", .type = ARG_STRING, .dst = R->model, .cap = sizeof R->model, .help = "one preset (default: every preset)"},
+        {.name = "model", .type = ARG_STRING, .dst = R->model, .cap = sizeof R->model, .help = "one preset (default: every preset made for 1x28x28 data; allcnn, resnet18 and wrn-16-4 only by name)"},
         {.name = "threads", .type = ARG_INT, .dst = &R->threads, .help = "one thread count (default: 1, then 2)"},
         {.name = "repeats", .type = ARG_INT, .dst = &R->plan.repeats, .help = "timed windows per measurement"},
         {.name = "seconds", .type = ARG_DOUBLE, .dst = &R->plan.seconds, .help = "length of one window"},

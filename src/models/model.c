@@ -91,24 +91,47 @@ static ent_status place_tensors(ent_model *m) {
     return ENT_OK;
 }
 
-/* Keep in step with the dispatch in build_preset below. */
-static const char *const preset_names[] = {"mnistfc", "lenet", "small-mnistfc", "small-lenet",
-                                           "tiny-mnistfc", "allcnn", "resnet18", "wrn-16-4"};
+/* The presets, their builders and the input of the data their papers
+ * train them on (MNIST-like 1x28x28 or CIFAR-10's 3x32x32). */
+static const struct {
+    const char *name;
+    ent_status (*build)(ent_net *n);
+    int64_t c, h, w;
+} presets[] = {
+    {"mnistfc", ent_preset_mnistfc, 1, 28, 28},
+    {"lenet", ent_preset_lenet, 1, 28, 28},
+    {"small-mnistfc", ent_preset_small_mnistfc, 1, 28, 28},
+    {"small-lenet", ent_preset_small_lenet, 1, 28, 28},
+    {"tiny-mnistfc", ent_preset_tiny_mnistfc, 1, 28, 28},
+    {"allcnn", ent_preset_allcnn, 3, 32, 32},
+    {"resnet18", ent_preset_resnet18, 3, 32, 32},
+    {"wrn-16-4", ent_preset_wrn_16_4, 3, 32, 32},
+};
+#define N_PRESETS ((int)(sizeof presets / sizeof presets[0]))
 
 const char *const *ent_model_presets(int *n) {
-    *n = (int)(sizeof preset_names / sizeof preset_names[0]);
-    return preset_names;
+    static const char *names[N_PRESETS];
+    for (int i = 0; i < N_PRESETS; i++) names[i] = presets[i].name;
+    *n = N_PRESETS;
+    return names;
+}
+
+static int preset_index(const char *name) {
+    for (int i = 0; i < N_PRESETS; i++)
+        if (strcmp(presets[i].name, name) == 0) return i;
+    return -1;
+}
+
+ent_status ent_model_preset_input(const char *preset, int64_t *c, int64_t *h, int64_t *w) {
+    const int i = preset_index(preset);
+    if (i < 0) return ent_fail(ENT_EUSAGE, "unknown model '%s'", preset);
+    *c = presets[i].c, *h = presets[i].h, *w = presets[i].w;
+    return ENT_OK;
 }
 
 static ent_status build_preset(ent_net *n, const char *preset) {
-    if (strcmp(preset, "mnistfc") == 0) return ent_preset_mnistfc(n);
-    if (strcmp(preset, "lenet") == 0) return ent_preset_lenet(n);
-    if (strcmp(preset, "small-mnistfc") == 0) return ent_preset_small_mnistfc(n);
-    if (strcmp(preset, "small-lenet") == 0) return ent_preset_small_lenet(n);
-    if (strcmp(preset, "tiny-mnistfc") == 0) return ent_preset_tiny_mnistfc(n);
-    if (strcmp(preset, "allcnn") == 0) return ent_preset_allcnn(n);
-    if (strcmp(preset, "resnet18") == 0) return ent_preset_resnet18(n);
-    if (strcmp(preset, "wrn-16-4") == 0) return ent_preset_wrn_16_4(n);
+    const int i = preset_index(preset);
+    if (i >= 0) return presets[i].build(n);
     return ent_fail(ENT_EUSAGE, "unknown model '%s' (known: mnistfc, lenet, small-mnistfc, small-lenet, "
                     "tiny-mnistfc, allcnn, resnet18, wrn-16-4)", preset);
 }
