@@ -29,17 +29,30 @@ static void shape_text(char *buf, size_t cap, int64_t c, int64_t h, int64_t w) {
     snprintf(buf, cap, "[%lld, %lld, %lld]", (long long)c, (long long)h, (long long)w);
 }
 
+/* Node i's inputs, named, into buf. */
+static void inputs_text(const ent_model *m, const ent_node_info *f, char *buf, size_t cap) {
+    buf[0] = 0;
+    for (int j = 0; j < f->n_in; j++)
+        snprintf(buf + strlen(buf), cap - strlen(buf), "%s%s", j ? ", " : "",
+                 f->in[j] == ENT_NET_INPUT ? "input" : ent_model_node(m, f->in[j]).name);
+}
+
 static void print_summary(const ent_model *m, int64_t batch) {
     const int n = ent_model_n_nodes(m);
-    printf("%-4s %-16s %-15s %-24s %-18s %12s\n", "#", "node", "kind", "inputs", "output", "params");
+    int wn = 4, wi = 6; /* columns as wide as the longest name and input list */
+    char in[160], out[48];
     for (int i = 0; i < n; i++) {
         const ent_node_info f = ent_model_node(m, i);
-        char in[64] = "", out[48];
-        for (int j = 0; j < f.n_in; j++)
-            snprintf(in + strlen(in), sizeof in - strlen(in), "%s%s", j ? ", " : "",
-                     f.in[j] == ENT_NET_INPUT ? "input" : ent_model_node(m, f.in[j]).name);
+        inputs_text(m, &f, in, sizeof in);
+        if ((int)strlen(f.name) > wn) wn = (int)strlen(f.name);
+        if ((int)strlen(in) > wi) wi = (int)strlen(in);
+    }
+    printf("%-4s %-*s %-15s %-*s %-18s %12s\n", "#", wn, "node", "kind", wi, "inputs", "output", "params");
+    for (int i = 0; i < n; i++) {
+        const ent_node_info f = ent_model_node(m, i);
+        inputs_text(m, &f, in, sizeof in);
         shape_text(out, sizeof out, f.out_c, f.out_h, f.out_w);
-        printf("%-4d %-16s %-15s %-24s %-18s %12lld\n", i, f.name, f.kind, in, out, (long long)f.n_param);
+        printf("%-4d %-*s %-15s %-*s %-18s %12lld\n", i, wn, f.name, f.kind, wi, in, out, (long long)f.n_param);
     }
     printf("\ntrainable parameters %lld, buffers %lld\n", (long long)ent_model_n_param(m),
            (long long)ent_model_n_buffer(m));
