@@ -173,8 +173,9 @@ ENT_TEST(cifar_named_set) {
 
 static char out[8192];
 
-/* The CLI: a missing folder and a broken batch end in exit 2, one line. */
-ENT_TEST(cli_cifar_bad_data) {
+/* The CLI: a good folder trains (a fully connected net on 3 x 32 x 32);
+ * a missing folder and a broken batch end in exit 2, one line. */
+ENT_TEST(cli_cifar) {
     int rc = ent_test_run(out, sizeof out, "%s train --dataset cifar10 --data-dir /nonexistent/c10 --out %s/r --quiet",
                           ent_test_cli(), ent_test_tmpdir());
     CHECK_MSG(rc == 2 && strstr(out, "/nonexistent/c10/data_batch_1.bin") && strstr(out, "cifar-10-binary.tar.gz") &&
@@ -182,6 +183,12 @@ ENT_TEST(cli_cifar_bad_data) {
               "exit %d: %s", rc, out);
     const char *dir = ent_test_tmpdir();
     write_folder(dir);
+    rc = ent_test_run(out, sizeof out, "%s train --dataset cifar10 --data-dir %s --model tiny-mnistfc --epochs 1 "
+                      "--batch-size 4 --out %s/good --quiet", ent_test_cli(), dir, dir);
+    CHECK_MSG(rc == 0, "good folder: exit %d: %s", rc, out);
+    rc = ent_test_run(out, sizeof out, "%s eval --checkpoint %s/good/checkpoint.safetensors --dataset cifar10 "
+                      "--data-dir %s --json", ent_test_cli(), dir, dir);
+    CHECK_MSG(rc == 0 && strstr(out, "\"samples\": 4"), "eval: exit %d: %s", rc, out);
     char p[700];
     snprintf(p, sizeof p, "%s/test_batch.bin", dir);
     write_batch(p, 0, 2, 1, 77, 0);
