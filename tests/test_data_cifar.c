@@ -35,6 +35,12 @@ static void write_batch(const char *path, int first, int n, int label_at, int ba
     free(b);
 }
 
+/* dir/name into buf[600]. */
+static const char *in_dir(char *buf, const char *dir, const char *name) {
+    snprintf(buf, 600, "%s/%s", dir, name);
+    return buf;
+}
+
 static const float MEAN[3] = {0.1f, 0.5f, 0.9f}, STD[3] = {0.5f, 0.25f, 2.0f};
 
 static double want_x(int i, int c, int r, int k, const float *mean, const float *std) {
@@ -44,10 +50,8 @@ static double want_x(int i, int c, int r, int k, const float *mean, const float 
 ENT_TEST(cifar_load_pixel_order_and_labels) {
     const char *dir = ent_test_tmpdir();
     char a[600], b[600];
-    snprintf(a, sizeof a, "%s/a.bin", dir);
-    snprintf(b, sizeof b, "%s/b.bin", dir);
-    write_batch(a, 0, 3, -1, 0, 0);
-    write_batch(b, 3, 2, -1, 0, 0);
+    write_batch(in_dir(a, dir, "a.bin"), 0, 3, -1, 0, 0);
+    write_batch(in_dir(b, dir, "b.bin"), 3, 2, -1, 0, 0);
     const char *paths[2] = {a, b};
     ent_dataset *d = NULL;
     CHECK_OK(ent_cifar10_load(&d, paths, 2, MEAN, STD));
@@ -87,9 +91,7 @@ static void expect_fail(const char *const *paths, int n, ent_status want, const 
 ENT_TEST(cifar_bad_files) {
     const char *dir = ent_test_tmpdir();
     char good[600], bad[600], miss[600];
-    snprintf(good, sizeof good, "%s/good.bin", dir);
-    snprintf(bad, sizeof bad, "%s/bad.bin", dir);
-    snprintf(miss, sizeof miss, "%s/missing.bin", dir);
+    in_dir(good, dir, "good.bin"), in_dir(bad, dir, "bad.bin"), in_dir(miss, dir, "missing.bin");
     write_batch(good, 0, 2, -1, 0, 0);
     const char *p[2] = {good, bad};
     /* a record cut short, and one byte too many */
