@@ -169,6 +169,15 @@ typedef struct {
  * pair too when both of its files are given (ent_arrays_load); the .npy
  * paths with any other name are a usage error. */
 ent_status ent_data_load(ent_dataset **out, const ent_data_source *src, ent_split split);
+/* Preprocessing in place: global contrast normalisation of every sample,
+ * x <- (x - mean x) / sqrt(gcn_bias + var x) (a constant sample with bias
+ * 0 becomes 0), then ZCA whitening fitted on train (D = c*h*w <= 4096):
+ * mu and covariance C of the normalised training samples, W = U (Lambda +
+ * zca_eps)^(-1/2) U^T from LAPACK dsyevd, x <- W (x - mu) for train and
+ * test (NULL: none). The whitened training covariance is C (C + eps I)^-1.
+ * Arguments are checked before anything changes; if the eigensolver fails
+ * the samples are left contrast-normalised only. Not wired to the CLI. */
+ent_status ent_gcn_zca(ent_dataset *train, ent_dataset *test, double gcn_bias, double zca_eps);
 /* Keep the first n samples (n <= d->n), for quick runs and tests. */
 void ent_dataset_truncate(ent_dataset *d, int64_t n);
 void ent_dataset_free(ent_dataset *d);
