@@ -40,14 +40,15 @@ static int eat(cursor *c, char ch) {
     return 0;
 }
 
-/* A quoted string ('...' or "...") without escapes, into buf. */
+/* A quoted string ('...' or "...") of printable ASCII without escapes,
+ * into buf (so that it can be quoted in a one-line message). */
 static int parse_string(cursor *c, char *buf, size_t cap) {
     skip_ws(c);
     if (c->p >= c->end || (*c->p != '\'' && *c->p != '"')) return 0;
     char q = *c->p++;
     size_t n = 0;
     while (c->p < c->end && *c->p != q) {
-        if (*c->p == '\\' || n + 1 >= cap) return 0;
+        if (*c->p == '\\' || *c->p < 0x20 || *c->p > 0x7e || n + 1 >= cap) return 0;
         buf[n++] = *c->p++;
     }
     if (c->p >= c->end) return 0;
