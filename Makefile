@@ -75,8 +75,10 @@ $(BUILD)/src/core/gemm_avx2_kernel.o $(BUILD)/src/core/gemm_avx512_kernel.o: CFL
 endif
 
 # The test binary counts the allocations of entropic's own code (test_alloc.c).
+# It also links the CLI's checkpoint loader, which the round-trip test calls
+# as `entropic eval --model` does (test_torch_roundtrip.c).
 WRAP_ALLOC := $(foreach f,malloc calloc realloc posix_memalign aligned_alloc,-Wl,--wrap=$(f))
-$(BUILD)/run_tests: $(TEST_OBJ) $(BUILD)/libentropic.a
+$(BUILD)/run_tests: $(TEST_OBJ) $(BUILD)/src/cli/analysis_load.o $(BUILD)/libentropic.a
 	$(CC) $(LDFLAGS) $(WRAP_ALLOC) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/%.o: %.c

@@ -13,37 +13,11 @@ import sys
 import time
 
 import torch
-import torch.nn as nn
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tools"))
-from gen_fixtures import LeNet, MnistFC  # noqa: E402
+from gen_fixtures import PRESETS as MODELS  # noqa: E402  (the modules of docs/models.md; eval mode: no dropout)
 
-
-class SmallMnistFC(nn.Module):
-    def __init__(self, hidden=64):
-        super().__init__()
-        self.fc1, self.fc2 = nn.Linear(784, hidden), nn.Linear(hidden, 10)
-
-    def forward(self, x):
-        return self.fc2(F.relu(self.fc1(x.flatten(1))))
-
-
-class SmallLeNet(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.conv1, self.conv2 = nn.Conv2d(1, 10, 5), nn.Conv2d(10, 20, 5)
-        self.fc1, self.fc2 = nn.Linear(320, 128), nn.Linear(128, 10)
-
-    def forward(self, x):
-        x = F.max_pool2d(F.relu(self.conv1(x)), 2, 2)
-        x = F.max_pool2d(F.relu(self.conv2(x)), 2, 2)
-        return self.fc2(F.relu(self.fc1(x.flatten(1))))
-
-
-MODELS = {"small-mnistfc": SmallMnistFC, "small-lenet": SmallLeNet,
-          "tiny-mnistfc": lambda: SmallMnistFC(8), "lenet": lambda: LeNet(0.0, 0.0),
-          "mnistfc": lambda: MnistFC(0.0, 0.0)}
 CHUNK = 128
 
 

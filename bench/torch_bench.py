@@ -46,48 +46,18 @@ import sys
 import time
 
 import torch
-import torch.nn as nn
 import torch.nn.functional as F
 
 
-# MnistFC and LeNet: the modules of docs/models.md, kept in one place
+# The modules of docs/models.md, every preset, kept in one place
 # (tools/gen_fixtures.py, whose fixtures the C tests compare against), so
 # that the benchmark measures the very networks the fixtures check.
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tools"))
-from gen_fixtures import LeNet, MnistFC  # noqa: E402
+from gen_fixtures import PRESETS  # noqa: E402
 
+MODELS = {name: PRESETS[name] for name in
+          ("mnistfc", "lenet", "small-mnistfc", "small-lenet", "tiny-mnistfc")}
 
-# The Hessian-study nets of src/models/small.c (no batch-norm, no dropout).
-class SmallFC(nn.Module):
-    """entropic presets "small-mnistfc" (hidden 64) and "tiny-mnistfc" (8)."""
-
-    def __init__(self, hidden=64, n_classes=10):
-        super().__init__()
-        self.fc1 = nn.Linear(784, hidden)
-        self.fc2 = nn.Linear(hidden, n_classes)
-
-    def forward(self, x):
-        return self.fc2(F.relu(self.fc1(x.flatten(1))))
-
-
-class SmallLeNet(nn.Module):
-    """entropic preset "small-lenet": 47,658 parameters."""
-
-    def __init__(self, n_classes=10):
-        super().__init__()
-        self.conv1 = nn.Conv2d(1, 10, 5)
-        self.conv2 = nn.Conv2d(10, 20, 5)
-        self.fc1 = nn.Linear(320, 128)
-        self.fc2 = nn.Linear(128, n_classes)
-
-    def forward(self, x):
-        x = F.max_pool2d(F.relu(self.conv1(x)), 2, 2)
-        x = F.max_pool2d(F.relu(self.conv2(x)), 2, 2)
-        return self.fc2(F.relu(self.fc1(x.flatten(1))))
-
-
-MODELS = {"mnistfc": MnistFC, "lenet": LeNet, "small-mnistfc": lambda: SmallFC(64),
-          "small-lenet": SmallLeNet, "tiny-mnistfc": lambda: SmallFC(8)}
 N_CLASSES = 10
 BATCHES_IN_SET = 16  # the synthetic set holds 16 batches, as in bench_ours.c
 

@@ -203,6 +203,13 @@ int64_t ent_sampler_next(ent_sampler *s, float *x, int32_t *y);
 void ent_sampler_seek(ent_sampler *s, int64_t epoch, int64_t pos);
 void ent_sampler_free(ent_sampler *s);
 int64_t ent_batches_per_epoch(int64_t n, int64_t batch); /* ceil(n/batch) */
+/* Hold n_val (1..d->n - 1) samples of d out as a validation set: the first
+ * n_val of a permutation seeded by seed pick them. *val gets them and d
+ * keeps the rest (compacted in place: a sampler on d never draws a held-out
+ * sample), both in d's order; idx (n_val entries, or NULL) gets their
+ * indices in d, ascending. */
+ent_status ent_dataset_hold_out(ent_dataset *d, int64_t n_val, uint64_t seed,
+                                ent_dataset **val, int64_t *idx);
 
 /* ------------------------------------------------------------------ models */
 
@@ -267,6 +274,60 @@ const float *ent_model_logits(const ent_model *m);
 ent_status ent_model_evaluate(ent_model *m, const float *theta,
                               float *buffers, const ent_dataset *d,
                               double *loss, double *error);
+
+/* ---- Networks as graphs: the builder ----
+ * A network is a list of named nodes in order; each reads the model input
+ * (ENT_NET_INPUT) or nodes added before it, and each call returns the new
+ * node's index. A node's name is its state_dict prefix ("conv1" gives
+ * "conv1.weight"); names are unique. An error (a bad setting, an input
+ * that is not an earlier node, a repeated name) is kept and returned by
+ * ent_model_new_net, so the calls need no checks in between. The model
+ * appends the loss (softmax cross-entropy); the last node gives the logits.
+ * Shapes follow from the input shape given to ent_model_new_net, as in
+ * PyTorch's lazy modules: a dense layer flattens its input. */
+#define ENT_NET_INPUT (-1)
+typedef struct ent_net ent_net;
+
+ent_net *ent_net_new(const char *name); /* NULL: out of memory */
+void ent_net_free(ent_net *net);
+int ent_net_dense(ent_net *net, const char *name, int in, int64_t out_features);
+int ent_net_conv2d(ent_net *net, const char *name, int in, int64_t out_channels,
+                   int64_t kernel, int64_t stride, int64_t padding, int bias);
+int ent_net_batchnorm(ent_net *net, const char *name, int in); /* eps 1e-5, momentum 0.1 */
+int ent_net_relu(ent_net *net, const char *name, int in);
+int ent_net_dropout(ent_net *net, const char *name, int in, float p);
+int ent_net_maxpool(ent_net *net, const char *name, int in, int64_t kernel, int64_t stride);
+int ent_net_avgpool(ent_net *net, const char *name, int in, int64_t kernel, int64_t stride,
+                    int64_t padding);
+int ent_net_global_avgpool(ent_net *net, const char *name, int in);
+int ent_net_add(ent_net *net, const char *name, int a, int b);
+int ent_net_size(const ent_net *net);   /* nodes so far */
+const char *ent_net_name(const ent_net *net);
+ent_status ent_net_status(const ent_net *net); /* the first builder error, or ENT_OK */
+
+/* A model of the network for inputs [in_c, in_h, in_w] and batches of up
+ * to max_batch; the network may be freed afterwards. */
+ent_status ent_model_new_net(ent_model **out, const ent_net *net, int64_t in_c, int64_t in_h,
+                             int64_t in_w, int64_t n_classes, int64_t max_batch);
+/* The network of a preset (what ent_model_new builds), with its options. */
+ent_status ent_net_preset(ent_net **out, const char *preset, const ent_model_opts *opts,
+                          int64_t n_classes);
+/* The network a model was built from. */
+const ent_net *ent_model_net(const ent_model *m);
+
+/* The planned nodes (the loss last), as torchinfo lists a module: kind,
+ * inputs (node indices, ENT_NET_INPUT for the data), output shape per
+ * sample and trainable parameters. */
+typedef struct {
+    const char *name, *kind;
+    int n_in, in[2];
+    int64_t out_c, out_h, out_w, n_param;
+} ent_node_info;
+int ent_model_n_nodes(const ent_model *m);
+ent_node_info ent_model_node(const ent_model *m, int i);
+/* Bytes of the workspace planned for training steps (activations,
+ * gradients, saved values, scratch) or for evaluation, at max_batch. */
+int64_t ent_model_workspace_bytes(const ent_model *m, int train);
 
 /* --------------------------------------------------------------- objective */
 
@@ -333,14 +394,14 @@ typedef enum {
     ENT_OPTIM_ADAM,
     ENT_OPTIM_ENTROPY_SGD,
     /* single-vector baselines and relaxations (ent_optim_step) */
-    ENT_OPTIM_SGLD,           /* Welling-Teh SGLD (algorithms.md A.6) */
+    ENT_OPTIM_SGLD,           /* Welling-Teh SGLD (docs/algorithms.md §4.1) */
     ENT_OPTIM_SAM,            /* sharpness-aware minimisation (Foret et al. 2021) */
-    ENT_OPTIM_HJ_PROX,        /* non-viscous HJ: proximal point by forward-backward (D.2) */
-    ENT_OPTIM_HEAT,           /* heat-equation smoothing of f (D.1) */
+    ENT_OPTIM_HJ_PROX,        /* non-viscous HJ: proximal point by forward-backward (§4.4) */
+    ENT_OPTIM_HEAT,           /* heat-equation smoothing of f (§4.5) */
     /* replica methods (ent_replicas_* below; ent_optim_new refuses them) */
-    ENT_OPTIM_REPLICATED_SGD, /* robust ensemble rSGD (C.1, C.2) */
-    ENT_OPTIM_ELASTIC_SGD,    /* synchronous EASGD (D.5) */
-    ENT_OPTIM_PARLE,          /* Entropy-SGD replicas + elastic pull to the mean (D.5) */
+    ENT_OPTIM_REPLICATED_SGD, /* robust ensemble rSGD (§5.1, §5.2) */
+    ENT_OPTIM_ELASTIC_SGD,    /* synchronous EASGD (§5.3) */
+    ENT_OPTIM_PARLE,          /* Entropy-SGD replicas + elastic pull to the mean (§5.4) */
     ENT_OPTIM_ADAMW,          /* torch.optim.AdamW: Adam with decoupled weight decay */
     ENT_OPTIM_KIND_COUNT
 } ent_optim_kind;
@@ -348,7 +409,7 @@ typedef enum {
 /* 1 for the replica methods (replicated-sgd, elastic-sgd, parle). */
 int ent_optim_kind_is_replica(ent_optim_kind k);
 
-/* Coupling schedules of the replica methods (algorithms.md C.2), as a
+/* Coupling schedules of the replica methods (docs/algorithms.md §5.5), as a
  * function of the replicas' effective epoch e (mini-batches per replica
  * / batches per epoch) over a run of E effective epochs:
  *   NONE g0;  EXP g0 (1 + rate)^e;  LIN g0 + rate e  (both capped at
@@ -368,7 +429,8 @@ typedef struct {
     /* shared */
     double lr;            /* learning rate eta (outer step for Entropy-SGD) */
     double momentum;      /* SGD momentum / Entropy-SGD outer momentum */
-    int nesterov;
+    double dampening;     /* torch.optim.SGD: buf = m buf + (1 - dampening) g after the first step */
+    int nesterov;         /* needs momentum > 0 and dampening 0 */
     double weight_decay;  /* L2 added to the gradient (outer step) */
     double beta1, beta2, adam_eps; /* Adam (and Entropy-Adam) moments */
     /* Entropy-SGD (Chaudhari et al. 2017, Algorithm 1) */
@@ -412,7 +474,7 @@ typedef struct {
 } ent_optim_params;
 
 ent_optim_params ent_optim_params_default(ent_optim_kind kind);
-/* Apply the reference Lua code's conventions (A.7 of algorithms.md):
+/* Apply the reference Lua code's conventions (docs/algorithms.md §3.4):
  * alpha 0.25, noise eps sqrt(2 eta'), no outer momentum, inner Nesterov 0.9
  * on grad f only, extra gradient at x. */
 void ent_optim_params_reference_code(ent_optim_params *p);
@@ -499,7 +561,7 @@ ent_objective ent_dist_data_parallel(ent_dp_objective *w, ent_objective inner);
 
 /* y replicas of one parameter vector, each stepped by its own optimizer on
  * its own objective (own mini-batches), coupled to a centre
- * (algorithms.md C.1-C.2, D.5):
+ * (docs/algorithms.md §5):
  *   replicated-sgd  x_a -= lr rule(grad f_a(x_a) + 2 g k (x_a - c)), every
  *                   k-th step (k = coupling_every; else no coupling term);
  *                   c = replica mean, or (center = 1) a variable stepped by
@@ -556,7 +618,8 @@ ent_status ent_replicas_set_scalar(ent_replicas *r, const char *name, uint64_t v
 #define ENT_MAX_MILESTONES 16
 
 typedef struct {
-    char model[32];          /* preset name */
+    char model[32];          /* preset name (or the network file's name) */
+    char model_file[512];    /* "" or a network file (docs/models.md) */
     char dataset[32];        /* "fashion-mnist" | "mnist" | "cifar10" | "arrays" */
     char data_dir[512];      /* "" = the data set's default */
     char train_x[512], train_y[512], test_x[512], test_y[512]; /* "arrays": .npy files */
@@ -576,6 +639,9 @@ typedef struct {
     int lr_cosine;           /* 1: lr *= (1 + cos(pi p)) / 2, p the fraction of the budget after warm-up */
     double warmup_epochs;    /* lr *= t / warmup for the first warmup effective epochs (0: none) */
     int64_t train_subset, test_subset; /* 0 = whole set */
+    int64_t val_split;       /* hold this many training samples out for validation (0: none) */
+    int keep_last;           /* keep the last K evaluations' checkpoints, named by epoch (0: none) */
+    int keep_best;           /* keep the checkpoint of the lowest validation error (needs val_split) */
     int progress;            /* 1: progress line on a terminal, plain lines otherwise; 0: quiet */
     int argc;                /* the command line, recorded in config.json */
     char **argv;
@@ -688,6 +754,18 @@ ent_status ent_write_file_atomic(const char *path, const void *data,
                                  size_t len);
 /* Read a whole file; *data malloc'd, caller frees. */
 ent_status ent_read_file(const char *path, char **data, size_t *len);
+
+/* ------------------------------------------------------- network files */
+
+/* A network as JSON text (docs/models.md, "Network files"): named nodes,
+ * each with its kind, its settings and (unless it reads the node before)
+ * its inputs. Errors name the file and the node (ENT_EFORMAT). */
+ent_status ent_net_load(ent_net **out, const char *path);
+/* A preset by name (with opts and n_classes), or else a network file. */
+ent_status ent_net_named(ent_net **out, const char *name_or_file, const ent_model_opts *opts,
+                         int64_t n_classes);
+ent_status ent_net_parse(ent_net **out, const char *text, size_t len, const char *path);
+void ent_net_write_json(const ent_net *net, ent_json *j);
 
 /* ---------------------------------------------------------------- analysis */
 
@@ -826,7 +904,7 @@ typedef enum {
     ENT_NOISE_MULTIPLICATIVE = 0, /* w + sigma z (.) w: relative to each weight */
     ENT_NOISE_ADDITIVE = 1        /* w + sigma z */
 } ent_noise_kind;
-/* Local energy (algorithms.md C.4): for each sigma[s], `draws` draws
+/* Local energy (docs/algorithms.md §8.3): for each sigma[s], `draws` draws
  * z ~ N(0, I), score at the perturbed weights; mean[s*k + j] and
  * sd[s*k + j] (sample standard deviation over draws; may be NULL) of
  * score j; base[j] = score at w itself. The draws of sigma[s] are stream
@@ -848,7 +926,7 @@ ent_ais_opts ent_ais_opts_default(void); /* 16 chains, 20 temps, 2 moves, rho 0.
 /* Local entropy relative to a flat landscape (docs/analysis.md):
  *   Phi(w, gamma) = log E_{w' ~ N(w, I/gamma)} exp(-(f(w') - f(w)))
  *                 = F(w, gamma) - (n/2) log(2 pi / gamma) + f(w)
- * (F of algorithms.md A.1; 0 for a flat f, more negative = sharper), by
+ * (F of docs/algorithms.md §3.1; 0 for a flat f, more negative = sharper), by
  * annealed importance sampling from the Gaussian to the tilted measure,
  * with pCN moves that leave each intermediate measure invariant. f is the
  * loss of a deterministic objective (next_batch is not called). Out:

@@ -49,6 +49,7 @@ static void optim_steps_allocate_nothing(const char *what, const char *preset, e
     CHECK_OK(ent_netobj_new(&no, m, buf, d, 64, 1));
     ent_optim_params p = ent_optim_params_default(kind);
     p.L = L;
+    if (kind == ENT_OPTIM_SGD) p.momentum = 0.9, p.nesterov = 1; /* with its buffer */
     CHECK_OK(ent_optim_new(&o, &p, P, 1));
     ent_objective obj = ent_netobj_objective(no);
     double loss;
@@ -106,7 +107,7 @@ static void replica_steps_allocate_nothing(ent_optim_kind kind) {
     ent_dataset_free(d);
 }
 
-/* The optimizers and replica methods of algorithms.md C, D and A.6. */
+/* The optimizers and replica methods of docs/algorithms.md §4 and §5. */
 /* The single-vector ones: one warm-up step, then two (L = 2). */
 static void relax_steps_allocate_nothing(ent_optim_kind kind) {
     optim_steps_allocate_nothing(ent_optim_kind_name(kind), "mnistfc", kind, 2, 1, 2);

@@ -154,9 +154,10 @@ done:
     ent_st_file_free(fb);
 }
 
-static void resume_exact(const char *opt) {
-    if (!have_fmnist()) return;
-    const char *t = ent_test_tmpdir();
+/* Returns the folder of the two runs (full/ and half/). */
+static const char *resume_exact(const char *opt) {
+    static char t[512];
+    snprintf(t, sizeof t, "%s", ent_test_tmpdir());
     const char *common = "--model mnistfc --train-subset 1024 --test-subset 500 --batch-size 64 --eval-every 1 --threads 2 --quiet";
     int rc = ent_test_run(out, sizeof out, "%s train %s %s --epochs 4 --out %s/full", ent_test_cli(), opt, common, t);
     CHECK_MSG(rc == 0, "full run: %s", out);
@@ -169,14 +170,148 @@ static void resume_exact(const char *opt) {
     snprintf(b, sizeof b, "%s/half/checkpoint.safetensors", t);
     CHECK(ckpt_meta(a, "run.step") == ckpt_meta(b, "run.step"));
     same_tensors(a, b);
-    /* metrics: the resumed run has the same rows as the full one */
-    ent_test_run(out, sizeof out, "cut -d, -f1-6 %s/full/metrics.csv > %s/f.csv; cut -d, -f1-6 %s/half/metrics.csv > %s/h.csv; cmp %s/f.csv %s/h.csv",
+    /* metrics: the resumed run has the same rows as the full one (all but wall_seconds) */
+    ent_test_run(out, sizeof out, "cut -d, -f1-6,8- %s/full/metrics.csv > %s/f.csv; cut -d, -f1-6,8- %s/half/metrics.csv > %s/h.csv; cmp %s/f.csv %s/h.csv",
                  t, t, t, t, t, t);
     CHECK_MSG(out[0] == 0, "metrics differ: %s", out);
+    return t;
 }
 
-ENT_TEST(cli_resume_exact_sgd) { resume_exact("--optimizer sgd"); }
-ENT_TEST(cli_resume_exact_esgd) { resume_exact("--optimizer entropy-sgd --L 4 --noise 1e-3"); }
+ENT_TEST(cli_resume_exact_sgd) {
+    if (have_fmnist()) resume_exact("--optimizer sgd --momentum 0.9 --nesterov");
+}
+ENT_TEST(cli_resume_exact_esgd) {
+    if (have_fmnist()) resume_exact("--optimizer entropy-sgd --L 4 --noise 1e-3");
+}
+
+/* metrics.csv's column `name` in the row `row` (0 = the first after the
+ * header) of a file's text, or NAN. */
+static double csv_value(const char *text, int row, const char *name) {
+    const char *eol = strchr(text, '\n'), *at = strstr(text, name);
+    if (!eol || !at || at > eol) return NAN;
+    int col = 0;
+    for (const char *h = text; h < at; h++) col += *h == ',';
+    const char *line = eol;
+    for (int r = 0; line && r < row; r++) line = strchr(line + 1, '\n');
+    if (!line || !line[1]) return NAN;
+    const char *f = line + 1;
+    for (int c = 0; c < col && f; c++)
+        if ((f = strchr(f, ',')) != NULL) f++;
+    return f ? atof(f) : NAN;
+}
+
+/* With a validation split and kept checkpoints: the resumed run is the
+ * uninterrupted one, bit for bit, its validation columns and its kept
+ * files too (the same epoch files, the same best); resuming with another
+ * split is refused. */
+ENT_TEST(cli_resume_exact_val_split_keep) {
+    if (!have_fmnist()) return;
+    const char *t = resume_exact("--optimizer sgd --momentum 0.9 --nesterov --lr 0.05 --val-split 200 --keep-last 2 "
+                                 "--keep-best");
+    char a[600], b[600];
+    int rc = ent_test_run(out, sizeof out, "cd %s/full && ls checkpoint-epoch-* > ../f.ls; cd ../half && ls checkpoint-epoch-* > "
+                          "../h.ls; cmp ../f.ls ../h.ls && cat ../h.ls && head -1 metrics.csv", t);
+    CHECK_MSG(rc == 0 && ent_test_count_lines(out) == 3 && strstr(out, "checkpoint-epoch-4.000-step-") &&
+                  strstr(out, ",val_loss,val_error"),
+              "kept epoch files or header differ after resume: %s", out);
+    snprintf(a, sizeof a, "%s/full/checkpoint-best.safetensors", t);
+    snprintf(b, sizeof b, "%s/half/checkpoint-best.safetensors", t);
+    CHECK(ckpt_meta(a, "run.step") == ckpt_meta(b, "run.step") && ckpt_meta(a, "run.step") != UINT64_MAX);
+    same_tensors(a, b);
+    rc = ent_test_run(out, sizeof out, "cmp %s/full/summary.json %s/half/summary.json && cat %s/half/summary.json", t, t, t);
+    CHECK_MSG(rc == 0 && strstr(out, "\"chosen_on\": \"val_error\""), "summary.json differs after resume: %s", out);
+    rc = ent_test_run(out, sizeof out, "%s train --resume %s/half --epochs 5 --val-split 100 --quiet", ent_test_cli(), t);
+    CHECK_MSG(rc == 2 && strstr(out, "val_indices") && ent_test_count_lines(out) == 1, "resume with another split: exit %d: %s",
+              rc, out);
+    /* The best so far is carried over a resume: continued with a step too
+     * small to change any prediction, the later evaluations only tie, so the
+     * best stays the earliest lowest of all rows (a resumed run that forgot
+     * the rows before it would pick its own first evaluation). */
+    rc = ent_test_run(out, sizeof out, "%s train --resume %s/half --epochs 6 --lr 1e-12 --quiet", ent_test_cli(), t);
+    CHECK_MSG(rc == 0, "resume with lr 1e-12: %s", out);
+    static char metrics[16384];
+    ent_test_run(metrics, sizeof metrics, "cat %s/half/metrics.csv", t);
+    int best = -1;
+    for (int i = 0; i < ent_test_count_lines(metrics) - 1; i++)
+        if (best < 0 || csv_value(metrics, i, "val_error") < csv_value(metrics, best, "val_error")) best = i;
+    CHECK_MSG(best >= 0 && best < 4 && ckpt_meta(b, "run.step") == (uint64_t)csv_value(metrics, best, "step"),
+              "best after resume: row %d, checkpoint-best at step %llu: %s", best,
+              (unsigned long long)ckpt_meta(b, "run.step"), metrics);
+}
+
+/* --keep-last K leaves exactly the K latest evaluations' checkpoints, the
+ * newest the same bytes as checkpoint.safetensors; --keep-best's file is the
+ * checkpoint of the evaluation with the lowest validation error in
+ * metrics.csv (the earliest of equals): the same bytes as that epoch's kept
+ * file, and summary.json reports that point's test error. 8 evaluations. */
+ENT_TEST(cli_keep_last_and_best) {
+    if (!have_fmnist()) return;
+    const char *t = ent_test_tmpdir();
+    const char *common = "--model mnistfc --train-subset 1024 --test-subset 300 --batch-size 64 --eval-every 0.5 --epochs 4 "
+                         "--threads 2 --optimizer sgd --momentum 0.9 --lr 0.05 --val-split 200 --keep-best --quiet";
+    int rc = ent_test_run(out, sizeof out, "%s train %s --keep-last 3 --out %s/k3", ent_test_cli(), common, t);
+    CHECK_MSG(rc == 0, "keep-last 3: %s", out);
+    rc = ent_test_run(out, sizeof out, "%s train %s --keep-last 20 --out %s/k20", ent_test_cli(), common, t);
+    CHECK_MSG(rc == 0, "keep-last 20: %s", out);
+    static char metrics[16384];
+    rc = ent_test_run(metrics, sizeof metrics, "cat %s/k20/metrics.csv", t);
+    int rows = ent_test_count_lines(metrics) - 1, best = -1;
+    CHECK_MSG(rc == 0 && rows == 8, "%d evaluations, want 8: %s", rows, metrics);
+    for (int i = 0; i < rows; i++)
+        if (best < 0 || csv_value(metrics, i, "val_error") < csv_value(metrics, best, "val_error")) best = i;
+    const double best_step = csv_value(metrics, best, "step"), best_epoch = csv_value(metrics, best, "effective_epoch");
+    printf("    lowest val error %.4f at effective epoch %.3f (step %.0f); test error there %.4f\n",
+           csv_value(metrics, best, "val_error"), best_epoch, best_step, csv_value(metrics, best, "test_error"));
+    /* exactly 3 kept: the last three evaluations */
+    rc = ent_test_run(out, sizeof out, "cd %s/k3 && ls checkpoint-epoch-* | wc -l && ls checkpoint-epoch-*", t);
+    CHECK_MSG(rc == 0 && atoi(out) == 3, "keep-last 3 left: %s", out);
+    char name[128];
+    for (int i = rows - 3; i < rows; i++) {
+        snprintf(name, sizeof name, "checkpoint-epoch-%.3f-step-%.0f.safetensors", csv_value(metrics, i, "effective_epoch"),
+                 csv_value(metrics, i, "step"));
+        CHECK_MSG(strstr(out, name) != NULL, "%s not kept: %s", name, out);
+    }
+    rc = ent_test_run(out, sizeof out, "cd %s/k3 && cmp checkpoint.safetensors %s", t, name);
+    CHECK_MSG(rc == 0, "the newest kept checkpoint differs from checkpoint.safetensors: %s", out);
+    rc = ent_test_run(out, sizeof out, "ls %s/k20/checkpoint-epoch-* | wc -l", t);
+    CHECK_MSG(atoi(out) == 8, "keep-last 20 of 8 evaluations left %s", out);
+    /* the best: that evaluation's checkpoint */
+    rc = ent_test_run(out, sizeof out, "cd %s/k20 && cmp checkpoint-best.safetensors checkpoint-epoch-%.3f-step-%.0f.safetensors",
+                      t, best_epoch, best_step);
+    CHECK_MSG(rc == 0, "checkpoint-best is not the checkpoint of the lowest val error: %s", out);
+    char ck[600];
+    snprintf(ck, sizeof ck, "%s/k3/checkpoint-best.safetensors", t);
+    CHECK(ckpt_meta(ck, "run.step") == (uint64_t)best_step);
+    rc = ent_test_run(out, sizeof out, "cat %s/k3/summary.json", t);
+    const char *b = strstr(out, "\"best\""), *st = b ? strstr(b, "\"step\": ") : NULL, *te = b ? strstr(b, "\"test_error\": ") : NULL;
+    CHECK_MSG(rc == 0 && st && te && atof(st + 8) == best_step &&
+                  fabs(atof(te + 14) - csv_value(metrics, best, "test_error")) < 1e-6 && strstr(b, "\"chosen_on\": \"val_error\""),
+              "summary.json's best: %s", out);
+}
+
+/* Bad values of the new options: one line naming the option, exit 2; a
+ * split of the whole training set is refused once the data are loaded,
+ * and the refused start leaves no run directory. Without --val-split the
+ * run says there is no best rather than choosing one on the test set. */
+ENT_TEST(cli_val_split_and_keep_bad_values) {
+    CHECK_TRAIN_USAGE("--val-split -1", "--val-split");
+    CHECK_TRAIN_USAGE("--keep-last -2", "--keep-last");
+    CHECK_TRAIN_USAGE("--keep-best", "--val-split");
+    CHECK_TRAIN_USAGE("--val-split abc", "val-split");
+    const char *dir = make_mnist(64, "none");
+    char args[1024];
+    snprintf(args, sizeof args, "--dataset mnist --data-dir %s --epochs 1 --batch-size 32 --val-split 64", dir);
+    CHECK_TRAIN_USAGE(args, "--val-split 64");
+    snprintf(args, sizeof args, "--dataset mnist --data-dir %s --epochs 1 --batch-size 32 --train-subset 40 --val-split 50", dir);
+    CHECK_TRAIN_USAGE(args, "the 40 training samples");
+    int rc = ent_test_run(out, sizeof out, "test -e %s/r", ent_test_tmpdir());
+    CHECK_MSG(rc != 0, "a refused start left %s/r behind", ent_test_tmpdir());
+    rc = ent_test_run(out, sizeof out, "%s train --dataset mnist --data-dir %s --epochs 1 --batch-size 32 --out %s/nv "
+                      "&& cat %s/nv/summary.json", ent_test_cli(), dir, dir, dir);
+    CHECK_MSG(rc == 0 && strstr(out, "best: no validation set") && strstr(out, "\"best\": \"no validation set") &&
+                  !strstr(out, "val_error"),
+              "no validation set: exit %d: %s", rc, out);
+}
 
 /* Entropy-SGD learns real data: Fashion-MNIST, 6000 training images, 4
  * effective epochs. Chance is 90% error; a linear classifier reaches ~16%
@@ -222,7 +357,7 @@ ENT_TEST(cli_train_esgd_learns) {
 ENT_TEST(cli_divergence_keeps_checkpoint) {
     if (!have_fmnist()) return;
     const char *t = ent_test_tmpdir();
-    const char *common = "--model mnistfc --train-subset 512 --test-subset 200 --batch-size 64 --quiet";
+    const char *common = "--model mnistfc --train-subset 512 --test-subset 200 --batch-size 64 --momentum 0.9 --nesterov --quiet";
     int rc = ent_test_run(out, sizeof out, "%s train --optimizer sgd %s --epochs 1 --out %s/r", ent_test_cli(), common, t);
     CHECK_MSG(rc == 0, "first run: %s", out);
     char ck[600];
@@ -333,11 +468,49 @@ ENT_TEST(cli_help_lists_every_preset_and_optimizer) {
     }
 }
 
+/* Each optimizer's --help lists its own options with its own defaults:
+ * sgd's are torch.optim.SGD's (momentum 0, dampening 0, no Nesterov) and
+ * leave out Adam's, Entropy-SGD's and SAM's; adam has no momentum. */
+ENT_TEST(cli_help_lists_each_optimizers_own_options) {
+    static char out[65536];
+    int rc = ent_test_run(out, sizeof out, "%s train --optimizer sgd --help", ent_test_cli());
+    CHECK_MSG(rc == 0, "sgd --help: exit %d", rc);
+    const char *have[] = {"--momentum X", "--dampening X", "--nesterov", "--weight-decay X", "--lr X"};
+    for (size_t i = 0; i < sizeof have / sizeof *have; i++)
+        CHECK_MSG(strstr(out, have[i]) != NULL, "sgd --help lacks %s: %s", have[i], out);
+    const char *line = strstr(out, "--momentum X");
+    CHECK_MSG(line && strstr(line, "[0]") && strstr(line, "[0]") < strchr(line, '\n'), "sgd momentum default: %s", out);
+    line = strstr(out, "--nesterov");
+    CHECK_MSG(line && strstr(line, "[off]") && strstr(line, "[off]") < strchr(line, '\n'), "sgd nesterov default: %s",
+              out);
+    const char *lack[] = {"--beta1", "--gamma0", "--sgld-lr", "--sam-rho", "--coupling", "--inner-momentum"};
+    for (size_t i = 0; i < sizeof lack / sizeof *lack; i++)
+        CHECK_MSG(strstr(out, lack[i]) == NULL, "sgd --help lists %s", lack[i]);
+    rc = ent_test_run(out, sizeof out, "%s train --optimizer adam --help", ent_test_cli());
+    CHECK_MSG(rc == 0 && strstr(out, "--beta1") && !strstr(out, "--momentum") && !strstr(out, "--dampening"),
+              "adam --help: exit %d: %s", rc, out);
+    rc = ent_test_run(out, sizeof out, "%s train --optimizer sam --help", ent_test_cli());
+    line = strstr(out, "--momentum X");
+    CHECK_MSG(rc == 0 && strstr(out, "--sam-rho") && line && strstr(line, "[0.9]") < strchr(line, '\n') &&
+                  !strstr(out, "--gamma0"),
+              "sam --help: exit %d: %s", rc, out);
+}
+
+/* torch.optim.SGD refuses Nesterov without momentum or with dampening: so
+ * does train, in one line with exit 2, and a bad dampening is named. */
+ENT_TEST(cli_sgd_nesterov_needs_momentum_no_dampening) {
+    CHECK_TRAIN_USAGE("--optimizer sgd --nesterov", "Nesterov requires momentum > 0");
+    CHECK_TRAIN_USAGE("--optimizer sgd --momentum 0.9 --nesterov --dampening 0.1", "Nesterov requires dampening 0");
+    CHECK_TRAIN_USAGE("--optimizer sgd --momentum 0.9 --dampening -0.5", "dampening");
+    CHECK_TRAIN_USAGE("--optimizer sgd --momentum 0.9 --dampening 2", "dampening");
+}
+
 /* A state_dict saved without entropic's metadata (what
  * safetensors.torch.save_file(model.state_dict(), path) writes): eval
  * takes it with --model and gives the same numbers as the same weights in
  * our own checkpoint; without --model it is refused naming the option, and
- * our checkpoint refuses a --model that is not its network. */
+ * our checkpoint refuses a --model that is not its network (exit 2, one
+ * line naming the file). */
 static void write_state_dict(const char *path, const ent_model *m, const float *theta,
                              const float *buffers) {
     int np, nb;
@@ -384,7 +557,9 @@ ENT_TEST(cli_eval_state_dict_with_model) {
               "state_dict without --model: exit %d: %s", rc, out);
     rc = ent_test_run(out, sizeof out, "%s eval --checkpoint %s --model lenet --dataset fashion-mnist", ent_test_cli(),
                       ck);
-    CHECK_MSG(rc == 2 && strstr(out, "'mnistfc'") && strstr(out, "'lenet'"), "wrong --model: exit %d: %s", rc, out);
+    CHECK_MSG(rc == 2 && strstr(out, ck) && strstr(out, "'mnistfc'") && strstr(out, "'lenet'") &&
+                  ent_test_count_lines(out) == 1,
+              "wrong --model: exit %d: %s", rc, out);
     ent_free_aligned(theta);
     ent_free_aligned(buffers);
     ent_model_free(m);

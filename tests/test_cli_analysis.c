@@ -85,7 +85,7 @@ ENT_TEST(cli_analysis_end_to_end) {
     char cli[700], p[600], q[600];
     snprintf(cli, sizeof cli, "%s", ent_test_cli());
     int rc = ent_test_run(out, sizeof out, "%s train --model tiny-mnistfc --dataset mnist --data-dir %s --epochs 3 "
-                          "--batch-size 50 --optimizer sgd --lr 0.1 --momentum 0.9 --threads 1 --out %s/tiny --quiet",
+                          "--batch-size 50 --optimizer sgd --lr 0.1 --momentum 0.9 --nesterov --threads 1 --out %s/tiny --quiet",
                           cli, d, t);
     CHECK_MSG(rc == 0, "train: %s", out);
     snprintf(p, sizeof p, "%s/tiny/checkpoint.safetensors", t);

@@ -447,3 +447,71 @@ ENT_TEST(sampler_seek_restores) {
     ent_sampler_free(&b);
     ent_dataset_free(d);
 }
+
+/* --val-split's hold-out: 30 of 100 samples (pixel value = index) go to the
+ * validation set, in index order, and the training set keeps the other 70
+ * in order; together they are the 100, each once. A sampler on the training
+ * set over 6 epochs (batch 7) never draws a held-out sample and draws every
+ * kept one each epoch. The same seed picks the same samples, another seed
+ * others; 0 or all samples are refused. */
+ENT_TEST(dataset_hold_out_disjoint) {
+    const int64_t n = 100, n_val = 30, batch = 7;
+    ent_dataset *d = fake_set(n), *v = NULL;
+    int64_t idx[30];
+    CHECK_OK(ent_dataset_hold_out(d, n_val, 5, &v, idx));
+    if (!v) return;
+    CHECK(d->n == n - n_val && v->n == n_val && v->c == 1 && v->h == 2 && v->w == 3 && v->n_classes == 10);
+    char held[100] = {0}, count[100] = {0};
+    for (int64_t j = 0; j < n_val; j++) {
+        CHECK_MSG(j == 0 || idx[j] > idx[j - 1], "held-out indices not ascending at %lld", (long long)j);
+        CHECK(v->x[j * 6] == (float)idx[j] && v->x[j * 6 + 5] == (float)idx[j] && v->y[j] == idx[j] % 10);
+        held[idx[j]] = 1;
+        count[idx[j]]++;
+    }
+    for (int64_t i = 0; i < d->n; i++) {
+        const int64_t k = (int64_t)d->x[i * 6];
+        CHECK_MSG(i == 0 || k > (int64_t)d->x[(i - 1) * 6], "training set out of order at %lld", (long long)i);
+        CHECK(d->x[i * 6 + 5] == (float)k && d->y[i] == k % 10);
+        count[k]++;
+    }
+    for (int64_t i = 0; i < n; i++) CHECK_MSG(count[i] == 1, "sample %lld is in %d sets", (long long)i, count[i]);
+    ent_sampler s;
+    CHECK_OK(ent_sampler_init(&s, d, batch, 9));
+    float x[7 * 6];
+    int32_t y[7];
+    int64_t drawn_held = 0;
+    for (int e = 0; e < 6; e++) {
+        char seen[100] = {0};
+        int64_t got = 0;
+        for (int64_t b = 0; b < ent_batches_per_epoch(d->n, batch); b++) {
+            const int64_t k = ent_sampler_next(&s, x, y);
+            for (int64_t i = 0; i < k; i++) {
+                const int64_t id = (int64_t)x[i * 6];
+                drawn_held += held[id];
+                got += !seen[id];
+                seen[id] = 1;
+            }
+        }
+        CHECK_MSG(got == n - n_val, "epoch %d drew %lld distinct samples, want %lld", e, (long long)got,
+                  (long long)(n - n_val));
+    }
+    CHECK_MSG(drawn_held == 0, "the sampler drew %lld held-out samples", (long long)drawn_held);
+    ent_sampler_free(&s);
+    /* the same seed: the same samples; another seed: others */
+    ent_dataset *d2 = fake_set(n), *v2 = NULL, *d3 = fake_set(n), *v3 = NULL;
+    int64_t idx2[30], idx3[30];
+    CHECK_OK(ent_dataset_hold_out(d2, n_val, 5, &v2, idx2));
+    CHECK_OK(ent_dataset_hold_out(d3, n_val, 6, &v3, idx3));
+    CHECK(memcmp(idx, idx2, sizeof idx) == 0);
+    CHECK(memcmp(idx, idx3, sizeof idx) != 0);
+    ent_dataset *none = NULL;
+    CHECK(ent_dataset_hold_out(d2, 0, 5, &none, NULL) == ENT_EINVAL && none == NULL);
+    CHECK(ent_dataset_hold_out(d2, d2->n, 5, &none, NULL) == ENT_EINVAL && none == NULL);
+    CHECK(d2->n == n - n_val);
+    ent_dataset_free(v);
+    ent_dataset_free(v2);
+    ent_dataset_free(v3);
+    ent_dataset_free(d);
+    ent_dataset_free(d2);
+    ent_dataset_free(d3);
+}

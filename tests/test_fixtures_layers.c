@@ -99,7 +99,7 @@ static void fx_layer(const char *fixture, ent_layer l, int train, tol tg) {
     if (r && ent_test_failures == 0) {
         ent_rng rng;
         ent_rng_init(&rng, 1, 0);
-        ent_ctx c = {train, n, &rng, buf, scratch, 0};
+        ent_ctx c = {.train = train, .n = n, .rng = &rng, .buffers = buf, .scratch = scratch};
         l.ops->forward(&l, theta, x->data, out, saved, &c);
         l.ops->backward(&l, theta, x->data, out, saved, r, din, dtheta, &c);
         fx_compare(fixture, "out", out, f, "out", no, TOL_DIRECT);

@@ -76,7 +76,7 @@ static int lh_setup(lh *h, ent_layer l, int64_t n, int train) {
     h->r = zalloc(no);
     ent_rng g;
     ent_rng_init(&g, 1234, 0);
-    h->l.ops->init(&h->l, h->theta, h->buffers, &g);
+    if (h->l.ops->init) h->l.ops->init(&h->l, h->theta, h->buffers, &g);
     ent_rng_uniform_fill(&g, h->in, ni, -1.0f, 1.0f);
     ent_rng_uniform_fill(&g, h->r, no, -1.0f, 1.0f);
     ent_vec_copy(h->buffers0, h->buffers, h->B);
@@ -90,7 +90,7 @@ static void lh_free(lh *h) {
 }
 
 static ent_ctx lh_ctx(lh *h) {
-    ent_ctx c = {h->train, h->n, &h->rng, h->buffers, h->scratch, 0};
+    ent_ctx c = {.train = h->train, .n = h->n, .rng = &h->rng, .buffers = h->buffers, .scratch = h->scratch};
     return c;
 }
 
@@ -313,6 +313,33 @@ ENT_TEST(layer_grad_dropout) {
 ENT_TEST(layer_grad_relu) {
     ent_layer l = mk(ENT_LAYER_RELU, 3, 3, 3, 2);
     run_gradcheck(l, 2, 1, "relu", GC_KINKS);
+}
+
+/* Average pooling with and without counted padding, overlapping windows,
+ * and the global mean: linear, so the FD check is tight. */
+ENT_TEST(layer_grad_avgpool) {
+    ent_layer l = mk(ENT_LAYER_AVGPOOL, 2, 5, 5, 2);
+    l.pool.k = 2, l.pool.stride = 2;
+    run_gradcheck(l, 2, 1, "avgpool 2/2 (floor)", GC_LINEAR);
+    l.pool.k = 3, l.pool.stride = 2, l.pool.pad = 1;
+    run_gradcheck(l, 2, 1, "avgpool 3/2 pad 1 (overlap)", GC_LINEAR);
+    ent_layer g = mk(ENT_LAYER_GLOBAL_AVGPOOL, 3, 4, 3, 2);
+    run_gradcheck(g, 2, 1, "global avgpool", GC_LINEAR);
+}
+
+/* avgpool's padded corner divides by k*k, as PyTorch's default
+ * count_include_pad: a 2x2 plane of ones, k 3, stride 2, pad 1 gives 4/9. */
+ENT_TEST(layer_avgpool_counts_padding) {
+    ent_layer l = mk(ENT_LAYER_AVGPOOL, 1, 2, 2, 1);
+    l.pool.k = 3, l.pool.stride = 2, l.pool.pad = 1;
+    l.ops = ent_layer_ops_of(l.kind);
+    CHECK_OK(l.ops->plan(&l));
+    CHECK(l.out_h == 1 && l.out_w == 1);
+    const float x[4] = {1, 1, 1, 1};
+    float y = 0;
+    ent_ctx c = {.n = 1};
+    l.ops->forward(&l, NULL, x, &y, NULL, &c);
+    CHECK_NEAR(y, 4.0 / 9.0, 1e-7);
 }
 
 /* FD of the mean cross-entropy against dlogits; tolerance as above. */
@@ -826,6 +853,10 @@ ENT_TEST(layer_store_mode) {
         store_vs_accumulate(l, 4, train, train ? "dropout train" : "dropout eval");
     }
     store_vs_accumulate(mk(ENT_LAYER_RELU, 2, 3, 3, 4), 4, 1, "relu");
+    ent_layer a = mk(ENT_LAYER_AVGPOOL, 2, 5, 5, 4);
+    a.pool.k = 3, a.pool.stride = 2, a.pool.pad = 1;
+    store_vs_accumulate(a, 4, 1, "avgpool");
+    store_vs_accumulate(mk(ENT_LAYER_GLOBAL_AVGPOOL, 3, 4, 4, 4), 4, 1, "global avgpool");
 }
 
 /* ent_dropout_apply on any element range: the mask of element e is word

@@ -64,47 +64,72 @@ ENT_TEST(optim_sgd_plain_by_hand) {
     run_small(&p, 0.5, 3, want, HAND_TOL, "sgd");
 }
 
-ENT_TEST(optim_sgd_momentum_by_hand) {
-    ent_optim_params p = ent_optim_params_default(ENT_OPTIM_SGD);
-    p.lr = 0.1;
-    p.momentum = 0.9;
-    p.nesterov = 0;
-    /* buf = 0.9 buf + g, x -= 0.1 buf:
-     * 1: g = (1, -4),     buf = (1, -4),               x = (0.9, 0.4)
-     * 2: g = (0.9, -2.4), buf = (0.9+0.9, -3.6-2.4)
-     *                         = (1.8, -6.0),           x = (0.72, 1.0)
-     * 3: g = (0.72, 0),   buf = (1.62+0.72, -5.4)
-     *                         = (2.34, -5.4),          x = (0.486, 1.54) */
-    const double want[6] = {0.9, 0.4, 0.72, 1.0, 0.486, 1.54};
-    run_small(&p, 1.0, 3, want, HAND_TOL, "sgd momentum");
+/* SGD (torch.optim.SGD) from x0 = (1, 0) of the small quadratic, lr 0.1,
+ * worked out by hand; want: theta after each step.
+ *
+ * momentum 0.9: buf = 0.9 buf + g, x -= 0.1 buf:
+ *   1: g = (1, -4),     buf = (1, -4),                        x = (0.9, 0.4)
+ *   2: g = (0.9, -2.4), buf = (0.9+0.9, -3.6-2.4) = (1.8, -6.0), x = (0.72, 1.0)
+ *   3: g = (0.72, 0),   buf = (1.62+0.72, -5.4) = (2.34, -5.4),  x = (0.486, 1.54)
+ * Nesterov 0.9: step = g + 0.9 buf:
+ *   1: g = (1, -4), buf = (1, -4), step = (1.9, -7.6),           x = (0.81, 0.76)
+ *   2: g = (0.81, 4 (0.76 - 1)) = (0.81, -0.96),
+ *      buf = (0.9 + 0.81, -3.6 - 0.96) = (1.71, -4.56),
+ *      step = (0.81 + 1.539, -0.96 - 4.104) = (2.349, -5.064),   x = (0.5751, 1.2664)
+ * weight decay 0.1, no momentum: g = grad + 0.1 x:
+ *   1: g = (1.1, -4),                                            x = (0.89, 0.4)
+ *   2: g = (0.89 + 0.089, -2.4 + 0.04) = (0.979, -2.36),         x = (0.7921, 0.636)
+ * momentum 0.9, dampening 0.5: buf = g on the first step, then
+ * 0.9 buf + 0.5 g:
+ *   1: g = (1, -4),      buf = (1, -4),                          x = (0.9, 0.4)
+ *   2: g = (0.9, -2.4),  buf = (0.9 + 0.45, -3.6 - 1.2) = (1.35, -4.8),
+ *                                                                x = (0.765, 0.88)
+ *   3: g = (0.765, -0.48), buf = (1.215 + 0.3825, -4.32 - 0.24) = (1.5975, -4.56),
+ *                                                                x = (0.60525, 1.336)
+ *   Ignoring the dampening gives the momentum row's (0.72, 1.0) at step 2;
+ *   damping the first step too gives (0.95, 0.2) at step 1.
+ * weight decay 0.1 and momentum 0.9: the decay is coupled, added to the
+ * gradient before the buffer:
+ *   1: g = (1.1, -4),                     buf = g,               x = (0.89, 0.4)
+ *   2: g = (0.979, -2.36), buf = (0.99 + 0.979, -3.6 - 2.36) = (1.969, -5.96),
+ *                                                                x = (0.6931, 0.996)
+ *   Decay added after the buffer (buf on the bare gradient) gives
+ *   x0 = 0.89 - 0.1 (1.79 + 0.089) = 0.7021 at step 2. */
+ENT_TEST(optim_sgd_by_hand) {
+    static const struct {
+        double m, dampening;
+        int nesterov;
+        double wd;
+        int steps;
+        double want[6];
+        const char *what;
+    } cases[] = {
+        {0.9, 0.0, 0, 0.0, 3, {0.9, 0.4, 0.72, 1.0, 0.486, 1.54}, "sgd momentum"},
+        {0.9, 0.0, 1, 0.0, 2, {0.81, 0.76, 0.5751, 1.2664}, "sgd nesterov"},
+        {0.0, 0.0, 0, 0.1, 2, {0.89, 0.4, 0.7921, 0.636}, "sgd weight decay"},
+        {0.9, 0.5, 0, 0.0, 3, {0.9, 0.4, 0.765, 0.88, 0.60525, 1.336}, "sgd momentum, dampening"},
+        {0.9, 0.0, 0, 0.1, 2, {0.89, 0.4, 0.6931, 0.996}, "sgd momentum, weight decay"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        ent_optim_params p = ent_optim_params_default(ENT_OPTIM_SGD);
+        p.lr = 0.1, p.momentum = cases[i].m, p.dampening = cases[i].dampening;
+        p.nesterov = cases[i].nesterov, p.weight_decay = cases[i].wd;
+        run_small(&p, 1.0, cases[i].steps, cases[i].want, HAND_TOL, cases[i].what);
+    }
 }
 
-ENT_TEST(optim_sgd_nesterov_by_hand) {
-    ent_optim_params p = ent_optim_params_default(ENT_OPTIM_SGD);
-    p.lr = 0.1; /* defaults: momentum 0.9, nesterov 1 */
-    CHECK(p.momentum == 0.9 && p.nesterov == 1);
-    /* buf = 0.9 buf + g, step = g + 0.9 buf, x -= 0.1 step:
-     * 1: g = (1, -4), buf = (1, -4), step = (1.9, -7.6), x = (0.81, 0.76)
-     * 2: g = (0.81, 4 (0.76 - 1)) = (0.81, -0.96),
-     *    buf = (0.9 + 0.81, -3.6 - 0.96) = (1.71, -4.56),
-     *    step = (0.81 + 1.539, -0.96 - 4.104) = (2.349, -5.064),
-     *    x = (0.81 - 0.2349, 0.76 + 0.5064) = (0.5751, 1.2664) */
-    const double want[4] = {0.81, 0.76, 0.5751, 1.2664};
-    run_small(&p, 1.0, 2, want, HAND_TOL, "sgd nesterov");
-}
-
-ENT_TEST(optim_sgd_weight_decay_by_hand) {
-    ent_optim_params p = ent_optim_params_default(ENT_OPTIM_SGD);
-    p.lr = 0.1;
-    p.momentum = 0.0;
-    p.nesterov = 0;
-    p.weight_decay = 0.1;
-    /* g = grad + 0.1 x:
-     * 1: g = (1 + 0.1, -4 + 0) = (1.1, -4),            x = (0.89, 0.4)
-     * 2: g = (0.89 + 0.089, -2.4 + 0.04) = (0.979, -2.36),
-     *    x = (0.89 - 0.0979, 0.4 + 0.236) = (0.7921, 0.636) */
-    const double want[4] = {0.89, 0.4, 0.7921, 0.636};
-    run_small(&p, 1.0, 2, want, HAND_TOL, "sgd weight decay");
+/* torch.optim.SGD's defaults: momentum 0, dampening 0, no Nesterov, no
+ * weight decay (lr is ours). */
+ENT_TEST(optim_sgd_torch_defaults) {
+    const ent_optim_params p = ent_optim_params_default(ENT_OPTIM_SGD);
+    CHECK_MSG(p.momentum == 0.0 && p.dampening == 0.0 && p.nesterov == 0 && p.weight_decay == 0.0 &&
+                  p.lr == 0.1,
+              "sgd defaults: momentum %g dampening %g nesterov %d weight decay %g lr %g", p.momentum,
+              p.dampening, p.nesterov, p.weight_decay, p.lr);
+    ent_optim *o = NULL;
+    CHECK_OK(ent_optim_new(&o, &p, 4, 1));
+    CHECK_MSG(ent_optim_state_vectors(o, NULL, 0) == 0, "plain SGD keeps no momentum buffer");
+    ent_optim_free(o);
 }
 
 ENT_TEST(optim_adam_by_hand) {
@@ -130,6 +155,36 @@ ENT_TEST(optim_adam_by_hand) {
     CHECK_NEAR(w2[1], 0.0199972541, 1e-9);
     const double want[4] = {0.99, 0.01, w2[0], w2[1]};
     run_small(&p, 1.0, 2, want, HAND_TOL, "adam");
+}
+
+/* Adam's weight decay is coupled, as torch.optim.Adam: added to the
+ * gradient before the moments. f = (x - 1)^2 / 2 from x = 0.5, lr 0.01,
+ * wd 2: g = (x - 1) + 2 x = 0.5 points away from the minimum, and Adam's
+ * first step is lr sign(g) (to 2e-8): x1 = 0.49. Decay ignored: 0.51;
+ * decoupled (AdamW): 0.5 (1 - 0.02) + 0.01 = 0.5.
+ * 2: g = -0.51 + 0.98 = 0.47, m = 0.9 (0.1 0.5) + 0.1 0.47,
+ *    v = 0.999 (0.001 0.25) + 0.001 0.47^2,
+ *    x2 = 0.49 - 0.01 (m / 0.19) / (sqrt(v / 0.001999) + 1e-8). */
+ENT_TEST(optim_adam_weight_decay_coupled) {
+    const double a[1] = {1.0}, c[1] = {1.0};
+    ent_analytic *q = NULL;
+    CHECK_OK(ent_analytic_quadratic(&q, 1, a, c, 0.0, 1));
+    ent_objective obj = ent_analytic_objective(q);
+    ent_optim_params p = ent_optim_params_default(ENT_OPTIM_ADAM);
+    p.lr = 0.01, p.weight_decay = 2.0;
+    ent_optim *o = NULL;
+    CHECK_OK(ent_optim_new(&o, &p, 1, 1));
+    const double m = 0.9 * 0.1 * 0.5 + 0.1 * 0.47, v = 0.999 * 0.001 * 0.25 + 0.001 * 0.47 * 0.47;
+    const double want[2] = {0.49, 0.49 - 0.01 * (m / 0.19) / (sqrt(v / 0.001999) + 1e-8)};
+    float x = 0.5f;
+    double loss;
+    for (int k = 0; k < 2 && o; k++) {
+        CHECK_OK(ent_optim_step(o, &obj, &x, 1.0, &loss));
+        CHECK_MSG(fabs(x - want[k]) <= HAND_TOL, "adam, weight decay 2: step %d x = %.9g, want %.9g", k + 1, x,
+                  want[k]);
+    }
+    ent_optim_free(o);
+    ent_analytic_free(q);
 }
 
 /* AdamW as torch.optim.AdamW: the weights first scaled by 1 - lr wd, then
@@ -291,7 +346,8 @@ static void lg_apply(double M[4], double P[16], const lf rows[4]) {
 }
 
 /* One Entropy-SGD update (SGD inner rule, outer SGD without momentum or
- * weight decay) on one coordinate, written from algorithms.md A.3 / A.7.
+ * weight decay) on one coordinate, written from docs/algorithms.md §3.2
+ * and §3.4.
  * outer = 0 stops before the outer step (to read mu). */
 static void lg_esgd_update(const ent_optim_params *p, double gamma, double a,
                            double c, double sig_g, double lr, int outer,
@@ -683,6 +739,7 @@ static void rosen(ent_optim_kind kind, double lr, int steps, double decay, doubl
     ent_objective obj = ent_analytic_objective(r);
     ent_optim_params p = ent_optim_params_default(kind);
     p.lr = lr;
+    if (kind == ENT_OPTIM_SGD) p.momentum = 0.9, p.nesterov = 1; /* the setting the bound was set for */
     CHECK_OK(ent_optim_new(&o, &p, 2, 1));
     float th[2] = {-1.2f, 1.0f};
     double loss = 0.0;
@@ -816,10 +873,22 @@ ENT_TEST(optim_params_check) {
             b = p; b.adam_eps = bad_pos[i]; expect_bad(b, "adam_eps", bad_pos[i]);
         }
     }
-    /* Nesterov without momentum: rejected where SGD momentum is used. */
+    /* Nesterov without momentum or with dampening: rejected where SGD
+     * momentum is used (torch.optim.SGD raises for both). */
     ent_optim_params p = ent_optim_params_default(ENT_OPTIM_SGD);
-    p.momentum = 0.0;
+    p.nesterov = 1;
     expect_bad(p, "nesterov", 1);
+    p.momentum = 0.9;
+    CHECK_OK(ent_optim_params_check(&p));
+    p.dampening = 0.1;
+    expect_bad(p, "dampening", 0.1);
+    p.nesterov = 0;
+    CHECK_OK(ent_optim_params_check(&p));
+    const double bad_damp[3] = {-0.1, 1.5, NAN};
+    for (int i = 0; i < 3; i++) {
+        p.dampening = bad_damp[i];
+        expect_bad(p, "dampening", bad_damp[i]);
+    }
     p = ent_optim_params_default(ENT_OPTIM_ENTROPY_SGD);
     p.nesterov = 1;
     expect_bad(p, "nesterov", 1);
@@ -867,8 +936,6 @@ ENT_TEST(optim_params_check) {
     ent_optim_params_reference_code(&b);
     CHECK(b.alpha == 0.25 && b.noise_code == 1 && b.inner_momentum == 0.9 && b.inner_nesterov &&
           b.inner_momentum_grad_only && b.momentum == 0.0 && !b.outer_unscaled && b.grad_at_x);
-    p = ent_optim_params_default(ENT_OPTIM_SGD);
-    CHECK(p.lr == 0.1 && p.momentum == 0.9 && p.nesterov == 1 && p.weight_decay == 0.0);
     p = ent_optim_params_default(ENT_OPTIM_ADAM);
     CHECK(p.lr == 1e-3 && p.beta1 == 0.9 && p.beta2 == 0.999 && p.adam_eps == 1e-8);
     /* Names. */
@@ -962,7 +1029,12 @@ static void resume_case(const ent_optim_params *p, const char *what) {
 ENT_TEST(optim_resume_bit_identical) {
     ent_set_threads(1);
     ent_optim_params p = ent_optim_params_default(ENT_OPTIM_SGD);
+    p.momentum = 0.9;
+    p.nesterov = 1;
     resume_case(&p, "sgd nesterov");
+    p.nesterov = 0;
+    p.dampening = 0.3; /* the first step's weight 1 is not applied again after resume */
+    resume_case(&p, "sgd momentum, dampening");
     p = ent_optim_params_default(ENT_OPTIM_ADAM);
     p.lr = 0.01;
     resume_case(&p, "adam");
@@ -1008,6 +1080,7 @@ static void thread_independent(ent_optim_kind kind, const char *what) {
         p.L = 3;
         p.noise = 0.01;
         if (kind == ENT_OPTIM_ADAM) p.lr = 0.01;
+        if (kind == ENT_OPTIM_SGD) p.momentum = 0.9, p.nesterov = 1;
         CHECK_OK(ent_optim_new(&o, &p, n, 5));
         double loss;
         for (int k = 0; k < 2 && o; k++) CHECK_OK(ent_optim_step(o, &obj, x[r], 1.0, &loss));

@@ -87,12 +87,13 @@ static void run_case(int c, int y, int nl, int first, float *th, float *cen) {
     for (int i = 0; i < nl; i++) ent_analytic_free(q[i]);
 }
 
-/* Data-parallel SGD (momentum 0.9) on rank r's objective quad_of(r). */
+/* Data-parallel SGD (Nesterov momentum 0.9) on rank r's objective quad_of(r). */
 static void run_dp(float *x, int steps) {
     ent_analytic *q = quad_of(ent_dist_rank(), NQ);
     ent_dp_objective w;
     ent_objective obj = ent_dist_data_parallel(&w, ent_analytic_objective(q));
     ent_optim_params p = ent_optim_params_default(ENT_OPTIM_SGD);
+    p.momentum = 0.9, p.nesterov = 1;
     ent_optim *o = NULL;
     CHECK_OK(ent_optim_new(&o, &p, NQ, 3));
     double loss;
@@ -221,6 +222,7 @@ ENT_TEST(mpi_data_parallel_matches_averaged_gradient) {
     avg2 a = {{ent_analytic_objective(quad_of(0, NQ)), ent_analytic_objective(quad_of(1, NQ))}, g1};
     ent_objective obj = {.n_param = NQ, .ctx = &a, .next_batch = avg2_next, .eval = avg2_eval};
     ent_optim_params p = ent_optim_params_default(ENT_OPTIM_SGD);
+    p.momentum = 0.9, p.nesterov = 1;
     ent_optim *o = NULL;
     CHECK_OK(ent_optim_new(&o, &p, NQ, 3));
     for (int64_t k = 0; k < NQ; k++) ref[k] = (float)cos(2.1 * (double)k);

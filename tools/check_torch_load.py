@@ -27,7 +27,7 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from gen_fixtures import LeNet, MnistFC  # noqa: E402  (same code as docs/models.md)
+from gen_fixtures import PRESETS  # noqa: E402  (same code as docs/models.md)
 
 DTYPES = {"F32": np.float32, "F64": np.float64, "I64": np.int64,
           "I32": np.int32, "F16": np.float16, "U8": np.uint8}
@@ -80,7 +80,9 @@ def main():
 
     sd, meta = load_safetensors(args.checkpoint)
     preset, dataset = meta.get("model"), meta.get("dataset", "fashion-mnist")
-    model = {"mnistfc": MnistFC, "lenet": LeNet}[preset]()
+    if preset not in PRESETS:
+        sys.exit(f"{args.checkpoint}: model {preset!r} is not one of {', '.join(PRESETS)}")
+    model = PRESETS[preset]()
     model_sd = {k: v for k, v in sd.items() if not k.startswith("optim.")}
     model.load_state_dict(model_sd, strict=True)  # every name and shape
     model.eval()

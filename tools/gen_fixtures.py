@@ -114,6 +114,46 @@ class LeNet(nn.Module):
         x = self.drop2(self.bn2(F.max_pool2d(F.relu(self.conv2(x)), 2, 2)))
         x = self.drop3(F.relu(self.fc1(x.flatten(1))))   # [N, 50*2*2]
         return self.fc2(x)
+
+
+class SmallMnistFC(nn.Module):
+    """entropic preset "small-mnistfc": 784-64-10, 50,890 parameters."""
+
+    def __init__(self, hidden=64, n_classes=10):
+        super().__init__()
+        self.fc1 = nn.Linear(784, hidden)
+        self.fc2 = nn.Linear(hidden, n_classes)
+
+    def forward(self, x):                 # x: [N, 1, 28, 28]
+        return self.fc2(F.relu(self.fc1(x.flatten(1))))
+
+
+class TinyMnistFC(SmallMnistFC):
+    """entropic preset "tiny-mnistfc": 784-8-10, 6,370 parameters."""
+
+    def __init__(self, hidden=8, n_classes=10):
+        super().__init__(hidden, n_classes)
+
+
+class SmallLeNet(nn.Module):
+    """entropic preset "small-lenet": 47,658 parameters, no batch-norm."""
+
+    def __init__(self, n_classes=10):
+        super().__init__()
+        self.conv1 = nn.Conv2d(1, 10, 5)
+        self.conv2 = nn.Conv2d(10, 20, 5)
+        self.fc1 = nn.Linear(320, 128)
+        self.fc2 = nn.Linear(128, n_classes)
+
+    def forward(self, x):                 # x: [N, 1, 28, 28]
+        x = F.max_pool2d(F.relu(self.conv1(x)), 2, 2)   # [N, 10, 12, 12]
+        x = F.max_pool2d(F.relu(self.conv2(x)), 2, 2)   # [N, 20, 4, 4]
+        x = F.relu(self.fc1(x.flatten(1)))              # [N, 20*4*4]
+        return self.fc2(x)
+
+
+PRESETS = {"mnistfc": MnistFC, "lenet": LeNet, "small-mnistfc": SmallMnistFC,
+           "tiny-mnistfc": TinyMnistFC, "small-lenet": SmallLeNet}
 # --- end models ---
 
 

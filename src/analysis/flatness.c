@@ -1,4 +1,4 @@
-/* flatness.c — local energy (algorithms.md C.4): the scores of a network
+/* flatness.c — local energy (docs/algorithms.md §8.3): the scores of a network
  * (loss, error, ...) averaged over random perturbations of its weights,
  *   multiplicative  w' = w + sigma z (.) w   (relative to each weight: the
  *                   paper's reading, and the magnitude-aware family that

@@ -2,7 +2,7 @@
  * landscape (docs/analysis.md has the derivation):
  *   Phi(w, gamma) = log E_{w' ~ N(w, I/gamma)} exp(-(f(w') - f(w)))
  *                 = log Z_1 / Z_0,  Z_b = int exp(-b D(w')) N(w'; w, I/gamma) dw',
- * D = f - f(w). It is F(w, gamma) of Entropy-SGD (algorithms.md A.1) minus
+ * D = f - f(w). It is F(w, gamma) of Entropy-SGD (docs/algorithms.md §3.1) minus
  * the same integral for a flat f: Phi = 0 when f is flat around w, and
  * Phi -> -(1/2) sum_i log(1 + lambda_i / gamma) for a quadratic minimum.
  *

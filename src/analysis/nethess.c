@@ -20,9 +20,10 @@
 /* What one product in flight writes. */
 typedef struct {
     void *xin;                /* chunk input */
-    void *act, *ract;         /* every layer's output and its R */
+    void *act, *ract;         /* every node's output and its R */
     void *saved, *scratch;
-    void *g[2], *rg[2];       /* adjoints and their R, ping-pong */
+    void *g, *rg;             /* every node's output adjoint and its R */
+    void *tg, *trg;           /* an adjoint added to one already written (2 inputs) */
     float *v32, *hv32;        /* float engine: v and Hv (P each) */
 } nethess_ws;
 
@@ -34,7 +35,7 @@ struct ent_nethess {
     const float *x;
     const int32_t *y;
     void *theta, *buffers;    /* the point, and the running statistics */
-    int64_t off[ENT_MAX_LAYERS], soff[ENT_MAX_LAYERS];
+    int64_t *off, *soff;      /* per node: its output, its saved values */
     int64_t n_act, n_saved, n_scratch, n_adj; /* workspace sizes (values) */
     int n_ws;
     nethess_ws ws[NETHESS_MAX_WS];
@@ -59,7 +60,7 @@ ent_nethess_opts ent_nethess_opts_default(void) {
 
 static void ws_free(nethess_ws *w) {
     void *bufs[] = {w->xin, w->act, w->ract, w->saved, w->scratch,
-                    w->g[0], w->g[1], w->rg[0], w->rg[1], w->v32, w->hv32};
+                    w->g, w->rg, w->tg, w->trg, w->v32, w->hv32};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) ent_free_aligned(bufs[i]);
     *w = (nethess_ws){0};
 }
@@ -68,6 +69,7 @@ void ent_nethess_free(ent_nethess *h) {
     if (!h) return;
     for (int t = 0; t < h->n_ws; t++) ws_free(&h->ws[t]);
     ent_free_aligned(h->theta), ent_free_aligned(h->buffers);
+    free(h->off);
     ent_free_aligned(h);
 }
 
@@ -81,9 +83,10 @@ static ent_status ws_add(ent_nethess *h) {
     w->xin = valloc(h, B * m->in_c * m->in_h * m->in_w);
     w->act = valloc(h, h->n_act), w->ract = valloc(h, h->n_act);
     w->saved = valloc(h, h->n_saved), w->scratch = valloc(h, h->n_scratch);
-    for (int k = 0; k < 2; k++) w->g[k] = valloc(h, B * h->n_adj), w->rg[k] = valloc(h, B * h->n_adj);
-    int ok = w->xin && w->act && w->ract && w->saved && w->scratch && w->g[0] && w->g[1] &&
-             w->rg[0] && w->rg[1];
+    w->g = valloc(h, h->n_act), w->rg = valloc(h, h->n_act);
+    w->tg = valloc(h, 2 * B * h->n_adj), w->trg = valloc(h, 2 * B * h->n_adj);
+    int ok = w->xin && w->act && w->ract && w->saved && w->scratch && w->g && w->rg && w->tg &&
+             w->trg;
     if (h->single) {
         w->v32 = ent_alloc(sizeof(float) * (size_t)h->P), w->hv32 = ent_alloc(sizeof(float) * (size_t)h->P);
         ok = ok && w->v32 && w->hv32;
@@ -97,12 +100,16 @@ static ent_status ws_add(ent_nethess *h) {
     return ENT_OK;
 }
 
-/* Offsets and sizes of every buffer, for chunks of h->batch samples. */
+/* Offsets and sizes of every buffer, for chunks of h->batch samples. The
+ * loss node is the softmax-CE head, which needs none of its own. */
 static ent_status plan(ent_nethess *h) {
     const ent_model *m = h->m;
     const int64_t B = h->batch;
     int64_t act = 0, saved = 0, scratch = 0, adj = m->in_c * m->in_h * m->in_w;
-    for (int i = 0; i < m->n_layers; i++) {
+    h->off = malloc(sizeof(int64_t) * 2 * (size_t)m->n_layers);
+    if (!h->off) return ent_fail(ENT_ENOMEM, "hessian: out of memory");
+    h->soff = h->off + m->n_layers;
+    for (int i = 0; i < m->n_layers - 1; i++) {
         const ent_layer *l = &m->layers[i];
         h->off[i] = act;
         act += B * ent_layer_out_size(l);
@@ -180,8 +187,13 @@ ent_status ent_nethess_new(ent_nethess **out, const ent_model *m, const float *t
         if (y[i] < 0 || y[i] >= m->n_classes)
             return ent_fail(ENT_EINVAL, "hessian: label %d of sample %lld outside 0..%lld",
                             (int)y[i], (long long)i, (long long)m->n_classes - 1);
+    for (int i = 0; i < m->n_layers - 1; i++)
+        if (!ent_rop_supports(&m->layers[i]))
+            return ent_fail(ENT_EUSAGE, "hessian: node '%s' of %s is a %s, which has no R-operator",
+                            m->layers[i].name, m->preset, m->layers[i].ops->kind_name);
     ent_nethess *h = ent_alloc(sizeof *h);
     if (!h) return ent_fail(ENT_ENOMEM, "hessian: out of memory");
+    memset(h, 0, sizeof *h);
     h->m = m, h->P = m->n_param, h->n = n, h->batch = o.batch < n ? o.batch : n;
     h->bn_train = o.bn_train, h->single = o.single, h->x = x, h->y = y;
     h->esz = h->single ? sizeof(float) : sizeof(double);

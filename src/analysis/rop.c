@@ -19,3 +19,20 @@ int64_t ent_rop_scratch(const ent_layer *l, int64_t batch) {
     const int64_t CKK = l->in_c * l->conv.k * l->conv.k, NP = batch * l->out_h * l->out_w;
     return 2 * CKK * NP + 2 * l->out_c * NP;
 }
+
+/* The kinds rop_impl.h and nethess_run.h implement (the loss node is the
+ * softmax-CE head of nethess.c). */
+int ent_rop_supports(const ent_layer *l) {
+    switch (l->kind) {
+    case ENT_LAYER_CONV2D:
+    case ENT_LAYER_AVGPOOL:
+    case ENT_LAYER_GLOBAL_AVGPOOL:
+    case ENT_LAYER_DENSE:
+    case ENT_LAYER_MAXPOOL:
+    case ENT_LAYER_BATCHNORM:
+    case ENT_LAYER_DROPOUT:
+    case ENT_LAYER_RELU:
+    case ENT_LAYER_ADD: return 1;
+    default: return 0;
+    }
+}

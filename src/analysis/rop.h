@@ -48,6 +48,9 @@ typedef struct {
 /* Values a layer keeps between forward and backward, and its scratch, for
  * batches of up to `batch` samples (in units of the precision used). */
 int64_t ent_rop_saved(const ent_layer *l, int64_t batch);
+/* Whether the R-operator knows layer l (the Hessian refuses a model with
+ * a node it does not, naming the node). */
+int ent_rop_supports(const ent_layer *l);
 int64_t ent_rop_scratch(const ent_layer *l, int64_t batch);
 
 void ent_rop_forward_f64(const ent_layer *l, const double *th, const double *v,

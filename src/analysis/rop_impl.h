@@ -74,6 +74,49 @@ static void pool_bwd(const ent_layer *l, int64_t n, const REAL *saved, const REA
     }
 }
 
+/* Average pooling (k x k, stride, zero padding counted: avgpool.c) and
+ * global average pooling (k = the plane, no padding): linear, so R{.} is
+ * the same map of R{input}; backward spreads g / k^2 over each window. */
+static void avg_geom(const ent_layer *l, int64_t *K, int64_t *S, int64_t *P) {
+    const int global = l->kind == ENT_LAYER_GLOBAL_AVGPOOL;
+    *K = global ? l->in_h : l->pool.k, *S = global ? 1 : l->pool.stride, *P = global ? 0 : l->pool.pad;
+}
+
+static void avg_map(const ent_layer *l, int64_t n, const REAL *x, REAL *y) {
+    int64_t K, S, P;
+    avg_geom(l, &K, &S, &P);
+    const int64_t H = l->in_h, W = l->in_w, OH = l->out_h, OW = l->out_w;
+    const int64_t KW = l->kind == ENT_LAYER_GLOBAL_AVGPOOL ? l->in_w : K;
+#pragma omp parallel for if (n * l->in_c * H * W > ENT_PAR_MIN)
+    for (int64_t pl = 0; pl < n * l->in_c; pl++)
+        for (int64_t oh = 0; oh < OH; oh++)
+            for (int64_t ow = 0; ow < OW; ow++) {
+                double s = 0.0;
+                for (int64_t h = oh * S - P; h < oh * S - P + K; h++)
+                    for (int64_t w = ow * S - P; w < ow * S - P + KW; w++)
+                        if (h >= 0 && h < H && w >= 0 && w < W && x) s += x[(pl * H + h) * W + w];
+                y[(pl * OH + oh) * OW + ow] = (REAL)(s / (double)(K * KW));
+            }
+}
+
+static void avg_adjoint(const ent_layer *l, int64_t n, const REAL *g, REAL *gx) {
+    int64_t K, S, P;
+    avg_geom(l, &K, &S, &P);
+    const int64_t H = l->in_h, W = l->in_w, OH = l->out_h, OW = l->out_w;
+    const int64_t KW = l->kind == ENT_LAYER_GLOBAL_AVGPOOL ? l->in_w : K;
+#pragma omp parallel for if (n * l->in_c * H * W > ENT_PAR_MIN)
+    for (int64_t pl = 0; pl < n * l->in_c; pl++) {
+        memset(gx + pl * H * W, 0, sizeof(REAL) * (size_t)(H * W));
+        for (int64_t oh = 0; oh < OH; oh++)
+            for (int64_t ow = 0; ow < OW; ow++) {
+                const double d = g[(pl * OH + oh) * OW + ow] / (double)(K * KW);
+                for (int64_t h = oh * S - P; h < oh * S - P + K; h++)
+                    for (int64_t w = ow * S - P; w < ow * S - P + KW; w++)
+                        if (h >= 0 && h < H && w >= 0 && w < W) gx[(pl * H + h) * W + w] += (REAL)d;
+            }
+    }
+}
+
 /* Dropout with its mask fixed (c->mask; NULL = identity, as in eval). */
 static void scale_copy(int64_t m, const REAL *mask, const REAL *x, REAL *y) {
 #pragma omp parallel for if (m > ENT_PAR_MIN)
@@ -94,7 +137,12 @@ void FN(ent_rop_forward)(const ent_layer *l, const REAL *th, const REAL *v,
         scale_copy(m, (const REAL *)c->mask, in, out);
         if (v) scale_copy(m, (const REAL *)c->mask, rin, rout);
         break;
-    default: break;
+    case ENT_LAYER_AVGPOOL:
+    case ENT_LAYER_GLOBAL_AVGPOOL:
+        avg_map(l, c->n, in, out);
+        if (v) avg_map(l, c->n, rin, rout);
+        break;
+    default: break; /* ent_rop_supports() keeps other kinds out */
     }
 }
 
@@ -125,7 +173,12 @@ void FN(ent_rop_backward)(const ent_layer *l, const REAL *th, const REAL *v,
         if (gin) scale_copy(m, (const REAL *)c->mask, gout, gin);
         if (rgin) scale_copy(m, (const REAL *)c->mask, rgout, rgin);
         break;
-    default: break;
+    case ENT_LAYER_AVGPOOL:
+    case ENT_LAYER_GLOBAL_AVGPOOL:
+        if (gin) avg_adjoint(l, c->n, gout, gin);
+        if (rgin) avg_adjoint(l, c->n, rgout, rgin);
+        break;
+    default: break; /* ent_rop_supports() keeps other kinds out */
     }
 }
 

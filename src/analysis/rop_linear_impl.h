@@ -7,8 +7,10 @@
  *   gb  += colsum gy            (Hv)_b += colsum Rgy
  * The conv is batched: one im2col of the whole chunk, col [CKK, n*OHW],
  * so each product is a single large GEMM. */
+/* Tensor t of a layer in a full vector; NULL for a vector not given or a
+ * tensor the layer lacks (a convolution without bias). */
 static const REAL *tensor(const ent_layer *l, const REAL *base, int t) {
-    return base ? base + l->tensors[t].offset : NULL;
+    return base && t < l->n_tensors ? base + l->tensors[t].offset : NULL;
 }
 
 /* colsum of g [n, O] added to out [O] */
@@ -118,7 +120,7 @@ static void unpack(const REAL *y2, const REAL *b, int64_t n, int64_t OC,
     for (int64_t i = 0; i < n; i++)
         for (int64_t o = 0; o < OC; o++)
             for (int64_t p = 0; p < OHW; p++)
-                y[(i * OC + o) * OHW + p] = y2[o * n * OHW + i * OHW + p] + b[o];
+                y[(i * OC + o) * OHW + p] = y2[o * n * OHW + i * OHW + p] + (b ? b[o] : 0.0);
 }
 
 /* y2 [OC, n OHW] = y [n, OC, OHW]; bsum[o] += sum of channel o (if not NULL) */
@@ -161,14 +163,15 @@ static void conv_backward(const ent_layer *l, const REAL *th, const REAL *v,
                            REAL *rgin, REAL *gth, REAL *rgth, ent_rop_ctx *c) {
     const int64_t n = c->n, OC = l->out_c, OHW = l->out_h * l->out_w, NP = n * OHW;
     const int64_t CKK = l->in_c * l->conv.k * l->conv.k;
-    const int64_t wo = l->tensors[ENT_T_WEIGHT].offset, bo = l->tensors[ENT_T_BIAS].offset;
+    const int bias = l->n_tensors > ENT_T_BIAS;
+    const int64_t wo = l->tensors[ENT_T_WEIGHT].offset, bo = bias ? l->tensors[ENT_T_BIAS].offset : 0;
     const REAL *W = th + wo;
     REAL *col = (REAL *)c->scratch, *col2 = col + CKK * NP, *g2 = col2 + CKK * NP, *rg2 = g2 + OC * NP;
-    pack(gout, n, OC, OHW, g2, gth ? gth + bo : NULL);
+    pack(gout, n, OC, OHW, g2, gth && bias ? gth + bo : NULL);
     if (gth || (v && rgth)) im2col(l, in, n, col);
     if (gth) GEMM(0, 1, OC, CKK, NP, 1.0, g2, NP, col, NP, 1.0, gth + wo, CKK);
     if (v) {
-        pack(rgout, n, OC, OHW, rg2, rgth ? rgth + bo : NULL);
+        pack(rgout, n, OC, OHW, rg2, rgth && bias ? rgth + bo : NULL);
         if (rgth) {
             GEMM(0, 1, OC, CKK, NP, 1.0, rg2, NP, col, NP, 1.0, rgth + wo, CKK);
             if (rin) {

@@ -7,20 +7,21 @@
 
 typedef struct {
     char path[512];
-    char model[32];
+    char model[32];    /* the network's name */
+    char given[512];   /* --model: a preset or a network file ("": none) */
     ent_st_file *file; /* between open and build */
     ent_model *m;
     float *theta, *buffers;
 } ent_ckpt;
 
 /* Read and validate the checkpoint file (fails fast, before any data set
- * is read); then build its network (preset and dropout/BN options from the
- * metadata) for inputs of d's shape and batches of up to max_batch, and
- * load the weights (shapes checked). ent_ckpt_free in every case. model:
- * the preset (NULL or "": the metadata's); a checkpoint without metadata
- * (PyTorch's save_file of a state_dict) needs it, and one with metadata
- * must agree with it. Options the metadata lacks take the preset's
- * defaults. */
+ * is read); then build its network for inputs of d's shape and batches of
+ * up to max_batch, and load the weights (shapes checked). ent_ckpt_free in
+ * every case. The network: `model` (a preset, with the metadata's dropout
+ * and BN options, or a network file) if given, else the one the metadata
+ * records ("entropic.network", or the preset named "model"). A checkpoint
+ * without metadata (PyTorch's save_file of a state_dict) needs `model`;
+ * one with metadata must agree with a preset given. */
 ent_status ent_ckpt_open(ent_ckpt *c, const char *path, const char *model);
 ent_status ent_ckpt_build(ent_ckpt *c, const ent_dataset *d, int64_t max_batch);
 void ent_ckpt_free(ent_ckpt *c);

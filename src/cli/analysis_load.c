@@ -23,10 +23,23 @@ ent_status ent_ckpt_open(ent_ckpt *c, const char *path, const char *model) {
     if (!meta && !given)
         return ent_fail(ENT_EUSAGE, "%s: no 'model' in the metadata (a checkpoint written by PyTorch?): "
                         "name the network with --model NAME", path);
-    if (meta && given && strcmp(meta, model) != 0)
+    int n, preset = 0;
+    const char *const *names = ent_model_presets(&n);
+    for (int i = 0; given && i < n; i++) preset |= strcmp(names[i], model) == 0;
+    if (meta && preset && strcmp(meta, model) != 0)
         return ent_fail(ENT_EUSAGE, "%s: the checkpoint is a '%s', not the --model '%s'", path, meta, model);
     snprintf(c->model, sizeof c->model, "%s", given ? model : meta);
+    snprintf(c->given, sizeof c->given, "%s", given ? model : "");
     return ENT_OK;
+}
+
+/* The network of the checkpoint (see analysis_cli.h). */
+static ent_status ckpt_net(const ent_ckpt *c, const ent_model_opts *o, int64_t n_classes,
+                           ent_net **net) {
+    const char *js = ent_st_meta(c->file, "entropic.network");
+    if (c->given[0]) return ent_net_named(net, c->given, o, n_classes);
+    if (js && js[0]) return ent_net_parse(net, js, strlen(js), c->path);
+    return ent_net_named(net, c->model, o, n_classes);
 }
 
 ent_status ent_ckpt_build(ent_ckpt *c, const ent_dataset *d, int64_t max_batch) {
@@ -35,7 +48,11 @@ ent_status ent_ckpt_build(ent_ckpt *c, const ent_dataset *d, int64_t max_batch) 
     o.input_dropout = meta_float(c->file, "model.input_dropout", o.input_dropout);
     o.bn_momentum = meta_float(c->file, "model.bn_momentum", o.bn_momentum);
     o.bn_eps = meta_float(c->file, "model.bn_eps", o.bn_eps);
-    ent_status s = ent_model_new(&c->m, c->model, &o, d->c, d->h, d->w, d->n_classes, max_batch);
+    ent_net *net = NULL;
+    ent_status s = ckpt_net(c, &o, d->n_classes, &net);
+    if (s == ENT_OK) s = ent_model_new_net(&c->m, net, d->c, d->h, d->w, d->n_classes, max_batch);
+    if (s == ENT_OK) snprintf(c->model, sizeof c->model, "%s", ent_net_name(net));
+    ent_net_free(net);
     if (s == ENT_OK) {
         c->theta = ent_alloc(sizeof(float) * (size_t)ent_model_n_param(c->m));
         c->buffers = ent_alloc(sizeof(float) * (size_t)(ent_model_n_buffer(c->m) + 1));

@@ -16,6 +16,7 @@ typedef struct {
     const char *choices; /* CHOICE: "a|b|c" -> index; also shown in help */
     const char *help;
     int *count;          /* LIST: number of entries parsed */
+    unsigned kinds;      /* the caller's tag for its help (train: bit k = optimizer kind k; 0 = every one) */
     int given;           /* set by the parser */
 } ent_arg;
 

@@ -24,7 +24,7 @@ static ent_status evaluate(const char *ckpt, const char *model, const ent_data_s
 }
 
 int ent_cmd_eval(int argc, char **argv) {
-    char ckpt[512] = "", model_opt[32] = "";
+    char ckpt[512] = "", model_opt[512] = "";
     ent_data_source data = {.name = "fashion-mnist"};
     int split = 0, json = 0, threads = 0, help = 0;
     ent_arg own[] = {

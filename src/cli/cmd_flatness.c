@@ -22,7 +22,7 @@
 typedef struct {
     const char *ckpt[MAX_CKPT];
     int n_ckpt;
-    char out[512], model[32];
+    char out[512], model[512];
     ent_data_source data;
     int measure, noise, samples, temps, moves, threads, help, n_sigma, n_gamma;
     int64_t train_n, test_n;

@@ -20,7 +20,7 @@ static const double fractions_at[] = {1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 1e-1};
 #define N_FRAC 6
 
 typedef struct {
-    char ckpt[512], out[512], params[512], model[32];
+    char ckpt[512], out[512], params[512], model[512];
     ent_data_source data;
     int method, top, steps, probes, threads, bn_train, help, precision, single;
     int64_t samples, batch;

@@ -39,6 +39,17 @@ static const char *optimizer_list(char *buf, size_t cap, const char *sep) {
     return buf;
 }
 
+/* Which optimizers an option applies to, for the help (bit k = kind k;
+ * 0 = all): each optimizer's --help lists its own options only. */
+#define KIND(k) (1u << ENT_OPTIM_##k)
+#define REPLICA_KINDS (KIND(REPLICATED_SGD) | KIND(ELASTIC_SGD) | KIND(PARLE))
+/* a base or outer step whose rule is SGD or Adam (--outer-rule) */
+#define RULE_KINDS (KIND(ENTROPY_SGD) | KIND(SAM) | KIND(HJ_PROX) | KIND(HEAT) | REPLICA_KINDS)
+#define SGD_KINDS (KIND(SGD) | RULE_KINDS)
+#define ADAM_KINDS (KIND(ADAM) | KIND(ADAMW) | RULE_KINDS)
+#define ESGD_KINDS (KIND(ENTROPY_SGD) | KIND(PARLE))
+#define SCOPE_KINDS (ESGD_KINDS | KIND(HJ_PROX) | KIND(HEAT))
+
 static int train_spec(ent_arg *a, ent_train_config *c, train_extra *x) {
     static char presets_help[512], optimizers_help[512];
     ent_optim_params *o = &c->optim;
@@ -48,6 +59,8 @@ static int train_spec(ent_arg *a, ent_train_config *c, train_extra *x) {
     a[n++] = (ent_arg){.name = NAME, .type = TYPE, .dst = DST, .cap = CAP, .choices = CHOICES, .help = HELP, __VA_ARGS__}
     OPT("model", ARG_STRING, c->model, sizeof c->model, NULL,
         preset_list(presets_help, sizeof presets_help, " | "));
+    OPT("model-file", ARG_STRING, c->model_file, sizeof c->model_file, NULL,
+        "a network file (JSON, docs/models.md) instead of a preset; see entropic model show");
     snprintf(x->data.name, sizeof x->data.name, "%s", c->dataset);
     n += ent_cli_data_args(a + n, &x->data);
     OPT("optimizer", ARG_STRING, x->optimizer, sizeof x->optimizer, NULL,
@@ -67,50 +80,54 @@ static int train_spec(ent_arg *a, ent_train_config *c, train_extra *x) {
         "step: the milestones alone; cosine: also annealed to 0 over the budget after the warm-up");
     OPT("warmup-epochs", ARG_DOUBLE, &c->warmup_epochs, 0, NULL,
         "linear warm-up of the learning rate from 0 over this many effective epochs");
-    OPT("momentum", ARG_DOUBLE, &o->momentum, 0, NULL, "momentum (Entropy-SGD: of the outer step)");
-    OPT("nesterov", ARG_BOOL, &o->nesterov, 0, NULL, "Nesterov momentum");
+    OPT("momentum", ARG_DOUBLE, &o->momentum, 0, NULL, "momentum (Entropy-SGD: of the outer step)", .kinds = SGD_KINDS);
+    OPT("dampening", ARG_DOUBLE, &o->dampening, 0, NULL, "momentum dampening: buf = m buf + (1 - dampening) g after the first step", .kinds = SGD_KINDS);
+    OPT("nesterov", ARG_BOOL, &o->nesterov, 0, NULL, "Nesterov momentum (needs --momentum > 0 and --dampening 0; --no-nesterov)", .kinds = SGD_KINDS);
     OPT("weight-decay", ARG_DOUBLE, &o->weight_decay, 0, NULL, "weight decay: L2 added to the gradient (Entropy-SGD: outer step); adamw: decoupled, x *= 1 - lr wd");
-    OPT("beta1", ARG_DOUBLE, &o->beta1, 0, NULL, "Adam beta1");
-    OPT("beta2", ARG_DOUBLE, &o->beta2, 0, NULL, "Adam beta2");
-    OPT("adam-eps", ARG_DOUBLE, &o->adam_eps, 0, NULL, "Adam epsilon");
+    OPT("beta1", ARG_DOUBLE, &o->beta1, 0, NULL, "Adam beta1", .kinds = ADAM_KINDS);
+    OPT("beta2", ARG_DOUBLE, &o->beta2, 0, NULL, "Adam beta2", .kinds = ADAM_KINDS);
+    OPT("adam-eps", ARG_DOUBLE, &o->adam_eps, 0, NULL, "Adam epsilon", .kinds = ADAM_KINDS);
     OPT("dropout", ARG_FLOAT, &m->dropout, 0, NULL, "hidden dropout (-1 = preset default: 0.5)");
     OPT("input-dropout", ARG_FLOAT, &m->input_dropout, 0, NULL, "input dropout (-1 = preset default: mnistfc 0.2, lenet 0)");
     OPT("train-subset", ARG_I64, &c->train_subset, 0, NULL, "use only the first N training samples (0 = all)");
     OPT("test-subset", ARG_I64, &c->test_subset, 0, NULL, "use only the first N test samples (0 = all)");
+    OPT("val-split", ARG_I64, &c->val_split, 0, NULL, "hold N training samples out as a validation set (picked by --seed; 0 = none)");
+    OPT("keep-last", ARG_INT, &c->keep_last, 0, NULL, "keep the checkpoints of the last K evaluations, named by epoch (0 = none)");
+    OPT("keep-best", ARG_BOOL, &c->keep_best, 0, NULL, "keep the checkpoint of the lowest validation error (needs --val-split)");
     OPT("quiet", ARG_BOOL, &x->quiet, 0, NULL, "no progress output");
     OPT("force", ARG_BOOL, &x->force, 0, NULL, "start over in an --out directory that already holds a run");
-    OPT("L", ARG_INT, &o->L, 0, NULL, "Entropy-SGD: Langevin steps per update");
-    OPT("gamma0", ARG_DOUBLE, &o->gamma0, 0, NULL, "Entropy-SGD: initial scope gamma");
-    OPT("gamma1", ARG_DOUBLE, &o->gamma1, 0, NULL, "Entropy-SGD: scoping, gamma = gamma0 (1+gamma1)^t, t = updates");
-    OPT("scoping", ARG_DOUBLE, &o->gamma1, 0, NULL, "alias of --gamma1");
-    OPT("gamma-max", ARG_DOUBLE, &o->gamma_max, 0, NULL, "Entropy-SGD: cap on gamma (0 = none)");
-    OPT("sgld-lr", ARG_DOUBLE, &o->sgld_lr, 0, NULL, "Entropy-SGD: inner (SGLD) step eta'");
-    OPT("noise", ARG_DOUBLE, &o->noise, 0, NULL, "Entropy-SGD: thermal noise epsilon");
-    OPT("noise-convention", ARG_CHOICE, &x->noise_conv, 0, "paper|code", "noise std eps*sqrt(eta') (paper) or eps*sqrt(2 eta') (code)");
-    OPT("alpha", ARG_DOUBLE, &o->alpha, 0, NULL, "Entropy-SGD: weight of the newest sample in mu");
-    OPT("inner-momentum", ARG_DOUBLE, &o->inner_momentum, 0, NULL, "Entropy-SGD: SGLD momentum");
-    OPT("inner-nesterov", ARG_BOOL, &o->inner_nesterov, 0, NULL, "Entropy-SGD: SGLD Nesterov momentum");
-    OPT("inner-momentum-on", ARG_CHOICE, &x->momentum_on, 0, "drift|grad", "momentum on the whole drift, or on grad f only (Lua code)");
-    OPT("inner-weight-decay", ARG_DOUBLE, &o->inner_weight_decay, 0, NULL, "Entropy-SGD: weight decay on x' in the SGLD loop");
-    OPT("outer-step", ARG_CHOICE, &x->outer_step, 0, "rescaled|unscaled", "x -= eta (x - mu) (rescaled) or eta gamma (x - mu) (line 7)");
+    OPT("L", ARG_INT, &o->L, 0, NULL, "Entropy-SGD: Langevin steps per update", .kinds = SCOPE_KINDS);
+    OPT("gamma0", ARG_DOUBLE, &o->gamma0, 0, NULL, "Entropy-SGD: initial scope gamma", .kinds = SCOPE_KINDS);
+    OPT("gamma1", ARG_DOUBLE, &o->gamma1, 0, NULL, "Entropy-SGD: scoping, gamma = gamma0 (1+gamma1)^t, t = updates", .kinds = SCOPE_KINDS);
+    OPT("scoping", ARG_DOUBLE, &o->gamma1, 0, NULL, "alias of --gamma1", .kinds = SCOPE_KINDS);
+    OPT("gamma-max", ARG_DOUBLE, &o->gamma_max, 0, NULL, "Entropy-SGD: cap on gamma (0 = none)", .kinds = SCOPE_KINDS);
+    OPT("sgld-lr", ARG_DOUBLE, &o->sgld_lr, 0, NULL, "Entropy-SGD: inner (SGLD) step eta'", .kinds = ESGD_KINDS);
+    OPT("noise", ARG_DOUBLE, &o->noise, 0, NULL, "Entropy-SGD: thermal noise epsilon", .kinds = ESGD_KINDS | KIND(SGLD));
+    OPT("noise-convention", ARG_CHOICE, &x->noise_conv, 0, "paper|code", "noise std eps*sqrt(eta') (paper) or eps*sqrt(2 eta') (code)", .kinds = ESGD_KINDS);
+    OPT("alpha", ARG_DOUBLE, &o->alpha, 0, NULL, "Entropy-SGD: weight of the newest sample in mu", .kinds = ESGD_KINDS | KIND(HJ_PROX));
+    OPT("inner-momentum", ARG_DOUBLE, &o->inner_momentum, 0, NULL, "Entropy-SGD: SGLD momentum", .kinds = ESGD_KINDS);
+    OPT("inner-nesterov", ARG_BOOL, &o->inner_nesterov, 0, NULL, "Entropy-SGD: SGLD Nesterov momentum", .kinds = ESGD_KINDS);
+    OPT("inner-momentum-on", ARG_CHOICE, &x->momentum_on, 0, "drift|grad", "momentum on the whole drift, or on grad f only (Lua code)", .kinds = ESGD_KINDS);
+    OPT("inner-weight-decay", ARG_DOUBLE, &o->inner_weight_decay, 0, NULL, "Entropy-SGD: weight decay on x' in the SGLD loop", .kinds = ESGD_KINDS);
+    OPT("outer-step", ARG_CHOICE, &x->outer_step, 0, "rescaled|unscaled", "x -= eta (x - mu) (rescaled) or eta gamma (x - mu) (line 7)", .kinds = ESGD_KINDS);
     OPT("outer-rule", ARG_CHOICE, &x->outer_rule, 0, "sgd|adam",
-        "update of the outer step (adam = Entropy-Adam); of each replica (rSGD, EASGD); base of SAM, HJ, HEAT");
-    OPT("inner-rule", ARG_CHOICE, &x->inner_rule, 0, "sgd|adam", "update of the SGLD steps");
-    OPT("grad-at-x", ARG_BOOL, &o->grad_at_x, 0, NULL, "Entropy-SGD: also evaluate grad f(x) per update, as the reference codes do");
-    OPT("esgd-variant", ARG_CHOICE, &x->variant, 0, "paper|reference-code", "paper's Algorithm 1, or the reference Lua code's conventions");
-    OPT("sgld-t0", ARG_DOUBLE, &o->sgld_t0, 0, NULL, "SGLD: step eta_t = lr (1 + t/t0)^-decay, t = updates");
-    OPT("sgld-decay", ARG_DOUBLE, &o->sgld_decay, 0, NULL, "SGLD: step decay exponent (0 = constant)");
-    OPT("sam-rho", ARG_DOUBLE, &o->sam_rho, 0, NULL, "SAM: radius of the weight perturbation");
-    OPT("replicas", ARG_INT, &o->replicas, 0, NULL, "replica methods: y replicas (default: one per MPI rank, or 4)");
-    OPT("center", ARG_BOOL, &o->center, 0, NULL, "replicated-sgd: couple to an explicit centre variable, not the replica mean");
-    OPT("same-init", ARG_BOOL, &o->same_init, 0, NULL, "replica methods: every replica starts from the same weights");
-    OPT("coupling", ARG_DOUBLE, &o->coupling, 0, NULL, "replica methods: coupling g (rSGD) or rho (elastic-sgd, parle); sets --no-coupling-auto");
-    OPT("coupling-auto", ARG_BOOL, &o->coupling_auto, 0, NULL, "initial coupling = mean loss / mean squared distance at the first step");
-    OPT("coupling-schedule", ARG_CHOICE, &x->schedule, 0, "none|exp|lin|cosine", "growth of the coupling per effective epoch");
-    OPT("coupling-rate", ARG_DOUBLE, &o->coupling_rate, 0, NULL, "exp: g0 (1+rate)^e; lin: g0 + rate e (default: from --coupling-growth)");
-    OPT("coupling-growth", ARG_DOUBLE, &o->coupling_growth, 0, NULL, "total growth over the run that sets the automatic rate");
-    OPT("coupling-max", ARG_DOUBLE, &o->coupling_max, 0, NULL, "cap of the coupling (exp, lin; 0 = none); the peak of cosine");
-    OPT("coupling-every", ARG_INT, &o->coupling_every, 0, NULL, "couple every N steps with N times the coupling (gtime)");
+        "update of the outer step (adam = Entropy-Adam); of each replica (rSGD, EASGD); base of SAM, HJ, HEAT", .kinds = RULE_KINDS);
+    OPT("inner-rule", ARG_CHOICE, &x->inner_rule, 0, "sgd|adam", "update of the SGLD steps", .kinds = ESGD_KINDS);
+    OPT("grad-at-x", ARG_BOOL, &o->grad_at_x, 0, NULL, "Entropy-SGD: also evaluate grad f(x) per update, as the reference codes do", .kinds = ESGD_KINDS);
+    OPT("esgd-variant", ARG_CHOICE, &x->variant, 0, "paper|reference-code", "paper's Algorithm 1, or the reference Lua code's conventions", .kinds = ESGD_KINDS);
+    OPT("sgld-t0", ARG_DOUBLE, &o->sgld_t0, 0, NULL, "SGLD: step eta_t = lr (1 + t/t0)^-decay, t = updates", .kinds = KIND(SGLD));
+    OPT("sgld-decay", ARG_DOUBLE, &o->sgld_decay, 0, NULL, "SGLD: step decay exponent (0 = constant)", .kinds = KIND(SGLD));
+    OPT("sam-rho", ARG_DOUBLE, &o->sam_rho, 0, NULL, "SAM: radius of the weight perturbation", .kinds = KIND(SAM));
+    OPT("replicas", ARG_INT, &o->replicas, 0, NULL, "replica methods: y replicas (default: one per MPI rank, or 4)", .kinds = REPLICA_KINDS);
+    OPT("center", ARG_BOOL, &o->center, 0, NULL, "replicated-sgd: couple to an explicit centre variable, not the replica mean", .kinds = KIND(REPLICATED_SGD));
+    OPT("same-init", ARG_BOOL, &o->same_init, 0, NULL, "replica methods: every replica starts from the same weights", .kinds = REPLICA_KINDS);
+    OPT("coupling", ARG_DOUBLE, &o->coupling, 0, NULL, "replica methods: coupling g (rSGD) or rho (elastic-sgd, parle); sets --no-coupling-auto", .kinds = REPLICA_KINDS);
+    OPT("coupling-auto", ARG_BOOL, &o->coupling_auto, 0, NULL, "initial coupling = mean loss / mean squared distance at the first step", .kinds = REPLICA_KINDS);
+    OPT("coupling-schedule", ARG_CHOICE, &x->schedule, 0, "none|exp|lin|cosine", "growth of the coupling per effective epoch", .kinds = REPLICA_KINDS);
+    OPT("coupling-rate", ARG_DOUBLE, &o->coupling_rate, 0, NULL, "exp: g0 (1+rate)^e; lin: g0 + rate e (default: from --coupling-growth)", .kinds = REPLICA_KINDS);
+    OPT("coupling-growth", ARG_DOUBLE, &o->coupling_growth, 0, NULL, "total growth over the run that sets the automatic rate", .kinds = REPLICA_KINDS);
+    OPT("coupling-max", ARG_DOUBLE, &o->coupling_max, 0, NULL, "cap of the coupling (exp, lin; 0 = none); the peak of cosine", .kinds = REPLICA_KINDS);
+    OPT("coupling-every", ARG_INT, &o->coupling_every, 0, NULL, "couple every N steps with N times the coupling (gtime)", .kinds = REPLICA_KINDS);
 #undef OPT
     return n;
 }
@@ -120,8 +137,9 @@ static int resolve_defaults(ent_train_config *c, train_extra *x, int argc, char 
     const char *opt = ent_args_peek(argc, argv, "optimizer");
     ent_optim_kind kind = ENT_OPTIM_SGD;
     if (opt && !ent_optim_kind_parse(opt, &kind)) {
-        fprintf(stderr, "entropic train: --optimizer %s: want sgd, adam, entropy-sgd, sgld, sam, hj-prox, heat, "
-                "replicated-sgd, elastic-sgd or parle\n", opt);
+        char names[512];
+        fprintf(stderr, "entropic train: --optimizer %s: want one of %s\n", opt,
+                optimizer_list(names, sizeof names, ", "));
         return 2;
     }
     c->optim = ent_optim_params_default(kind);
@@ -179,6 +197,17 @@ static void apply_choices(ent_train_config *c, const train_extra *x) {
     c->optim.inner_rule = x->inner_rule ? ENT_UPDATE_ADAM : ENT_UPDATE_SGD;
 }
 
+/* --model-file: read before anything is created (a bad file is a
+ * one-line error naming it, exit 2); the run is then named after it. */
+static int model_from_file(ent_train_config *c) {
+    ent_net *net = NULL;
+    ent_status s = ent_net_load(&net, c->model_file);
+    if (s != ENT_OK) return ent_cli_status(s, "train");
+    snprintf(c->model, sizeof c->model, "%s", ent_net_name(net));
+    ent_net_free(net);
+    return 0;
+}
+
 /* --resume DIR: the recorded command line, then the new one on top. */
 static int resume_argv(const char *dir, int argc, char **argv, int *out_argc, char ***out_argv) {
     char path[600];
@@ -209,7 +238,17 @@ static int resume_argv(const char *dir, int argc, char **argv, int *out_argc, ch
     return 0;
 }
 
-static void train_help(ent_arg *spec, int n) {
+/* The options that apply to optimizer kind, with its defaults. */
+static void print_own_options(const ent_arg *spec, int n, ent_optim_kind kind) {
+    ent_arg own[N_TRAIN_ARGS];
+    int k = 0;
+    for (int i = 0; i < n; i++)
+        if (!spec[i].kinds || (spec[i].kinds & (1u << kind))) own[k++] = spec[i];
+    printf("Options of --optimizer %s (each optimizer's --help lists its own):\n", ent_optim_kind_name(kind));
+    ent_args_help(own, k);
+}
+
+static void train_help(ent_arg *spec, int n, ent_optim_kind kind) {
     char presets[512], optimizers[512];
     printf("usage: entropic train --model %s --dataset " ENT_CLI_DATASETS "\n"
            "                      --optimizer %s\n"
@@ -219,7 +258,7 @@ static void train_help(ent_arg *spec, int n) {
            "(Entropy-SGD: updates x L / batches per epoch), so equal flags mean equal numbers of\n"
            "mini-batch gradients. Defaults below are those of the optimizer named on the command\n"
            "line (try --optimizer entropy-sgd --help).\n\n");
-    ent_args_help(spec, n);
+    print_own_options(spec, n, kind);
     printf("\nReplica methods (replicated-sgd, elastic-sgd, parle) train y replicas in this process, or one\n"
            "replica per rank under mpirun -np K; sgd, adam, entropy-sgd and the other single-vector\n"
            "optimizers run data-parallel under mpirun (gradients averaged over the ranks).\n");
@@ -303,7 +342,7 @@ int ent_cmd_train(int argc, char **argv) {
     int n = train_spec(spec, &c, &x);
     if ((rc = resolve_defaults(&c, &x, all_n, all)) == 0) {
         if (help) {
-            train_help(spec, n);
+            train_help(spec, n, c.optim.kind);
         } else if ((rc = ent_args_parse(spec, n, all_n, all, "train", NULL, 0, NULL)) == 0 &&
                    (rc = apply_given(&c, spec, n)) == 0) {
             apply_choices(&c, &x);
@@ -316,6 +355,7 @@ int ent_cmd_train(int argc, char **argv) {
             } else {
                 rc = check_out_dir(&c, ent_args_peek(all_n, all, "out") != NULL, x.force);
             }
+            if (rc == 0 && c.model_file[0]) rc = model_from_file(&c);
             if (rc == 0) rc = run_distributed(&c);
         }
     }

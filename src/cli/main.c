@@ -26,6 +26,7 @@ static const struct {
     {"hessian", ent_cmd_hessian, "Hessian spectrum of a checkpoint (exact, Lanczos, SLQ density)"},
     {"flatness", ent_cmd_flatness, "local energy and local entropy of checkpoints"},
     {"bench", ent_cmd_bench, "samples/s of every preset next to PyTorch"},
+    {"model", ent_cmd_model, "a network's description (show) or its nodes, shapes and memory (summary)"},
     {"info", ent_cmd_info, "CPU, GEMM backend, OpenBLAS core and a check of its kernels"},
 };
 

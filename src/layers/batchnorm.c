@@ -256,7 +256,7 @@ void ent_bn_backward_task(const ent_layer *l, const float *theta,
         spread(ca, c, HW, ctx->train ? sdy / (double)N : 0.0);
         spread(cb, c, HW, ctx->train ? sdyx / (double)N : 0.0);
     }
-    if (din) col_dx(in, dout, din, n, D, d0, d1, cm, cr, ck, ca, cb, ctx->store);
+    if (din) col_dx(in, dout, din, n, D, d0, d1, cm, cr, ck, ca, cb, ent_din_stores(ctx, 0));
 }
 
 static void bn_backward(const ent_layer *l, const float *theta,
@@ -273,5 +273,5 @@ static void bn_backward(const ent_layer *l, const float *theta,
     }
 }
 
-const ent_layer_ops ent_batchnorm_ops = {"batchnorm", bn_plan, bn_init,
-                                         bn_forward, bn_backward};
+const ent_layer_ops ent_batchnorm_ops = {.kind_name = "batchnorm", .plan = bn_plan, .init = bn_init,
+                                 .forward = bn_forward, .backward = bn_backward, .n_in = 1};

@@ -57,19 +57,25 @@ static ent_status conv_plan(ent_layer *l) {
     l->out_w = (l->in_w + 2 * p - k) / s + 1;
     l->n_tensors = 0;
     ent_layer_add_tensor(l, "weight", 0, 0, 4, l->out_c, l->in_c, k, k);
-    ent_layer_add_tensor(l, "bias", 0, 0, 1, l->out_c, 0, 0, 0);
+    if (!l->conv.no_bias) ent_layer_add_tensor(l, "bias", 0, 0, 1, l->out_c, 0, 0, 0);
     l->saved = 0;
     l->scratch = (l->in_c * k * k + l->out_c) * conv_group(l) * l->out_h * l->out_w;
     return ENT_OK;
 }
 
-/* U(-1/sqrt(fan_in), 1/sqrt(fan_in)), fan_in = C*K*K, weight and bias. */
+/* U(-1/sqrt(fan_in), 1/sqrt(fan_in)), fan_in = C*K*K, weight and bias
+ * (PyTorch's default). */
 static void conv_init(const ent_layer *l, float *theta, float *buffers,
                       ent_rng *rng) {
     const float b = 1.0f / sqrtf((float)(l->in_c * l->conv.k * l->conv.k));
-    for (int i = ENT_T_WEIGHT; i <= ENT_T_BIAS; i++)
+    for (int i = ENT_T_WEIGHT; i < l->n_tensors; i++)
         ent_rng_uniform_fill(rng, theta + l->tensors[i].offset,
                              l->tensors[i].numel, -b, b);
+}
+
+/* The bias slice of a parameter (or gradient) vector, NULL without one. */
+static const float *conv_bias(const ent_layer *l, const float *theta) {
+    return l->conv.no_bias ? NULL : theta + l->tensors[ENT_T_BIAS].offset;
 }
 
 /* Output columns ow with 0 <= ow*S - P + kw < W: [*lo, *hi). */
@@ -156,13 +162,13 @@ static void conv_forward(const ent_layer *l, const float *theta,
     const int64_t OC = l->out_c, HW = l->out_h * l->out_w;
     const int64_t CKK = l->in_c * l->conv.k * l->conv.k, G = conv_group(l);
     const float *w = theta + l->tensors[ENT_T_WEIGHT].offset;
-    const float *b = theta + l->tensors[ENT_T_BIAS].offset;
+    const float *b = conv_bias(l, theta);
     float *col = ctx->scratch, *tmp = ctx->scratch + CKK * G * HW;
-    if (ent_conv_direct_applies(l)) {
+    if (b && ent_conv_direct_applies(l)) {
         ent_conv_direct_forward(l, w, b, in, out, ctx->n);
         return;
     }
-    if (ent_conv_direct_avx2_applies(l)) {
+    if (b && ent_conv_direct_avx2_applies(l)) {
         ent_conv_direct_avx2_forward(l, w, b, in, out, ctx->n);
         return;
     }
@@ -176,6 +182,10 @@ static void conv_forward(const ent_layer *l, const float *theta,
             for (int64_t o = 0; o < OC; o++) {
                 float *restrict y = out + ((i0 + s) * OC + o) * HW;
                 const float *restrict t = tmp + o * g * HW + s * HW;
+                if (!b) {
+                    memcpy(y, t, sizeof(float) * (size_t)HW);
+                    continue;
+                }
                 const float bo = b[o];
                 for (int64_t j = 0; j < HW; j++) y[j] = t[j] + bo;
             }
@@ -203,13 +213,13 @@ static void conv_backward(const ent_layer *l, const float *theta,
     const int64_t CKK = l->in_c * l->conv.k * l->conv.k, G = conv_group(l);
     const float *w = theta + l->tensors[ENT_T_WEIGHT].offset;
     float *dw = dtheta + l->tensors[ENT_T_WEIGHT].offset;
-    float *db = dtheta + l->tensors[ENT_T_BIAS].offset;
+    float *db = (float *)conv_bias(l, dtheta);
     float *col = ctx->scratch, *dY = ctx->scratch + CKK * G * HW;
-    if (!din && ent_conv_direct_applies(l)) {
+    if (db && !din && ent_conv_direct_applies(l)) {
         ent_conv_direct_dweight(l, in, dout, ctx->n, dw, db, ctx->store);
         return;
     }
-    if (!din && ent_conv_direct_avx2_applies(l)) {
+    if (db && !din && ent_conv_direct_avx2_applies(l)) {
         ent_conv_direct_avx2_dweight(l, in, dout, ctx->n, dw, db, ctx->store);
         return;
     }
@@ -224,8 +234,8 @@ static void conv_backward(const ent_layer *l, const float *theta,
         /* store mode (layer.h): the first group stores dW and db, the
          * others add; din is zeroed group by group just before col2im */
         const int first = ctx->store && i0 == 0;
-#pragma omp parallel for if (g * OC * HW > ENT_PAR_MIN) schedule(static)
-        for (int64_t o = 0; o < OC; o++)
+#pragma omp parallel for if (db && g * OC * HW > ENT_PAR_MIN) schedule(static)
+        for (int64_t o = 0; o < (db ? OC : 0); o++)
             db[o] = (float)ent_conv_row_sum(dY + o * g * HW, g * HW) + (first ? 0.0f : db[o]);
         im2col(l, in + i0 * ent_layer_in_size(l), g, col);
         ent_gemm(0, 1, OC, CKK, g * HW, 1.0f, dY, g * HW, col, g * HW, first ? 0.0f : 1.0f,
@@ -233,10 +243,10 @@ static void conv_backward(const ent_layer *l, const float *theta,
         if (!din) continue;
         ent_gemm(1, 0, CKK, g * HW, OC, 1.0f, w, CKK, dY, g * HW, 0.0f, col, g * HW);
         float *dx = din + i0 * ent_layer_in_size(l);
-        if (ctx->store) memset(dx, 0, sizeof(float) * (size_t)(g * ent_layer_in_size(l)));
+        if (ent_din_stores(ctx, 0)) memset(dx, 0, sizeof(float) * (size_t)(g * ent_layer_in_size(l)));
         col2im_add(l, col, g, dx);
     }
 }
 
-const ent_layer_ops ent_conv2d_ops = {"conv2d", conv_plan, conv_init,
-                                      conv_forward, conv_backward};
+const ent_layer_ops ent_conv2d_ops = {.kind_name = "conv2d", .plan = conv_plan, .init = conv_init,
+                                 .forward = conv_forward, .backward = conv_backward, .n_in = 1};

@@ -139,8 +139,9 @@ static void dense_backward(const ent_layer *l, const float *theta,
     bias_grad g = {dout, n, O, (double *)ctx->scratch, db, ctx->store};
     const ent_gemm_hooks h = {NULL, bias_grad_rows, &g};
     ent_gemm_hooked(1, 0, O, I, n, 1.0f, dout, O, in, I, beta, dw, I, &h);
-    if (din) ent_gemm(0, 0, n, I, O, 1.0f, dout, O, w, I, beta, din, I);
+    if (din) ent_gemm(0, 0, n, I, O, 1.0f, dout, O, w, I, ent_din_stores(ctx, 0) ? 0.0f : 1.0f,
+                      din, I);
 }
 
-const ent_layer_ops ent_dense_ops = {"dense", dense_plan, dense_init,
-                                     dense_forward, dense_backward};
+const ent_layer_ops ent_dense_ops = {.kind_name = "dense", .plan = dense_plan, .init = dense_init,
+                                 .forward = dense_forward, .backward = dense_backward, .n_in = 1};

@@ -109,7 +109,7 @@ static void dropout_backward(const ent_layer *l, const float *theta,
     float scale;
     uint32_t thr;
     const int on = ent_dropout_active(l, ctx, &scale, &thr);
-    if (ctx->store) { /* layer.h: store mode, din not read */
+    if (ent_din_stores(ctx, 0)) { /* layer.h: store mode, din not read */
         if (!on)
             memcpy(din, dout, sizeof(float) * (size_t)m);
         else
@@ -125,5 +125,5 @@ static void dropout_backward(const ent_layer *l, const float *theta,
     for (int64_t i = 0; i < m; i++) din[i] += dout[i] * saved[i];
 }
 
-const ent_layer_ops ent_dropout_ops = {"dropout", dropout_plan, dropout_init,
-                                       dropout_forward, dropout_backward};
+const ent_layer_ops ent_dropout_ops = {.kind_name = "dropout", .plan = dropout_plan, .init = dropout_init,
+                                 .forward = dropout_forward, .backward = dropout_backward, .n_in = 1};

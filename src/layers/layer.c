@@ -1,10 +1,7 @@
-/* layer.c — shared layer helpers: tensor records, the kind table, and the
- * softmax + cross-entropy head. */
-#include <math.h>
+/* layer.c — shared layer helpers: tensor records and the kind table. */
 #include <stdio.h>
 #include <string.h>
 
-#include "core/par.h"
 #include "layers/layer.h"
 
 void ent_layer_add_tensor(ent_layer *l, const char *suffix, int is_buffer,
@@ -36,42 +33,10 @@ const ent_layer_ops *ent_layer_ops_of(ent_layer_kind kind) {
     case ENT_LAYER_BATCHNORM: return &ent_batchnorm_ops;
     case ENT_LAYER_DROPOUT: return &ent_dropout_ops;
     case ENT_LAYER_RELU: return &ent_relu_ops;
+    case ENT_LAYER_ADD: return &ent_add_ops;
+    case ENT_LAYER_AVGPOOL: return &ent_avgpool_ops;
+    case ENT_LAYER_GLOBAL_AVGPOOL: return &ent_global_avgpool_ops;
+    case ENT_LAYER_SOFTMAX_CE: return &ent_softmax_ce_ops;
     default: return NULL;
     }
-}
-
-/* Row-wise stable softmax: p = exp(x - max) / sum, in double.
- * loss_i = log(sum) - (x_y - max). Labels outside [0, k) contribute no loss
- * and no one-hot (the caller validates labels; this only avoids UB). */
-double ent_softmax_ce(const float *logits, const int32_t *y, int64_t n,
-                      int64_t k, float *prob, float *dlogits,
-                      int64_t *correct) {
-    double loss = 0.0;
-    int64_t hits = 0;
-    const double inv_n = n > 0 ? 1.0 / (double)n : 0.0;
-#pragma omp parallel for reduction(+ : loss, hits) if (n * k > ENT_PAR_MIN)
-    for (int64_t i = 0; i < n; i++) {
-        const float *x = logits + i * k;
-        int64_t am = 0;
-        for (int64_t j = 1; j < k; j++)
-            if (x[j] > x[am]) am = j;
-        const double mx = x[am];
-        double sum = 0.0;
-        for (int64_t j = 0; j < k; j++) sum += exp((double)x[j] - mx);
-        const int32_t yi = y[i];
-        const int valid = yi >= 0 && yi < k;
-        if (valid) {
-            loss += log(sum) - ((double)x[yi] - mx);
-            hits += (am == yi);
-        }
-        for (int64_t j = 0; j < k; j++) {
-            const double p = exp((double)x[j] - mx) / sum;
-            if (prob) prob[i * k + j] = (float)p;
-            if (dlogits)
-                dlogits[i * k + j] =
-                    (float)((p - (valid && j == yi ? 1.0 : 0.0)) * inv_n);
-        }
-    }
-    if (correct) *correct = hits;
-    return loss * inv_n;
 }

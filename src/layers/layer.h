@@ -20,15 +20,23 @@
  * tied weights uses accumulate mode (store = 0). Every kind supports both;
  * tests/test_layers.c checks that they agree.
  *
+ * A gradient with several writers (an output read by two nodes of the
+ * model's graph) is stored by the first writer and added to by the
+ * others: ctx->din_add[j] = 1 makes a backward in store mode ADD into its
+ * j-th input gradient while it still stores its own dtheta slices
+ * (ent_din_stores below).
+ *
+ * Kinds with two inputs (element-wise add) implement forward_n and
+ * backward_n, which take arrays of inputs and input gradients; forward and
+ * backward are then NULL. The loss is a kind too (softmax cross-entropy,
+ * the model's last node): it reads ctx->y and leaves the mean loss and
+ * the count of right predictions in the context.
+ *
  * How the layers still to come fit this contract:
  * - Recurrent layers (LSTM): a sample is a sequence, shape [c = T steps,
  *   h = 1, w = features]; the unrolled gates are `saved`; the hidden state
  *   carried from one batch to the next is a buffer tensor (like batch-norm's
  *   running statistics), so replicas and checkpoints carry it for free.
- * - Residual blocks: a composite kind whose settings hold a short list of
- *   inner layers; its forward runs them and adds the skip path, its backward
- *   runs theirs and accumulates the skip gradient (accumulating backward
- *   makes the fan-out free). The model stays a list.
  * - Replicas: layers read theta through offsets only, so one model
  *   description evaluates any replica's vector; each replica needs only its
  *   own workspace (activations, saved, scratch). */
@@ -44,6 +52,10 @@ typedef enum {
     ENT_LAYER_BATCHNORM, /* 1-D on [n, c] (h = w = 1) or 2-D on [n, c, h, w] */
     ENT_LAYER_DROPOUT,
     ENT_LAYER_RELU,
+    ENT_LAYER_ADD,        /* element-wise sum of two inputs of one shape */
+    ENT_LAYER_AVGPOOL,    /* k x k windows, stride, zero padding counted */
+    ENT_LAYER_GLOBAL_AVGPOOL, /* mean over each plane: [c, h, w] -> [c, 1, 1] */
+    ENT_LAYER_SOFTMAX_CE, /* the loss: softmax + mean cross-entropy */
     ENT_LAYER_COUNT
 } ent_layer_kind;
 
@@ -55,7 +67,17 @@ typedef struct {
     float *buffers;  /* the model's non-trainable vector (running stats) */
     float *scratch;  /* scratch of at least layer->scratch floats */
     int store;       /* backward: 1 = store (=) din and dtheta, 0 = add (+=) */
+    int din_add[2];  /* store mode: add into input gradient j all the same */
+    /* the loss kind: labels in, mean loss and right predictions out */
+    const int32_t *y;
+    double loss;
+    int64_t correct;
 } ent_ctx;
+
+/* Whether a backward stores (rather than adds) its j-th input gradient. */
+static inline int ent_din_stores(const ent_ctx *ctx, int j) {
+    return ctx->store && !ctx->din_add[j];
+}
 
 typedef struct ent_layer ent_layer;
 
@@ -74,6 +96,15 @@ typedef struct {
     void (*backward)(const ent_layer *l, const float *theta, const float *in,
                      const float *out, const float *saved, const float *dout,
                      float *din, float *dtheta, ent_ctx *ctx);
+    /* Kinds of n_in = 2 inputs: the same with arrays (in[j], din[j]). */
+    int n_in;
+    void (*forward_n)(const ent_layer *l, const float *theta,
+                      const float *const *in, float *out, float *saved,
+                      ent_ctx *ctx);
+    void (*backward_n)(const ent_layer *l, const float *theta,
+                       const float *const *in, const float *out,
+                       const float *saved, const float *dout,
+                       float *const *din, float *dtheta, ent_ctx *ctx);
 } ent_layer_ops;
 
 #define ENT_LAYER_MAX_TENSORS 6
@@ -93,8 +124,8 @@ struct ent_layer {
     int64_t scratch;        /* floats of scratch per call (for max_batch) */
     /* Kind settings (only the kind's own struct is meaningful). */
     struct { int64_t out; } dense;
-    struct { int64_t out_c, k, stride, pad; } conv;
-    struct { int64_t k, stride; } pool;
+    struct { int64_t out_c, k, stride, pad; int no_bias; } conv;
+    struct { int64_t k, stride, pad; } pool;
     struct { float eps, momentum; } bn;
     struct { float p; } dropout;
 };
@@ -121,6 +152,10 @@ extern const ent_layer_ops ent_maxpool_ops;
 extern const ent_layer_ops ent_batchnorm_ops;
 extern const ent_layer_ops ent_dropout_ops;
 extern const ent_layer_ops ent_relu_ops;
+extern const ent_layer_ops ent_add_ops;
+extern const ent_layer_ops ent_avgpool_ops;
+extern const ent_layer_ops ent_global_avgpool_ops;
+extern const ent_layer_ops ent_softmax_ce_ops;
 
 const ent_layer_ops *ent_layer_ops_of(ent_layer_kind kind);
 

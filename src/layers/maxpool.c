@@ -266,7 +266,7 @@ static void pool_backward(const ent_layer *l, const float *theta,
     const int64_t HW = l->in_h * l->in_w, OHW = l->out_h * l->out_w;
     const int64_t planes = ctx->n * l->in_c;
     if (!din) return;
-    const int store = ctx->store; /* layer.h: zero the plane, then add */
+    const int store = ent_din_stores(ctx, 0); /* layer.h: zero the plane, then add */
 #pragma omp parallel for if (planes * OHW > ENT_PAR_MIN) schedule(static)
     for (int64_t pl = 0; pl < planes; pl++) {
         if (store) memset(din + pl * HW, 0, sizeof(float) * (size_t)HW);
@@ -275,5 +275,5 @@ static void pool_backward(const ent_layer *l, const float *theta,
     }
 }
 
-const ent_layer_ops ent_maxpool_ops = {"maxpool", pool_plan, pool_init,
-                                       pool_forward, pool_backward};
+const ent_layer_ops ent_maxpool_ops = {.kind_name = "maxpool", .plan = pool_plan, .init = pool_init,
+                                 .forward = pool_forward, .backward = pool_backward, .n_in = 1};

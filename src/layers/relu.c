@@ -35,7 +35,7 @@ static void relu_backward(const ent_layer *l, const float *theta,
     /* a select, not a branch: the signs are random, so a branch would
      * mispredict half the time. dout is loaded unconditionally, else GCC
      * keeps the branch (a conditional load might fault) and no vectors. */
-    if (ctx->store) { /* layer.h: store mode, din not read */
+    if (ent_din_stores(ctx, 0)) { /* layer.h: store mode, din not read */
 #pragma omp parallel for simd if (parallel : m > ENT_PAR_MIN) schedule(static)
         for (int64_t i = 0; i < m; i++) {
             const float g = dout[i];
@@ -50,5 +50,5 @@ static void relu_backward(const ent_layer *l, const float *theta,
     }
 }
 
-const ent_layer_ops ent_relu_ops = {"relu", relu_plan, relu_init,
-                                    relu_forward, relu_backward};
+const ent_layer_ops ent_relu_ops = {.kind_name = "relu", .plan = relu_plan, .init = relu_init,
+                                 .forward = relu_forward, .backward = relu_backward, .n_in = 1};

@@ -1,22 +1,14 @@
-/* model.c — a model is a list of layers plus the tables that place their
- * tensors in the flat vectors theta (trainable) and buffers (running
- * statistics). Every activation, gradient, saved and scratch buffer is
- * planned and allocated here, once, for max_batch samples. */
+/* model.c — a model from a network (net.c: a preset's, or one a user
+ * built or described): the loss node appended, the nodes planned in order
+ * (each node's shapes from its inputs), their tensors placed in the flat
+ * vectors theta (trainable) and buffers (running statistics), and the
+ * memory planned (plan.c). The tables are sized from the network: no
+ * fixed caps. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
-#include "layers/fused.h"
 #include "models/model_internal.h"
-
-#define ALIGN_FLOATS 16
-
-/* Workspace buffers are padded to 16 floats (64 bytes). The parameter and
- * buffer vectors are NOT: tensors lie back to back, so theta is exactly the
- * concatenation of the state_dict tensors and has no gaps that an optimizer
- * (SGLD noise, say) could fill with values no checkpoint records. */
-static int64_t align_up(int64_t x) {
-    return (x + ALIGN_FLOATS - 1) / ALIGN_FLOATS * ALIGN_FLOATS;
-}
 
 ent_model_opts ent_model_opts_default(void) {
     ent_model_opts o = {.dropout = -1.0f, .input_dropout = -1.0f,
@@ -24,78 +16,170 @@ ent_model_opts ent_model_opts_default(void) {
     return o;
 }
 
-ent_layer *ent_model_add(ent_model *m, ent_layer_kind kind, const char *name) {
-    static ent_layer overflow; /* never planned: ent_model_new reports it */
-    if (m->n_layers >= ENT_MAX_LAYERS) {
-        m->n_layers++;
-        return &overflow;
+/* Input j's shape for node i. */
+static void input_shape(const ent_model *m, int i, int j, int64_t *c, int64_t *h, int64_t *w) {
+    const int p = m->nodes[i].in[j];
+    if (p == ENT_NODE_INPUT) {
+        *c = m->in_c, *h = m->in_h, *w = m->in_w;
+        return;
     }
-    ent_layer *l = &m->layers[m->n_layers++];
-    memset(l, 0, sizeof *l);
-    l->kind = kind;
-    l->ops = ent_layer_ops_of(kind);
-    snprintf(l->name, sizeof l->name, "%s", name);
-    l->bn.eps = m->opts.bn_eps;
-    l->bn.momentum = m->opts.bn_momentum;
-    return l;
+    *c = m->layers[p].out_c, *h = m->layers[p].out_h, *w = m->layers[p].out_w;
 }
 
-/* Give each tensor of each layer its offset and a full state_dict name. */
-static void place_tensors(ent_model *m) {
+/* Shapes node by node, consumer counts, and which backward calls run. */
+static ent_status plan_nodes(ent_model *m) {
+    for (int i = 0; i < m->n_layers; i++) {
+        ent_layer *l = &m->layers[i];
+        ent_node *nd = &m->nodes[i];
+        input_shape(m, i, 0, &l->in_c, &l->in_h, &l->in_w);
+        for (int j = 1; j < nd->n_in; j++) {
+            int64_t c, h, w;
+            input_shape(m, i, j, &c, &h, &w);
+            if (c != l->in_c || h != l->in_h || w != l->in_w)
+                return ent_fail(ENT_ESHAPE, "model %s: node '%s' adds %lldx%lldx%lld to %lldx%lldx%lld",
+                                m->preset, l->name, (long long)c, (long long)h, (long long)w,
+                                (long long)l->in_c, (long long)l->in_h, (long long)l->in_w);
+        }
+        l->max_batch = m->max_batch;
+        ent_status s = l->ops->plan(l);
+        if (s != ENT_OK) return s;
+        if (l->n_tensors > ENT_LAYER_MAX_TENSORS)
+            return ent_fail(ENT_EINVAL, "model %s: node '%s' (%s) declares more than %d tensors",
+                            m->preset, l->name, l->ops->kind_name, ENT_LAYER_MAX_TENSORS);
+        for (int t = 0; t < l->n_tensors; t++) nd->grad_below |= !l->is_buffer[t];
+        for (int j = 0; j < nd->n_in; j++)
+            if (nd->in[j] != ENT_NODE_INPUT) {
+                m->nodes[nd->in[j]].consumers++;
+                nd->grad_below |= m->nodes[nd->in[j]].grad_below;
+            }
+    }
+    /* backward in reverse order: the first writer of a gradient stores */
+    char *written = calloc((size_t)m->n_layers + 1, 1);
+    if (!written) return ent_fail(ENT_ENOMEM, "model %s: out of memory", m->preset);
+    for (int i = m->n_layers - 1; i >= 0; i--)
+        for (int j = 0; j < m->nodes[i].n_in; j++) {
+            const int p = m->nodes[i].in[j];
+            if (p == ENT_NODE_INPUT) continue;
+            m->nodes[i].din_add[j] = written[p];
+            written[p] = 1;
+        }
+    free(written);
+    return ENT_OK;
+}
+
+/* Give each tensor of each node its offset and a full state_dict name. */
+static ent_status place_tensors(ent_model *m) {
+    int count[2] = {0, 0};
+    for (int i = 0; i < m->n_layers; i++)
+        for (int t = 0; t < m->layers[i].n_tensors; t++) count[m->layers[i].is_buffer[t]]++;
+    m->params = calloc((size_t)count[0] + 1, sizeof *m->params);
+    m->buffers = calloc((size_t)count[1] + 1, sizeof *m->buffers);
+    if (!m->params || !m->buffers) return ent_fail(ENT_ENOMEM, "model %s: out of memory", m->preset);
     for (int i = 0; i < m->n_layers; i++) {
         ent_layer *l = &m->layers[i];
         for (int t = 0; t < l->n_tensors; t++) {
             ent_tensor_info *ti = &l->tensors[t];
             int buf = l->is_buffer[t];
             int64_t *end = buf ? &m->n_buffer : &m->n_param;
-            ent_tensor_info *rec = buf ? &m->buffers[m->n_buffers++]
-                                       : &m->params[m->n_params++];
+            ent_tensor_info *rec = buf ? &m->buffers[m->n_buffers++] : &m->params[m->n_params++];
             ti->offset = *end;
             *end += ti->numel;
             *rec = *ti;
             snprintf(rec->name, sizeof rec->name, "%s.%s", l->name, ti->name);
         }
     }
-}
-
-static ent_status plan_layers(ent_model *m) {
-    int64_t c = m->in_c, h = m->in_h, w = m->in_w;
-    int64_t act = 0, saved = 0, scratch = 0;
-    for (int i = 0; i < m->n_layers; i++) {
-        ent_layer *l = &m->layers[i];
-        l->in_c = c, l->in_h = h, l->in_w = w;
-        l->max_batch = m->max_batch;
-        ent_status s = l->ops->plan(l);
-        if (s != ENT_OK) return s;
-        c = l->out_c, h = l->out_h, w = l->out_w;
-        m->act_off[i] = act;
-        act += align_up(m->max_batch * ent_layer_out_size(l));
-        m->saved_off[i] = saved;
-        saved += align_up(l->saved);
-        if (l->scratch > scratch) scratch = l->scratch;
-    }
-    if (c * h * w != m->n_classes)
-        return ent_fail(ENT_ESHAPE, "preset %s ends with %lld outputs, want %lld classes",
-                        m->preset, (long long)(c * h * w), (long long)m->n_classes);
-    int64_t k = m->max_batch * m->n_classes;
-    m->act = ent_alloc(sizeof(float) * (size_t)act);
-    m->dact = ent_alloc(sizeof(float) * (size_t)act);
-    m->saved = ent_alloc(sizeof(float) * (size_t)(saved + 1));
-    m->scratch = ent_alloc(sizeof(float) * (size_t)(scratch + 1));
-    m->prob = ent_alloc(sizeof(float) * (size_t)k);
-    m->dlogits = ent_alloc(sizeof(float) * (size_t)k);
-    if (!m->act || !m->dact || !m->saved || !m->scratch || !m->prob || !m->dlogits)
-        return ent_fail(ENT_ENOMEM, "model %s: cannot allocate the workspace", m->preset);
     return ENT_OK;
 }
 
-/* Keep in step with the dispatch in ent_model_new below. */
-static const char *const preset_names[] = {"mnistfc", "lenet", "small-mnistfc",
-                                           "small-lenet", "tiny-mnistfc"};
+/* Keep in step with the dispatch in build_preset below. */
+static const char *const preset_names[] = {"mnistfc", "lenet", "small-mnistfc", "small-lenet",
+                                           "tiny-mnistfc", "allcnn", "resnet18", "wrn-16-4"};
 
 const char *const *ent_model_presets(int *n) {
     *n = (int)(sizeof preset_names / sizeof preset_names[0]);
     return preset_names;
+}
+
+static ent_status build_preset(ent_net *n, const char *preset) {
+    if (strcmp(preset, "mnistfc") == 0) return ent_preset_mnistfc(n);
+    if (strcmp(preset, "lenet") == 0) return ent_preset_lenet(n);
+    if (strcmp(preset, "small-mnistfc") == 0) return ent_preset_small_mnistfc(n);
+    if (strcmp(preset, "small-lenet") == 0) return ent_preset_small_lenet(n);
+    if (strcmp(preset, "tiny-mnistfc") == 0) return ent_preset_tiny_mnistfc(n);
+    if (strcmp(preset, "allcnn") == 0) return ent_preset_allcnn(n);
+    if (strcmp(preset, "resnet18") == 0) return ent_preset_resnet18(n);
+    if (strcmp(preset, "wrn-16-4") == 0) return ent_preset_wrn_16_4(n);
+    return ent_fail(ENT_EUSAGE, "unknown model '%s' (known: mnistfc, lenet, small-mnistfc, small-lenet, "
+                    "tiny-mnistfc, allcnn, resnet18, wrn-16-4)", preset);
+}
+
+ent_status ent_net_preset(ent_net **out, const char *preset, const ent_model_opts *opts,
+                          int64_t n_classes) {
+    *out = NULL;
+    ent_net *n = ent_net_new(preset);
+    if (!n) return ent_fail(ENT_ENOMEM, "model %s: out of memory", preset);
+    n->opts = opts ? *opts : ent_model_opts_default();
+    n->n_classes = n_classes;
+    ent_status s = build_preset(n, preset);
+    if (s == ENT_OK) s = n->err;
+    if (s != ENT_OK) {
+        ent_net_free(n);
+        return s;
+    }
+    *out = n;
+    return ENT_OK;
+}
+
+/* The model's own nodes: the network's, then the loss. */
+static ent_status take_nodes(ent_model *m, const ent_net *net) {
+    ent_net *c = ent_net_copy(net);
+    m->net = ent_net_copy(net);
+    if (!c || !m->net) {
+        ent_net_free(c);
+        return ent_fail(ENT_ENOMEM, "model %s: out of memory", m->preset);
+    }
+    ent_net_chain(c, ENT_LAYER_SOFTMAX_CE, "loss");
+    ent_status s = c->err;
+    m->layers = c->layers, m->nodes = c->nodes, m->n_layers = c->n, m->cap = c->cap;
+    c->layers = NULL, c->nodes = NULL;
+    ent_net_free(c);
+    return s;
+}
+
+/* After the builder: shapes, tensors, memory. */
+static ent_status finish(ent_model *m, const ent_net *net) {
+    if (net->err != ENT_OK) return net->err;
+    if (net->n < 1) return ent_fail(ENT_EINVAL, "model %s has no layers", m->preset);
+    ent_status s = take_nodes(m, net);
+    if (s == ENT_OK) s = plan_nodes(m);
+    if (s != ENT_OK) return s;
+    const ent_layer *loss = &m->layers[m->n_layers - 1];
+    if (ent_layer_in_size(loss) != m->n_classes)
+        return ent_fail(ENT_ESHAPE, "model %s ends with %lld outputs, want %lld classes", m->preset,
+                        (long long)ent_layer_in_size(loss), (long long)m->n_classes);
+    s = place_tensors(m);
+    return s == ENT_OK ? ent_model_plan_memory(m) : s;
+}
+
+ent_status ent_model_new_net(ent_model **out, const ent_net *net, int64_t in_c, int64_t in_h,
+                             int64_t in_w, int64_t n_classes, int64_t max_batch) {
+    *out = NULL;
+    if (max_batch < 1 || in_c < 1 || in_h < 1 || in_w < 1 || n_classes < 2)
+        return ent_fail(ENT_EINVAL, "model %s: bad input shape or batch", net->name);
+    ent_model *m = ent_alloc(sizeof *m);
+    if (!m) return ent_fail(ENT_ENOMEM, "model: out of memory");
+    memset(m, 0, sizeof *m);
+    snprintf(m->preset, sizeof m->preset, "%s", net->name);
+    m->opts = net->opts;
+    m->in_c = in_c, m->in_h = in_h, m->in_w = in_w;
+    m->n_classes = n_classes, m->max_batch = max_batch;
+    ent_status s = finish(m, net);
+    if (s != ENT_OK) {
+        ent_model_free(m);
+        return s;
+    }
+    *out = m;
+    return ENT_OK;
 }
 
 ent_status ent_model_new(ent_model **out, const char *preset,
@@ -103,50 +187,26 @@ ent_status ent_model_new(ent_model **out, const char *preset,
                          int64_t in_h, int64_t in_w, int64_t n_classes,
                          int64_t max_batch) {
     *out = NULL;
-    if (max_batch < 1 || in_c < 1 || in_h < 1 || in_w < 1 || n_classes < 2)
-        return ent_fail(ENT_EINVAL, "model %s: bad input shape or batch", preset);
-    ent_model *m = ent_alloc(sizeof *m);
-    if (!m) return ent_fail(ENT_ENOMEM, "model: out of memory");
-    snprintf(m->preset, sizeof m->preset, "%s", preset);
-    m->opts = opts ? *opts : ent_model_opts_default();
-    m->in_c = in_c, m->in_h = in_h, m->in_w = in_w;
-    m->n_classes = n_classes, m->max_batch = max_batch;
-    ent_status s;
-    if (strcmp(preset, "mnistfc") == 0)
-        s = ent_preset_mnistfc(m);
-    else if (strcmp(preset, "lenet") == 0)
-        s = ent_preset_lenet(m);
-    else if (strcmp(preset, "small-mnistfc") == 0)
-        s = ent_preset_small_mnistfc(m);
-    else if (strcmp(preset, "small-lenet") == 0)
-        s = ent_preset_small_lenet(m);
-    else if (strcmp(preset, "tiny-mnistfc") == 0)
-        s = ent_preset_tiny_mnistfc(m);
-    else
-        s = ent_fail(ENT_EUSAGE, "unknown model '%s' (known: mnistfc, lenet, small-mnistfc, small-lenet, tiny-mnistfc)", preset);
-    if (s == ENT_OK && m->n_layers > ENT_MAX_LAYERS)
-        s = ent_fail(ENT_EINVAL, "model %s: more than %d layers", preset, ENT_MAX_LAYERS);
-    if (s == ENT_OK) s = plan_layers(m);
-    if (s != ENT_OK) {
-        ent_model_free(m);
-        return s;
-    }
-    place_tensors(m);
-    *out = m;
-    return ENT_OK;
+    ent_net *n;
+    ent_status s = ent_net_preset(&n, preset, opts, n_classes);
+    if (s != ENT_OK) return s;
+    s = ent_model_new_net(out, n, in_c, in_h, in_w, n_classes, max_batch);
+    ent_net_free(n);
+    return s;
 }
 
 void ent_model_free(ent_model *m) {
     if (!m) return;
-    ent_free_aligned(m->act);
-    ent_free_aligned(m->dact);
-    ent_free_aligned(m->saved);
-    ent_free_aligned(m->scratch);
-    ent_free_aligned(m->prob);
-    ent_free_aligned(m->dlogits);
+    ent_model_free_plans(m);
+    ent_net_free(m->net);
+    free(m->layers);
+    free(m->nodes);
+    free(m->params);
+    free(m->buffers);
     ent_free_aligned(m);
 }
 
+const ent_net *ent_model_net(const ent_model *m) { return m->net; }
 const char *ent_model_preset(const ent_model *m) { return m->preset; }
 int64_t ent_model_n_param(const ent_model *m) { return m->n_param; }
 int64_t ent_model_n_buffer(const ent_model *m) { return m->n_buffer; }
@@ -168,130 +228,26 @@ void ent_model_init_params(const ent_model *m, float *theta, float *buffers,
     ent_vec_zero(theta, m->n_param);
     if (m->n_buffer) ent_vec_zero(buffers, m->n_buffer);
     for (int i = 0; i < m->n_layers; i++) {
-        /* one stream per layer: adding a layer leaves the others unchanged */
+        /* one stream per node: adding a node leaves the others unchanged */
         ent_rng rng;
         ent_rng_init(&rng, seed, 100 + (uint64_t)i);
         if (m->layers[i].ops->init) m->layers[i].ops->init(&m->layers[i], theta, buffers, &rng);
     }
 }
 
-static const float *layer_input(const ent_model *m, int i, const float *x) {
-    return i == 0 ? x : m->act + m->act_off[i - 1];
+int ent_model_n_nodes(const ent_model *m) { return m->n_layers; }
+
+ent_node_info ent_model_node(const ent_model *m, int i) {
+    const ent_layer *l = &m->layers[i];
+    ent_node_info info = {.name = l->name, .kind = l->ops->kind_name, .n_in = m->nodes[i].n_in,
+                          .out_c = l->out_c, .out_h = l->out_h, .out_w = l->out_w};
+    for (int j = 0; j < info.n_in; j++) info.in[j] = m->nodes[i].in[j];
+    for (int t = 0; t < l->n_tensors; t++)
+        if (!l->is_buffer[t]) info.n_param += l->tensors[t].numel;
+    return info;
 }
 
-int ent_model_span(const ent_model *m, int i) {
-    return m->unfused ? 1 : ent_fused_span(m->layers, m->n_layers, i);
-}
-
-void ent_model_block_starts(const ent_model *m, int *first) {
-    for (int i = 0, span; i < m->n_layers; i += span) {
-        span = ent_model_span(m, i);
-        for (int k = 0; k < span; k++) first[i + k] = i;
-    }
-}
-
-int ent_model_lowest_trained(const ent_model *m) {
-    int lowest = m->n_layers - 1;
-    for (int i = m->n_layers - 1; i >= 0; i--)
-        for (int t = 0; t < m->layers[i].n_tensors; t++)
-            if (!m->layers[i].is_buffer[t]) lowest = i;
-    return lowest;
-}
-
-static void saved_of(ent_model *m, int i, int span, float **saved) {
-    for (int k = 0; k < span; k++) saved[k] = m->saved + m->saved_off[i + k];
-}
-
-void ent_model_forward_at(ent_model *m, int i, int span, const float *theta,
-                          const float *x, ent_ctx *ctx) {
-    ent_layer *l = &m->layers[i];
-    float *out = m->act + m->act_off[i + span - 1];
-    float *saved[3];
-    saved_of(m, i, span, saved);
-    if (span > 1)
-        ent_fused_forward(l, span, theta, layer_input(m, i, x), out, saved, ctx);
-    else
-        l->ops->forward(l, theta, layer_input(m, i, x), out, saved[0], ctx);
-}
-
-float *ent_model_backward_at(ent_model *m, int i, int last, int lowest,
-                             const float *theta, const float *x,
-                             const float *dout, float *grad, ent_ctx *ctx) {
-    ent_layer *l = &m->layers[i];
-    float *din = i > lowest ? m->dact + m->act_off[i - 1] : NULL;
-    const float *out = m->act + m->act_off[last];
-    float *saved[3];
-    saved_of(m, i, last - i + 1, saved);
-    if (last > i)
-        ent_fused_backward(l, last - i + 1, theta, layer_input(m, i, x), out, saved, dout,
-                           m->dact + m->act_off[i], din, grad, ctx);
-    else
-        l->ops->backward(l, theta, layer_input(m, i, x), out, saved[0], dout, din, grad, ctx);
-    return din;
-}
-
-/* Backward in store mode (layer.h): in this plain list every gradient
- * has one writer, so layers store rather than add and nothing is zeroed
- * first. Below the lowest layer with trainable tensors nothing needs a
- * gradient: that layer gets din = NULL (mnistfc's fc1 then skips its
- * largest GEMM, the gradient for the input dropout) and the layers
- * under it are skipped. Every trainable tensor belongs to a layer that
- * runs, so grad is fully written. A fused block starts with its only
- * trainable layer (batch-norm), so `lowest` is never inside one. */
-static void backward_all(ent_model *m, const float *theta, const float *x,
-                         float *grad, ent_ctx *ctx) {
-    const int lowest = ent_model_lowest_trained(m);
-    int first[ENT_MAX_LAYERS];
-    ent_model_block_starts(m, first);
-    ctx->store = 1;
-    const float *dout = m->dlogits;
-    for (int last = m->n_layers - 1; last >= lowest; last = first[last] - 1)
-        dout = ent_model_backward_at(m, first[last], last, lowest, theta, x, dout, grad, ctx);
-}
-
-ent_status ent_model_run(ent_model *m, const float *theta, float *buffers,
-                         const float *x, const int32_t *y, int64_t n,
-                         int train, ent_rng *rng, float *grad, double *loss,
-                         int64_t *correct) {
-    if (n < 1 || n > m->max_batch)
-        return ent_fail(ENT_EINVAL, "batch of %lld samples, model planned for 1..%lld",
-                        (long long)n, (long long)m->max_batch);
-    ent_ctx ctx = {.train = train, .n = n, .rng = rng, .buffers = buffers,
-                   .scratch = m->scratch};
-    for (int i = 0, span; i < m->n_layers; i += span) {
-        span = ent_model_span(m, i);
-        ent_model_forward_at(m, i, span, theta, x, &ctx);
-    }
-    const float *logits = m->act + m->act_off[m->n_layers - 1];
-    int64_t k = m->n_classes, right = 0;
-    double l = ent_softmax_ce(logits, y, n, k, m->prob, grad ? m->dlogits : NULL, &right);
-    if (loss) *loss = l;
-    if (correct) *correct = right;
-    if (grad) backward_all(m, theta, x, grad, &ctx);
-    return ENT_OK;
-}
-
-void ent_model_set_fused(ent_model *m, int on) { m->unfused = !on; }
-
-const float *ent_model_logits(const ent_model *m) {
-    return m->act + m->act_off[m->n_layers - 1];
-}
-
-ent_status ent_model_evaluate(ent_model *m, const float *theta, float *buffers,
-                              const ent_dataset *d, double *loss,
-                              double *error) {
-    int64_t per = d->c * d->h * d->w, wrong = 0;
-    double total = 0.0;
-    for (int64_t i = 0; i < d->n; i += m->max_batch) {
-        int64_t n = d->n - i < m->max_batch ? d->n - i : m->max_batch, right = 0;
-        double l = 0.0;
-        ent_status s = ent_model_run(m, theta, buffers, d->x + i * per, d->y + i, n,
-                                     0, NULL, NULL, &l, &right);
-        if (s != ENT_OK) return s;
-        total += l * (double)n;
-        wrong += n - right;
-    }
-    if (loss) *loss = total / (double)d->n;
-    if (error) *error = (double)wrong / (double)d->n;
-    return ENT_OK;
+int64_t ent_model_workspace_bytes(const ent_model *m, int train) {
+    const ent_plan *p = train ? &m->train : &m->eval;
+    return (int64_t)sizeof(float) * (p->size + m->n_scratch);
 }

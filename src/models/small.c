@@ -1,5 +1,6 @@
 /* small.c — the small networks of the Entropy-SGD paper's Hessian study
- * (§5.1, Fig. 1; algorithms.md B.1), plain: no batch-norm, no dropout.
+ * (its section 5.1 and Fig. 1; docs/algorithms.md §7;
+ * docs/models.md), plain: no batch-norm, no dropout.
  *
  *   small-mnistfc  784-64-10: fc1, ReLU, fc2. 50,890 parameters (the
  *                  paper's count; its text says 32 hidden units, which
@@ -14,39 +15,44 @@
  *                  Hessian on real data (entropic hessian --method exact).
  *
  * Options (dropout) are ignored: these nets have none, as in the paper. */
+#include <stdio.h>
+
 #include "models/model_internal.h"
 
-static void conv(ent_model *m, const char *name, int64_t out_c) {
-    ent_layer *l = ent_model_add(m, ENT_LAYER_CONV2D, name);
+static void conv(ent_net *n, int i, int64_t out_c) {
+    char conv[16], relu[16], pool[16];
+    snprintf(conv, sizeof conv, "conv%d", i), snprintf(relu, sizeof relu, "relu%d", i);
+    snprintf(pool, sizeof pool, "pool%d", i);
+    ent_layer *l = ent_net_chain(n, ENT_LAYER_CONV2D, conv);
     l->conv.out_c = out_c;
     l->conv.k = 5;
     l->conv.stride = 1;
     l->conv.pad = 0;
-    ent_model_add(m, ENT_LAYER_RELU, "relu");
-    l = ent_model_add(m, ENT_LAYER_MAXPOOL, "pool");
+    ent_net_chain(n, ENT_LAYER_RELU, relu);
+    l = ent_net_chain(n, ENT_LAYER_MAXPOOL, pool);
     l->pool.k = 2;
     l->pool.stride = 2;
 }
 
-static ent_status mlp(ent_model *m, int64_t hidden) {
-    m->opts.dropout = 0.0f;
-    m->opts.input_dropout = 0.0f;
-    ent_model_add(m, ENT_LAYER_DENSE, "fc1")->dense.out = hidden;
-    ent_model_add(m, ENT_LAYER_RELU, "relu");
-    ent_model_add(m, ENT_LAYER_DENSE, "fc2")->dense.out = m->n_classes;
+static ent_status mlp(ent_net *n, int64_t hidden) {
+    n->opts.dropout = 0.0f;
+    n->opts.input_dropout = 0.0f;
+    ent_net_chain(n, ENT_LAYER_DENSE, "fc1")->dense.out = hidden;
+    ent_net_chain(n, ENT_LAYER_RELU, "relu1");
+    ent_net_chain(n, ENT_LAYER_DENSE, "fc2")->dense.out = n->n_classes;
     return ENT_OK;
 }
 
-ent_status ent_preset_small_mnistfc(ent_model *m) { return mlp(m, 64); }
-ent_status ent_preset_tiny_mnistfc(ent_model *m) { return mlp(m, 8); }
+ent_status ent_preset_small_mnistfc(ent_net *n) { return mlp(n, 64); }
+ent_status ent_preset_tiny_mnistfc(ent_net *n) { return mlp(n, 8); }
 
-ent_status ent_preset_small_lenet(ent_model *m) {
-    m->opts.dropout = 0.0f;
-    m->opts.input_dropout = 0.0f;
-    conv(m, "conv1", 10);
-    conv(m, "conv2", 20);
-    ent_model_add(m, ENT_LAYER_DENSE, "fc1")->dense.out = 128;
-    ent_model_add(m, ENT_LAYER_RELU, "relu");
-    ent_model_add(m, ENT_LAYER_DENSE, "fc2")->dense.out = m->n_classes;
+ent_status ent_preset_small_lenet(ent_net *n) {
+    n->opts.dropout = 0.0f;
+    n->opts.input_dropout = 0.0f;
+    conv(n, 1, 10);
+    conv(n, 2, 20);
+    ent_net_chain(n, ENT_LAYER_DENSE, "fc1")->dense.out = 128;
+    ent_net_chain(n, ENT_LAYER_RELU, "relu3");
+    ent_net_chain(n, ENT_LAYER_DENSE, "fc2")->dense.out = n->n_classes;
     return ENT_OK;
 }

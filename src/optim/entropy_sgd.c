@@ -1,6 +1,7 @@
 /* entropy_sgd.c — Entropy-SGD (Chaudhari et al., ICLR 2017, Algorithm 1),
  * with every convention of the reference code as an option
- * (algorithms.md A.3, A.4, A.7, H). One call = one outer update:
+ * (docs/algorithms.md §3.2-§3.4: the update, scoping, and the paper
+ * against its reference code). One call = one outer update:
  *
  *   gamma = gamma0 (1 + gamma1)^t, capped at gamma_max (> 0); t = updates done
  *   [grad_at_x: one extra gradient at x, discarded; its loss is averaged in]
@@ -18,8 +19,8 @@
  *
  * Differences from the Lua code kept deliberately: with inner momentum 0
  * the gradient is used as is (the Lua code then replaces it by the zero
- * buffer: its bug 9 in A.7). No allocation here: every vector is made in
- * ent_optim_new.
+ * buffer: docs/algorithms.md §3.4, item 9). No allocation here: every
+ * vector is made in ent_optim_new.
  *
  * Speed: an inner step is memory-bound (x', mu, buf read and written, x and
  * g read), so it is one pass: the parameters are cut into chunks of

@@ -1,5 +1,5 @@
 /* heat.c — the heat-equation smoothing baseline of Deep Relaxation
- * (algorithms.md D.1): gradient descent on u(x, t) = (G_t * f)(x), the loss
+ * (docs/algorithms.md §4.3, §4.5): gradient descent on u(x, t) = (G_t * f)(x), the loss
  * averaged over a Gaussian of variance t per weight, whose gradient is
  * grad u = E_z grad f(x + sqrt(t) z). One update estimates it with L
  * samples, each with a fresh batch and a fresh z:

@@ -1,5 +1,5 @@
 /* hj_prox.c — the non-viscous Hamilton-Jacobi relaxation of Deep
- * Relaxation (algorithms.md D.1, D.2): gradient descent on the Moreau
+ * Relaxation (docs/algorithms.md §4.3, §4.4): gradient descent on the Moreau
  * envelope u(x, t) = min_y f(y) + |x - y|^2 / (2t), whose gradient is
  * grad u = (x - y*)/t = grad f(y*), y* = prox_{t f}(x). y* solves the
  * implicit step p = grad f(x - t p); the DR code's "FP" iteration finds it

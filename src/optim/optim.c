@@ -223,5 +223,5 @@ void ent_optim_base_apply(ent_optim *o, float *x, const float *g, double lr, dou
                        p->adam_eps, o->t + 1, sp);
     else
         ent_sgd_apply(x, g, o->momentum, o->n, (float)lr, (float)wd, (float)p->momentum,
-                      p->nesterov, sp);
+                      ent_sgd_grad_weight(o), p->nesterov, sp);
 }

@@ -39,12 +39,14 @@ struct ent_optim {
 };
 
 /* x -= lr * step, where g' = g + wd x and step = g' (m == 0), the heavy-ball
- * buffer buf = m buf + g' (nesterov 0), or g' + m buf (nesterov 1):
- * PyTorch SGD with dampening 0. buf may be NULL when m == 0. The apply
- * functions split their work by sp (core/pieces.h; ent_pieces_of(NULL, n)
- * for a vector that is one tensor). */
+ * buffer buf = m buf + c g' (nesterov 0), or g' + m buf (nesterov 1):
+ * PyTorch SGD, with c = ent_sgd_grad_weight (1 on the first step, then
+ * 1 - dampening). buf may be NULL when m == 0. The apply functions split
+ * their work by sp (core/pieces.h; ent_pieces_of(NULL, n) for a vector
+ * that is one tensor). */
 void ent_sgd_apply(float *x, const float *g, float *buf, int64_t n,
-                   float lr, float wd, float m, int nesterov, const ent_pieces *sp);
+                   float lr, float wd, float m, float c, int nesterov, const ent_pieces *sp);
+float ent_sgd_grad_weight(const ent_optim *o);
 /* PyTorch Adam with L2 weight decay: g' = g + wd x; m, v moments; step
  * number t >= 1 (bias corrections 1 - b^t). */
 void ent_adam_apply(float *x, const float *g, float *m, float *v, int64_t n,

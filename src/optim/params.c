@@ -1,6 +1,6 @@
-/* params.c — optimizer hyper-parameters: defaults (PyTorch for SGD/Adam,
+/* params.c — optimizer hyper-parameters: defaults (PyTorch for SGD/Adam/AdamW,
  * the Entropy-SGD paper's MNIST settings for Entropy-SGD), the reference
- * Lua code's conventions (algorithms.md A.7), range checks, kind names. */
+ * Lua code's conventions (docs/algorithms.md §3.4), range checks, kind names. */
 #include <math.h>
 #include <string.h>
 
@@ -14,7 +14,8 @@ ent_optim_params ent_optim_params_default(ent_optim_kind kind) {
     p.beta1 = 0.9;
     p.beta2 = 0.999;
     p.adam_eps = 1e-8;
-    /* Entropy-SGD fields: paper, MNIST (algorithms.md A.3, A.4, B.4). */
+    /* Entropy-SGD fields: the paper's MNIST settings (docs/algorithms.md
+     * §3.2, §7). */
     p.L = 20;
     p.gamma0 = 1e-4;
     p.gamma1 = 1e-3;
@@ -40,9 +41,10 @@ ent_optim_params ent_optim_params_default(ent_optim_kind kind) {
     p.coupling_rate_auto = 1;
     switch (kind) {
     case ENT_OPTIM_SGD:
+        /* torch.optim.SGD: momentum 0, dampening 0, no Nesterov, weight
+         * decay 0 (the memset). lr is ours: torch's 1e-3 is far too small
+         * for plain SGD on these networks. */
         p.lr = 0.1;
-        p.momentum = 0.9;
-        p.nesterov = 1;
         break;
     case ENT_OPTIM_ADAM:
         p.lr = 1e-3;
@@ -114,6 +116,14 @@ int ent_optim_kind_parse(const char *s, ent_optim_kind *out) {
 
 #define REQUIRE ENT_REQUIRE
 
+/* Whether the SGD rule (momentum, dampening, Nesterov) updates the weights:
+ * plain SGD, and every outer/base step whose rule is SGD. */
+static int uses_sgd_momentum(const ent_optim_params *p) {
+    if (p->kind == ENT_OPTIM_SGD) return 1;
+    if (p->kind == ENT_OPTIM_ADAM || p->kind == ENT_OPTIM_ADAMW || p->kind == ENT_OPTIM_SGLD) return 0;
+    return p->outer_rule == ENT_UPDATE_SGD;
+}
+
 ent_status ent_optim_params_check(const ent_optim_params *p) {
     if (!p) return ent_fail(ENT_EINVAL, "ent_optim_params_check: params are NULL");
     if ((int)p->kind < ENT_OPTIM_SGD || p->kind >= ENT_OPTIM_KIND_COUNT)
@@ -121,18 +131,21 @@ ent_status ent_optim_params_check(const ent_optim_params *p) {
     const int esgd = p->kind == ENT_OPTIM_ENTROPY_SGD || p->kind == ENT_OPTIM_PARLE;
     REQUIRE(p->lr > 0.0 && isfinite(p->lr), "lr", p->lr, "must be > 0 and finite");
     REQUIRE(p->momentum >= 0.0 && p->momentum < 1.0, "momentum", p->momentum, "must be in [0, 1)");
+    REQUIRE(p->dampening >= 0.0 && p->dampening <= 1.0, "dampening", p->dampening, "must be in [0, 1]");
     REQUIRE(p->weight_decay >= 0.0 && isfinite(p->weight_decay), "weight_decay", p->weight_decay,
             "must be >= 0 and finite");
     REQUIRE(p->beta1 >= 0.0 && p->beta1 < 1.0, "beta1", p->beta1, "must be in [0, 1)");
     REQUIRE(p->beta2 >= 0.0 && p->beta2 < 1.0, "beta2", p->beta2, "must be in [0, 1)");
     REQUIRE(p->adam_eps > 0.0 && isfinite(p->adam_eps), "adam_eps", p->adam_eps, "must be > 0 and finite");
-    /* Nesterov needs momentum (PyTorch rejects it too), where SGD momentum is
-     * used: plain SGD, and every outer/base SGD step. */
-    if (p->kind == ENT_OPTIM_SGD || (p->kind != ENT_OPTIM_ADAM && p->kind != ENT_OPTIM_ADAMW &&
-                                     p->kind != ENT_OPTIM_SGLD &&
-                                     p->outer_rule == ENT_UPDATE_SGD))
+    /* Nesterov needs momentum and no dampening (torch.optim.SGD raises
+     * otherwise), where SGD momentum is used: plain SGD, and every
+     * outer/base SGD step. */
+    if (uses_sgd_momentum(p)) {
         REQUIRE(!(p->nesterov && p->momentum == 0.0), "nesterov", (double)p->nesterov,
-                "Nesterov requires momentum > 0");
+                "Nesterov requires momentum > 0 (as torch.optim.SGD)");
+        REQUIRE(!(p->nesterov && p->dampening != 0.0), "dampening", p->dampening,
+                "Nesterov requires dampening 0 (as torch.optim.SGD)");
+    }
     REQUIRE(p->outer_rule == ENT_UPDATE_SGD || p->outer_rule == ENT_UPDATE_ADAM, "outer_rule",
             (double)p->outer_rule, "must be SGD (0) or ADAM (1)");
     ent_status s = ent_optim_params_check_relax(p);

@@ -1,8 +1,9 @@
 /* params_relax.c — defaults and range checks of the optimizers added after
  * Entropy-SGD: SGLD, SAM, the Deep-Relaxation pair HJ-prox / HEAT, and the
  * replica methods (replicated-sgd, elastic-sgd, parle). Sources of the
- * defaults: algorithms.md A.6 (SGLD), C.2 (sacreddnn's rSGD), D.2 (the DR
- * code), D.5 (EASGD, Parle); Foret et al. 2021 for SAM. */
+ * defaults, in docs/algorithms.md: §4.1 (SGLD, Welling and Teh), §4.2
+ * (SAM, Foret et al. 2021), §4.4-§4.5 (the Deep Relaxation code's FP and
+ * HEAT), §5.2 (sacreddnn's rSGD), §5.3 (EASGD), §5.4 (Parle's code). */
 #include <math.h>
 
 #include "optim_internal.h"

@@ -1,5 +1,5 @@
 /* sgld.c — stochastic gradient Langevin dynamics (Welling & Teh 2011), the
- * Entropy-SGD paper's appendix baseline (algorithms.md A.6), on the mean
+ * Entropy-SGD paper's appendix baseline (docs/algorithms.md §4.1), on the mean
  * loss f:
  *
  *   eta_t = lr (1 + t / t0)^(-decay),  t = updates done

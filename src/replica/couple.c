@@ -1,6 +1,6 @@
 /* couple.c — one step of each replica method (replicas.c drives them).
  *
- * replicated-sgd (sacreddnn's RobustNet, algorithms.md C.2): the coupling
+ * replicated-sgd (sacreddnn's RobustNet, docs/algorithms.md §5.2): the coupling
  * gradient 2 g (x_a - c) joins the data gradient before the replica's rule
  * (so momentum and Adam see both), c = the detached replica mean, or the
  * explicit centre, which then takes its own rule step on

@@ -158,7 +158,7 @@ double ent_replicas_coupling(const ent_replicas *r, double e) {
     return g;
 }
 
-/* The automatic g0 (sacreddnn's "focusing", C.2): loss and coupling energy
+/* The automatic g0 (sacreddnn's "focusing", docs/algorithms.md §5.2): loss and coupling energy
  * balanced at the start, g0 = mean loss / mean squared distance to the
  * centre. Measured on the first step, which is therefore uncoupled; with
  * identical replicas (distance 0) the given coupling stays. */

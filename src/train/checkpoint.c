@@ -113,6 +113,11 @@ ent_status ent_checkpoint_save(const char *path, const ent_run_state *r) {
     ent_ckb_meta(&b, "format", "pt");
     ent_ckb_meta(&b, "entropic.format_version", "1");
     ent_ckb_meta(&b, "model", ent_model_preset(r->model));
+    ent_json net;
+    ent_json_init(&net); /* the network itself: the file loads without its preset or file */
+    ent_net_write_json(ent_model_net(r->model), &net);
+    ent_ckb_meta(&b, "entropic.network", net.failed ? "" : net.buf);
+    ent_json_free(&net);
     ent_ckb_meta(&b, "dataset", r->cfg->dataset);
     ent_ckb_meta(&b, "optimizer", ent_optim_kind_name(r->cfg->optim.kind));
     ent_ckb_meta_f32(&b, "model.dropout", r->model_opts.dropout);

@@ -39,6 +39,12 @@ ent_status ent_train_config_check(const ent_train_config *c) {
     if (d >= 1.0f || d != d) BAD("--dropout must be in [0, 1), got %g", d);
     if (di >= 1.0f || di != di) BAD("--input-dropout must be in [0, 1), got %g", di);
     if (c->train_subset < 0 || c->test_subset < 0) BAD("subset sizes must be >= 0");
+    if (c->val_split < 0) BAD("--val-split must be >= 0 training samples to hold out (0 = none), got %lld",
+                              (long long)c->val_split);
+    if (c->keep_last < 0) BAD("--keep-last must be >= 0 checkpoints (0 = none), got %d", c->keep_last);
+    if (c->keep_best && c->val_split == 0)
+        BAD("--keep-best needs --val-split N: the best checkpoint is chosen on validation error, and without "
+            "--val-split there is no validation set");
     if (!c->out_dir[0]) BAD("--out must name a run directory");
     if (c->optim.replicas < 0) BAD("--replicas must be >= 1, got %d", c->optim.replicas);
     ent_optim_params o = c->optim;
@@ -83,12 +89,13 @@ static void save_relax(ent_json *j, const ent_optim_params *o) {
 
 /* Every setting, defaults included, and the command line that made them. */
 ent_status ent_train_config_save(const ent_train_config *c, const ent_model_opts *mo,
-                                 const char *path) {
+                                 const int64_t *val_idx, const char *path) {
     const ent_optim_params *o = &c->optim;
     ent_json j;
     ent_json_init(&j);
     ent_json_begin_object(&j, NULL);
     ent_json_string(&j, "model", c->model);
+    ent_json_string(&j, "model_file", c->model_file);
     ent_json_string(&j, "dataset", c->dataset);
     ent_json_string(&j, "data_dir", c->data_dir);
     if (strcmp(c->dataset, "arrays") == 0) {
@@ -115,10 +122,20 @@ ent_status ent_train_config_save(const ent_train_config *c, const ent_model_opts
     ent_json_number(&j, "warmup_epochs", c->warmup_epochs);
     ent_json_int(&j, "train_subset", c->train_subset);
     ent_json_int(&j, "test_subset", c->test_subset);
+    /* The held-out samples themselves (indices into the training set after
+     * --train-subset), so the split can be checked on resume and rebuilt
+     * without our random streams. */
+    ent_json_int(&j, "val_split", c->val_split);
+    ent_json_begin_array(&j, "val_indices");
+    for (int64_t i = 0; i < c->val_split; i++) ent_json_int(&j, NULL, val_idx[i]);
+    ent_json_end_array(&j);
+    ent_json_int(&j, "keep_last", c->keep_last);
+    ent_json_bool(&j, "keep_best", c->keep_best);
     ent_json_begin_object(&j, "optimizer");
     ent_json_string(&j, "name", ent_optim_kind_name(o->kind));
     ent_json_number(&j, "lr", o->lr);
     ent_json_number(&j, "momentum", o->momentum);
+    ent_json_number(&j, "dampening", o->dampening);
     ent_json_bool(&j, "nesterov", o->nesterov);
     ent_json_number(&j, "weight_decay", o->weight_decay);
     ent_json_number(&j, "beta1", o->beta1);

@@ -1,4 +1,4 @@
-/* replica_eval.c — evaluation of the replica methods (algorithms.md C.2):
+/* replica_eval.c — evaluation of the replica methods (docs/algorithms.md §5.2):
  * the centre's batch-norm statistics as the replicas' mean, every
  * replica's own test error, and the ensemble's (the softmax outputs
  * averaged over the y replicas, then the argmax). The centre itself is

@@ -74,10 +74,11 @@ static const char *kept_checkpoint(const ent_run *R, char *buf, size_t cap) {
 static const char *METRICS_HEADER =
     "epoch,effective_epoch,step,train_loss,test_loss,test_error,wall_seconds,grad_evals,lr,gamma";
 
-/* The header; replica methods add the coupling, the ensemble, the mean
- * replica error and every replica's error after the common columns. */
+/* The header; --val-split adds the validation loss and error, replica
+ * methods the coupling, the ensemble, the mean replica error and every
+ * replica's error after the common columns. */
 static void metrics_header(const ent_run *R, char *buf, size_t len) {
-    size_t k = (size_t)snprintf(buf, len, "%s", METRICS_HEADER);
+    size_t k = (size_t)snprintf(buf, len, "%s%s", METRICS_HEADER, R->val ? ",val_loss,val_error" : "");
     if (R->r.reps) {
         k += (size_t)snprintf(buf + k, len - k, ",coupling,ensemble_loss,ensemble_error,mean_replica_error");
         for (int a = 0; a < ent_replicas_count(R->r.reps) && k < len; a++)
@@ -115,7 +116,7 @@ static ent_status metrics_prepare(ent_run *R) {
 }
 
 typedef struct {
-    double train_loss, test_loss, test_err, lr, ens_loss, ens_err;
+    double train_loss, test_loss, test_err, val_loss, val_err, lr, ens_loss, ens_err;
 } eval_row;
 
 static ent_status metrics_append(ent_run *R, const eval_row *e) {
@@ -125,6 +126,7 @@ static ent_status metrics_append(ent_run *R, const eval_row *e) {
     fprintf(f, "%.6f,%.6f,%lld,%.6f,%.6f,%.6f,%.3f,%lld,%.6g,%.6g", eff / ent_optim_batches_per_step(lead_optim(R)),
             eff, (long long)R->r.step, e->train_loss, e->test_loss, e->test_err, R->r.wall_seconds,
             (long long)R->r.grad_evals, e->lr, ent_optim_gamma(lead_optim(R)));
+    if (R->val) fprintf(f, ",%.6f,%.6f", e->val_loss, e->val_err);
     if (R->r.reps) {
         const int y = ent_replicas_count(R->r.reps);
         double mean = 0.0;
@@ -167,11 +169,13 @@ static ent_status evaluate_replicas(ent_run *R, eval_row *e, double sums[2]) {
 
 static ent_status evaluate(ent_run *R, double lr) {
     ent_run_state *r = &R->r;
-    eval_row e = {.lr = lr};
+    eval_row e = {.lr = lr, .val_loss = NAN, .val_err = NAN};
     double sums[2] = {R->interval_loss, (double)R->interval_steps};
     ent_status s = r->reps ? evaluate_replicas(R, &e, sums) : ENT_OK;
     if (s == ENT_OK && r->rank == 0)
         s = ent_model_evaluate(r->model, r->theta, r->buffers, R->test, &e.test_loss, &e.test_err);
+    if (s == ENT_OK && r->rank == 0 && R->val)
+        s = ent_model_evaluate(r->model, r->theta, r->buffers, R->val, &e.val_loss, &e.val_err);
     if (s != ENT_OK) return s;
     e.train_loss = sums[1] > 0 ? sums[0] / sums[1] : NAN;
     R->interval_loss = 0;
@@ -184,10 +188,13 @@ static ent_status evaluate(ent_run *R, double lr) {
                         kept_checkpoint(R, kept, sizeof kept));
     if (r->rank == 0) s = metrics_append(R, &e);
     if (s == ENT_OK) s = ent_checkpoint_save(R->ckpt_path, r);
+    const ent_eval_point at = {effective_epoch(R, r->step), r->step, e.test_loss, e.test_err, e.val_loss, e.val_err};
+    if (s == ENT_OK && r->rank == 0) s = ent_keep_after_eval(R, &at);
     if (r->cfg->progress) {
         if (R->tty) fprintf(stderr, "\r\033[K");
         printf("eff.epoch %7.2f  step %7lld  train_loss %.4f  test_loss %.4f  test_error %6.2f%%", effective_epoch(R, r->step),
                (long long)r->step, e.train_loss, e.test_loss, 100 * e.test_err);
+        if (R->val) printf("  val_error %6.2f%%", 100 * e.val_err);
         if (r->reps) printf("  ensemble %6.2f%%", 100 * e.ens_err);
         printf("  %.1fs\n", r->wall_seconds);
         fflush(stdout);
@@ -259,8 +266,10 @@ static ent_status start_in(ent_run *R) {
     if (s != ENT_OK || r->rank != 0) return s;
     char cfg_path[600];
     snprintf(cfg_path, sizeof cfg_path, "%s/config.json", c->out_dir);
-    s = ent_train_config_save(c, &r->model_opts, cfg_path);
+    if (c->resume) s = ent_keep_check_split(R, cfg_path);
+    if (s == ENT_OK) s = ent_train_config_save(c, &r->model_opts, R->val_idx, cfg_path);
     if (s == ENT_OK) s = metrics_prepare(R);
+    if (s == ENT_OK && c->resume) s = ent_keep_resume(R);
     return s;
 }
 
@@ -340,6 +349,7 @@ ent_status ent_train_run(const ent_train_config *c) {
         if (R.cfg.progress) announce(&R);
         s = loop(&R);
         if (R.tty && R.cfg.progress) fprintf(stderr, "\r\033[K");
+        if (s == ENT_OK && R.r.rank == 0) s = ent_keep_summary(&R);
     }
     ent_train_cleanup(&R);
     return s;

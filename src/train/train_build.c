@@ -12,6 +12,18 @@
 #include "train/train_internal.h"
 #include "train/train_run.h"
 
+/* --val-split N: N training samples (after --train-subset) held out, picked
+ * by --seed; the training sampler is built on the rest. */
+static ent_status hold_out(ent_run *R) {
+    const int64_t n = R->r.cfg->val_split;
+    if (n >= R->train->n)
+        return ent_fail(ENT_EUSAGE, "--val-split %lld must be below the %lld training samples, or none would be left "
+                        "to train on", (long long)n, (long long)R->train->n);
+    R->val_idx = malloc((size_t)n * sizeof *R->val_idx);
+    if (!R->val_idx) return ent_fail(ENT_ENOMEM, "out of memory for the validation split");
+    return ent_dataset_hold_out(R->train, n, R->r.cfg->seed, &R->val, R->val_idx);
+}
+
 static ent_status load_data(ent_run *R) {
     const ent_train_config *c = R->r.cfg;
     ent_data_source src;
@@ -26,7 +38,7 @@ static ent_status load_data(ent_run *R) {
     if (s != ENT_OK) return s;
     if (c->train_subset > 0 && c->train_subset < R->train->n) ent_dataset_truncate(R->train, c->train_subset);
     if (c->test_subset > 0 && c->test_subset < R->test->n) ent_dataset_truncate(R->test, c->test_subset);
-    return ENT_OK;
+    return c->val_split > 0 ? hold_out(R) : ENT_OK;
 }
 
 /* Worker i: its own model (workspace), buffers and objective. */
@@ -34,8 +46,13 @@ static ent_status build_worker(ent_run *R, int i, uint64_t stream_seed) {
     const ent_train_config *c = R->r.cfg;
     ent_worker *w = &R->r.w[i];
     int64_t max_batch = c->batch > ENT_EVAL_BATCH ? c->batch : ENT_EVAL_BATCH;
-    ent_status s = ent_model_new(&w->model, c->model, &c->model_opts, R->train->c, R->train->h,
-                                 R->train->w, R->train->n_classes, max_batch);
+    ent_net *net = NULL;
+    ent_status s = ent_net_named(&net, c->model_file[0] ? c->model_file : c->model, &c->model_opts,
+                                 R->train->n_classes);
+    if (s == ENT_OK)
+        s = ent_model_new_net(&w->model, net, R->train->c, R->train->h, R->train->w,
+                              R->train->n_classes, max_batch);
+    ent_net_free(net);
     if (s != ENT_OK) return s;
     w->buffers = ent_alloc(sizeof(float) * (size_t)(ent_model_n_buffer(w->model) + 1));
     if (!w->buffers) return ent_fail(ENT_ENOMEM, "cannot allocate the batch-norm buffers");
@@ -124,4 +141,6 @@ void ent_train_cleanup(ent_run *R) {
     free(R->objs);
     ent_dataset_free(R->train);
     ent_dataset_free(R->test);
+    ent_dataset_free(R->val);
+    free(R->val_idx);
 }

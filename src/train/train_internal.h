@@ -79,8 +79,9 @@ ent_status ent_ckb_get_vec(const ent_st_file *f, const char *path, const char *n
 
 /* Collective (every rank gathers to rank 0, which writes). */
 ent_status ent_checkpoint_save(const char *path, const ent_run_state *r);
-ent_status ent_train_config_save(const ent_train_config *c,
-                                 const ent_model_opts *mo, const char *path);
+/* val_idx: the c->val_split held-out training indices (NULL when none). */
+ent_status ent_train_config_save(const ent_train_config *c, const ent_model_opts *mo,
+                                 const int64_t *val_idx, const char *path);
 /* Every rank reads the file and restores its own part. */
 ent_status ent_checkpoint_resume(const char *path, ent_run_state *r);
 /* Replica methods' share of the checkpoint (checkpoint_replicas.c). */

@@ -5,10 +5,20 @@
 
 #include "train/train_internal.h"
 
+/* One evaluation as metrics.csv has it: where, and the test and validation
+ * numbers (val_* NAN without a validation set). */
+typedef struct {
+    double eff_epoch;
+    int64_t step;
+    double test_loss, test_err, val_loss, val_err;
+} ent_eval_point;
+
 typedef struct {
     ent_run_state r;
     ent_train_config cfg;      /* the resolved configuration r.cfg points to */
     ent_dataset *train, *test;
+    ent_dataset *val;          /* --val-split: the held-out training samples, or NULL */
+    int64_t *val_idx;          /* their indices in the training set (config.json) */
     ent_objective obj;         /* single-vector: the worker's (averaged over ranks) */
     ent_dp_objective dp;
     ent_objective *objs;       /* replica methods: one per local replica */
@@ -24,9 +34,28 @@ typedef struct {
     double interval_loss;      /* sum of step losses since the last evaluation */
     int64_t interval_steps;
     int tty;
+    /* The last evaluation, and the one of the lowest validation error
+     * (first of equals); n_evals = 0 / has_best = 0 until there is one. */
+    ent_eval_point last, best;
+    int64_t n_evals;
+    int has_best;
 } ent_run;
 
 ent_status ent_train_build(ent_run *R);
 void ent_train_cleanup(ent_run *R);
+
+/* The files beside the latest checkpoint (keep.c), rank 0 only. After an
+ * evaluation whose checkpoint was just written: note it as the last (and
+ * maybe the best) point, copy the checkpoint for --keep-last and
+ * --keep-best, drop epoch checkpoints beyond the last K. */
+ent_status ent_keep_after_eval(ent_run *R, const ent_eval_point *e);
+/* Resume: the last and best points from metrics.csv (already cut back to
+ * the checkpoint's step), and the copies of the resumed checkpoint that a
+ * stop between writing it and copying it left out. */
+ent_status ent_keep_resume(ent_run *R);
+/* Resume: the held-out samples must be those config.json recorded. */
+ent_status ent_keep_check_split(const ent_run *R, const char *config_path);
+/* The end of a run: summary.json, and the final and best lines on stdout. */
+ent_status ent_keep_summary(ent_run *R);
 
 #endif

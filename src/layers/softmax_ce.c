@@ -1,0 +1,73 @@
+/* softmax_ce.c — the loss as the model's last node: softmax and mean
+ * cross-entropy over logits [n, k] (nn.CrossEntropyLoss), in double.
+ * Its output is the probabilities; its forward also leaves the gradient at
+ * the logits, (p - onehot) / n, in `saved`, which backward hands down. */
+#include <math.h>
+#include <string.h>
+
+#include "core/par.h"
+#include "layers/layer.h"
+
+/* Row-wise stable softmax: p = exp(x - max) / sum, in double.
+ * loss_i = log(sum) - (x_y - max). Labels outside [0, k) contribute no loss
+ * and no one-hot (the caller validates labels; this only avoids UB). */
+double ent_softmax_ce(const float *logits, const int32_t *y, int64_t n,
+                      int64_t k, float *prob, float *dlogits,
+                      int64_t *correct) {
+    double loss = 0.0;
+    int64_t hits = 0;
+    const double inv_n = n > 0 ? 1.0 / (double)n : 0.0;
+#pragma omp parallel for reduction(+ : loss, hits) if (n * k > ENT_PAR_MIN)
+    for (int64_t i = 0; i < n; i++) {
+        const float *x = logits + i * k;
+        int64_t am = 0;
+        for (int64_t j = 1; j < k; j++)
+            if (x[j] > x[am]) am = j;
+        const double mx = x[am];
+        double sum = 0.0;
+        for (int64_t j = 0; j < k; j++) sum += exp((double)x[j] - mx);
+        const int32_t yi = y[i];
+        const int valid = yi >= 0 && yi < k;
+        if (valid) {
+            loss += log(sum) - ((double)x[yi] - mx);
+            hits += (am == yi);
+        }
+        for (int64_t j = 0; j < k; j++) {
+            const double p = exp((double)x[j] - mx) / sum;
+            if (prob) prob[i * k + j] = (float)p;
+            if (dlogits)
+                dlogits[i * k + j] =
+                    (float)((p - (valid && j == yi ? 1.0 : 0.0)) * inv_n);
+        }
+    }
+    if (correct) *correct = hits;
+    return loss * inv_n;
+}
+
+static ent_status ce_plan(ent_layer *l) {
+    l->out_c = l->in_c, l->out_h = l->in_h, l->out_w = l->in_w;
+    l->n_tensors = 0, l->scratch = 0;
+    l->saved = l->max_batch * ent_layer_in_size(l);
+    return ENT_OK;
+}
+
+static void ce_forward(const ent_layer *l, const float *theta, const float *in, float *out,
+                       float *saved, ent_ctx *ctx) {
+    ctx->loss = ent_softmax_ce(in, ctx->y, ctx->n, ent_layer_in_size(l), out, saved, &ctx->correct);
+}
+
+static void ce_backward(const ent_layer *l, const float *theta, const float *in,
+                        const float *out, const float *saved, const float *dout, float *din,
+                        float *dtheta, ent_ctx *ctx) {
+    const int64_t m = ctx->n * ent_layer_in_size(l);
+    if (!din) return;
+    if (ent_din_stores(ctx, 0)) {
+        memcpy(din, saved, sizeof(float) * (size_t)m);
+        return;
+    }
+    for (int64_t i = 0; i < m; i++) din[i] += saved[i];
+}
+
+const ent_layer_ops ent_softmax_ce_ops = {.kind_name = "softmax_ce", .plan = ce_plan,
+                                          .forward = ce_forward, .backward = ce_backward,
+                                          .n_in = 1};
