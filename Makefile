@@ -10,9 +10,9 @@ BUILD   ?= build
 OPT     ?= -O3
 SAN     ?=
 CFLAGS  := -std=c11 $(OPT) -g -fno-math-errno -Wall -Wextra -Wno-unused-parameter -fopenmp \
-           -D_POSIX_C_SOURCE=200809L -Iinclude -Isrc $(SAN) $(EXTRA_CFLAGS)
+           -D_POSIX_C_SOURCE=200809L -Iinclude -Isrc $(SAN) $(EXTRA_CFLAGS) $(shell pkg-config --cflags cairo)
 OPENBLAS_DIR ?= $(firstword $(wildcard /usr/lib/x86_64-linux-gnu/openblas-openmp /usr/lib/*/openblas-openmp))
-LDLIBS  := $(if $(OPENBLAS_DIR),-L$(OPENBLAS_DIR) -Wl$(comma)-rpath$(comma)$(OPENBLAS_DIR)) -lopenblas -llapack -lpng -lz -lm
+LDLIBS  := $(if $(OPENBLAS_DIR),-L$(OPENBLAS_DIR) -Wl$(comma)-rpath$(comma)$(OPENBLAS_DIR)) -lopenblas -llapack -lz -lm $(shell pkg-config --libs cairo)
 LDFLAGS := -fopenmp $(SAN)
 
 # MPI (replica methods and data-parallel training over ranks): built when

@@ -27,4 +27,4 @@ echo "== Entropy-SGD (paper: L=20, gamma0=1e-4, scoping 1e-3, eta'=0.1, eta=1 th
 
 echo
 echo "== Side by side (effective epochs: Entropy-SGD counts L mini-batches per update)"
-"$BIN" compare "$OUT/adam" "$OUT/entropy-sgd"
+"$BIN" compare "$OUT/adam" "$OUT/entropy-sgd" --plot "$OUT/compare.png"

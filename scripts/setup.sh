@@ -2,9 +2,10 @@
 # setup.sh — install what entropic needs from Debian's packages, once.
 # Runs apt-get as root (or through sudo); does nothing if all are present.
 set -euo pipefail
+# libcairo2-dev, fonts-dejavu-core, pkg-config: the pictures (PNG and SVG through cairo, text in DejaVu Sans).
 # libopenmpi-dev, openmpi-bin: replica methods and data-parallel training over MPI ranks
 # (the build falls back to one process without them; the MPI tests then skip).
-pkgs=(gcc make libc6-dev libopenblas-openmp-dev zlib1g-dev liblapack-dev libpng-dev dataset-fashion-mnist libopenmpi-dev openmpi-bin)
+pkgs=(gcc make libc6-dev libopenblas-openmp-dev zlib1g-dev liblapack-dev libcairo2-dev fonts-dejavu-core pkg-config dataset-fashion-mnist libopenmpi-dev openmpi-bin)
 missing=()
 for p in "${pkgs[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -1,5 +1,5 @@
-/* fixture.c — ENTFX1 reader (see fixture.h). Decodes little-endian
- * explicitly, so it is correct on any host. */
+/* fixture.c — ENTFX1/ENTFX2 reader (see fixture.h). Decodes
+ * little-endian explicitly, so it is correct on any host. */
 #include "fixture.h"
 
 #include <errno.h>
@@ -9,7 +9,7 @@
 
 #define FX_MAX_ARRAYS 4096
 #define FX_HEADER (8 + 4)
-#define FX_ENTRY (32 + 4 + 4 * 8)
+#define FX_ENTRY(name) ((name) + 4 + 4 * 8) /* name bytes: 32 (ENTFX1) or 64 */
 
 static uint64_t le(const unsigned char *p, int bytes) {
     uint64_t v = 0;
@@ -53,23 +53,23 @@ static ent_status read_all(const char *path, unsigned char **buf,
 
 /* Parse one array entry at *pos; fills a (data malloc'd). */
 static ent_status parse_array(const char *path, const unsigned char *b,
-                              size_t len, size_t *pos, ent_fx_array *a) {
+                              size_t len, size_t *pos, int nb, ent_fx_array *a) {
     size_t p = *pos;
-    if (len - p < FX_ENTRY)
+    if (len - p < (size_t)FX_ENTRY(nb))
         return ent_fail(ENT_EFORMAT, "%s: truncated array header at offset %zu",
                         path, p);
-    memcpy(a->name, b + p, 32);
-    a->name[32] = 0;
-    if (memchr(b + p, 0, 32) == NULL)
+    memcpy(a->name, b + p, (size_t)nb);
+    a->name[nb] = 0;
+    if (memchr(b + p, 0, (size_t)nb) == NULL)
         return ent_fail(ENT_EFORMAT, "%s: array name not NUL terminated at "
                         "offset %zu", path, p);
-    a->ndim = (int)(int32_t)le(b + p + 32, 4);
+    a->ndim = (int)(int32_t)le(b + p + nb, 4);
     if (a->ndim < 0 || a->ndim > 4)
         return ent_fail(ENT_EFORMAT, "%s: array '%s': ndim %d not in 0..4",
                         path, a->name, a->ndim);
     a->numel = 1;
     for (int i = 0; i < 4; i++) {
-        a->shape[i] = (int64_t)le(b + p + 36 + 8 * i, 8);
+        a->shape[i] = (int64_t)le(b + p + nb + 4 + 8 * i, 8);
         if (i >= a->ndim) continue;
         if (a->shape[i] < 0 || (a->shape[i] > 0 &&
                                 a->numel > (INT64_C(1) << 40) / a->shape[i]))
@@ -77,7 +77,7 @@ static ent_status parse_array(const char *path, const unsigned char *b,
                             path, a->name, (long long)a->shape[i]);
         a->numel *= a->shape[i];
     }
-    p += FX_ENTRY;
+    p += FX_ENTRY(nb);
     if ((uint64_t)a->numel > (len - p) / 4)
         return ent_fail(ENT_EFORMAT, "%s: array '%s' truncated: %lld floats "
                         "at offset %zu, %zu bytes left", path, a->name,
@@ -104,15 +104,16 @@ ent_status ent_fixture_load(ent_fixture **out, const char *path) {
         return ent_fail(ENT_ENOMEM, "%s: out of memory", path);
     }
     int32_t count = len >= FX_HEADER ? (int32_t)le(b + 8, 4) : 0;
-    if (len < FX_HEADER || memcmp(b, "ENTFX1\0\0", 8) != 0)
-        s = ent_fail(ENT_EFORMAT, "%s: not an ENTFX1 fixture (bad magic)", path);
+    const int v2 = len >= FX_HEADER && memcmp(b, "ENTFX2\0\0", 8) == 0;
+    if (len < FX_HEADER || (!v2 && memcmp(b, "ENTFX1\0\0", 8) != 0))
+        s = ent_fail(ENT_EFORMAT, "%s: not an ENTFX1/ENTFX2 fixture (bad magic)", path);
     else if (count < 0 || count > FX_MAX_ARRAYS)
         s = ent_fail(ENT_EFORMAT, "%s: array count %d out of range", path,
                      (int)count);
     else if (!(f->arrays = calloc((size_t)(count ? count : 1), sizeof *f->arrays)))
         s = ent_fail(ENT_ENOMEM, "%s: out of memory", path);
     for (int i = 0; s == ENT_OK && i < count; i++) {
-        s = parse_array(path, b, len, &pos, &f->arrays[i]);
+        s = parse_array(path, b, len, &pos, v2 ? 64 : 32, &f->arrays[i]);
         f->count = i + 1; /* so free releases a partial array too */
     }
     if (s == ENT_OK && pos != len)

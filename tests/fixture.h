@@ -1,14 +1,15 @@
 /* fixture.h — reader for ENTFX1 reference files written by
  * tools/gen_fixtures.py (format documented there):
  *   "ENTFX1\0\0", int32 count, then per array: name[32] (NUL padded),
- *   int32 ndim (0..4), int64 shape[4], float32 data; all little-endian. */
+ *   int32 ndim (0..4), int64 shape[4], float32 data; all little-endian.
+ *   "ENTFX2\0\0": the same with name[64] (state_dict names of deep nets). */
 #ifndef ENT_FIXTURE_H
 #define ENT_FIXTURE_H
 
 #include "entropic.h"
 
 typedef struct {
-    char name[33];
+    char name[65];
     int ndim;
     int64_t shape[4]; /* unused entries 0 */
     int64_t numel;    /* product of shape[0..ndim), 1 for ndim 0 */

@@ -376,52 +376,6 @@ ENT_TEST(cli_divergence_keeps_checkpoint) {
     CHECK_MSG(rc == 0, "the kept checkpoint loads: %s", out);
 }
 
-/* compare on made-up runs: rows at multiples of --every show the evaluation
- * at that epoch (or the nearest within half an epoch: Entropy-SGD's lie off
- * the boundaries), no row where no run evaluated, runs labelled by their
- * directory. Test error is epoch / 1000 in run a, (epoch + 100) / 1000 in b,
- * whose evaluations are 0.02 epochs early. */
-static void write_fake_run(const char *dir, const char *opt, double offset, double err_add) {
-    char path[700];
-    snprintf(path, sizeof path, "mkdir -p %s", dir);
-    CHECK(system(path) == 0);
-    snprintf(path, sizeof path, "%s/config.json", dir);
-    FILE *f = fopen(path, "w");
-    CHECK(f != NULL);
-    if (!f) return;
-    fprintf(f, "{\"optimizer\": {\"name\": \"%s\"}, \"batch_size\": 128}\n", opt);
-    fclose(f);
-    snprintf(path, sizeof path, "%s/metrics.csv", dir);
-    f = fopen(path, "w");
-    CHECK(f != NULL);
-    if (!f) return;
-    fprintf(f, "effective_epoch,train_loss,test_error,wall_seconds,grad_evals\n");
-    for (int e = 1; e <= 20; e++)
-        fprintf(f, "%.2f,%.4f,%.4f,%d,%d\n", e - offset, 1.0 / e, (e + err_add) / 1000.0, e, 100 * e);
-    fclose(f);
-}
-
-ENT_TEST(cli_compare_aligns_epochs) {
-    char dir[600], a[700], b[700], out[8192];
-    snprintf(dir, sizeof dir, "%s/compare", ent_test_tmpdir());
-    snprintf(a, sizeof a, "%s/seed1", dir);
-    snprintf(b, sizeof b, "%s/seed2", dir);
-    write_fake_run(a, "sgd", 0.0, 0.0);
-    write_fake_run(b, "sgd", 0.02, 100.0);
-    int rc = ent_test_run(out, sizeof out, "%s compare %s %s --every 5", ent_test_cli(), a, b);
-    CHECK_MSG(rc == 0, "compare: exit %d: %s", rc, out);
-    /* row 5: run a's epoch 5 (0.50%), run b's 4.98 (10.50%); not epochs 7 or 2 */
-    const char *row5 = strstr(out, "\n        5 |");
-    CHECK_MSG(row5 && strstr(row5, "0.50%") && strstr(row5, "10.50%") &&
-                  strstr(row5, "0.50%") < strchr(row5 + 1, '\n'),
-              "row 5 does not show epoch 5: %s", out);
-    CHECK_MSG(!strstr(out, "0.70%"), "epoch 7 shown in a row of --every 5: %s", out);
-    CHECK_MSG(!strstr(out, "\n        0 |"), "a row 0 without an evaluation near it: %s", out);
-    const char *row20 = strstr(out, "\n       20 |");
-    CHECK_MSG(row20 && strstr(row20, "2.00%") && strstr(row20, "12.00%"), "row 20: %s", out);
-    CHECK_MSG(strstr(out, "seed1 (sgd)") && strstr(out, "seed2 (sgd)"), "labels: %s", out);
-}
-
 /* A run directory is never overwritten by accident: --out is required, a
  * second `train` into a directory holding a run is refused (exit 2, the
  * directory and the way out named, the first run's files untouched), and

@@ -152,14 +152,138 @@ class SmallLeNet(nn.Module):
         return self.fc2(x)
 
 
+class AllCNN(nn.Module):
+    """entropic preset "allcnn": All-CNN-C with batch-norm, 1,667,166
+    parameters on CIFAR-10 (the Entropy-SGD authors' layout)."""
+
+    LAYOUT = [(96, 3, 1), (96, 3, 1), (96, 3, 2), (192, 3, 1), (192, 3, 1),
+              (192, 3, 2), (192, 3, 1), (192, 3, 1)]  # (channels, kernel, stride)
+
+    def __init__(self, dropout=0.5, input_dropout=0.2, in_channels=3, n_classes=10):
+        super().__init__()
+        self.drop_in = nn.Dropout(input_dropout)
+        layout = self.LAYOUT + [(n_classes, 1, 1)]
+        c = in_channels
+        for i, (co, k, s) in enumerate(layout, 1):
+            setattr(self, f"conv{i}", nn.Conv2d(c, co, k, s, k // 2))
+            setattr(self, f"bn{i}", nn.BatchNorm2d(co))
+            c = co
+        self.drop1 = nn.Dropout(dropout)
+        self.drop2 = nn.Dropout(dropout)
+
+    def forward(self, x):                 # x: [N, 3, 32, 32] (or [N, 1, 28, 28])
+        x = self.drop_in(x)
+        for i in range(1, 10):
+            x = F.relu(getattr(self, f"bn{i}")(getattr(self, f"conv{i}")(x)))
+            if i == 3:
+                x = self.drop1(x)
+            if i == 6:
+                x = self.drop2(x)
+        return x.mean((2, 3))             # the 8x8 average pool on 32x32
+
+
+class BasicBlock(nn.Module):
+    """ResNet basic block; a 1x1 projection with batch-norm where the
+    shape changes (names as torchvision's)."""
+
+    def __init__(self, c_in, c_out, stride):
+        super().__init__()
+        self.conv1 = nn.Conv2d(c_in, c_out, 3, stride, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(c_out)
+        self.conv2 = nn.Conv2d(c_out, c_out, 3, 1, 1, bias=False)
+        self.bn2 = nn.BatchNorm2d(c_out)
+        self.downsample = None
+        if stride != 1 or c_in != c_out:
+            self.downsample = nn.Sequential(nn.Conv2d(c_in, c_out, 1, stride, bias=False),
+                                            nn.BatchNorm2d(c_out))
+
+    def forward(self, x):
+        h = self.bn2(self.conv2(F.relu(self.bn1(self.conv1(x)))))
+        return F.relu(h + (x if self.downsample is None else self.downsample(x)))
+
+
+class ResNet18(nn.Module):
+    """entropic preset "resnet18": the CIFAR ResNet-18 (3x3 stem, no
+    max-pool), 11,173,962 parameters on CIFAR-10."""
+
+    def __init__(self, in_channels=3, n_classes=10):
+        super().__init__()
+        self.conv1 = nn.Conv2d(in_channels, 64, 3, 1, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(64)
+        c = 64
+        for s, co in enumerate([64, 128, 256, 512], 1):
+            first = 2 if s > 1 else 1
+            setattr(self, f"layer{s}", nn.Sequential(BasicBlock(c, co, first), BasicBlock(co, co, 1)))
+            c = co
+        self.fc = nn.Linear(512, n_classes)
+
+    def forward(self, x):                 # x: [N, 3, 32, 32] (or [N, 1, 28, 28])
+        x = F.relu(self.bn1(self.conv1(x)))
+        x = self.layer4(self.layer3(self.layer2(self.layer1(x))))
+        return self.fc(x.mean((2, 3)))
+
+
+class WideBlock(nn.Module):
+    """Pre-activation wide-ResNet block; the 1x1 shortcut reads the
+    block's pre-activated input where the shape changes."""
+
+    def __init__(self, c_in, c_out, stride, dropout):
+        super().__init__()
+        self.bn1 = nn.BatchNorm2d(c_in)
+        self.conv1 = nn.Conv2d(c_in, c_out, 3, stride, 1, bias=False)
+        self.bn2 = nn.BatchNorm2d(c_out)
+        self.conv2 = nn.Conv2d(c_out, c_out, 3, 1, 1, bias=False)
+        self.dropout = dropout
+        self.convShortcut = None
+        if stride != 1 or c_in != c_out:
+            self.convShortcut = nn.Conv2d(c_in, c_out, 1, stride, bias=False)
+
+    def forward(self, x):
+        a = F.relu(self.bn1(x))
+        h = F.relu(self.bn2(self.conv1(a)))
+        h = self.conv2(F.dropout(h, self.dropout, self.training))
+        return h + (x if self.convShortcut is None else self.convShortcut(a))
+
+
+class WideGroup(nn.Module):
+    def __init__(self, c_in, c_out, stride, dropout):
+        super().__init__()
+        self.layer = nn.Sequential(WideBlock(c_in, c_out, stride, dropout),
+                                   WideBlock(c_out, c_out, 1, dropout))
+
+    def forward(self, x):
+        return self.layer(x)
+
+
+class WRN16_4(nn.Module):
+    """entropic preset "wrn-16-4": wide ResNet, depth 16, widening 4,
+    2,748,890 parameters on CIFAR-10 (--dropout: the in-block dropout)."""
+
+    def __init__(self, dropout=0.0, in_channels=3, n_classes=10):
+        super().__init__()
+        self.conv1 = nn.Conv2d(in_channels, 16, 3, 1, 1, bias=False)
+        self.block1 = WideGroup(16, 64, 1, dropout)
+        self.block2 = WideGroup(64, 128, 2, dropout)
+        self.block3 = WideGroup(128, 256, 2, dropout)
+        self.bn1 = nn.BatchNorm2d(256)
+        self.fc = nn.Linear(256, n_classes)
+
+    def forward(self, x):                 # x: [N, 3, 32, 32] (or [N, 1, 28, 28])
+        x = self.block3(self.block2(self.block1(self.conv1(x))))
+        return self.fc(F.relu(self.bn1(x)).mean((2, 3)))
+
+
 PRESETS = {"mnistfc": MnistFC, "lenet": LeNet, "small-mnistfc": SmallMnistFC,
-           "tiny-mnistfc": TinyMnistFC, "small-lenet": SmallLeNet}
+           "tiny-mnistfc": TinyMnistFC, "small-lenet": SmallLeNet, "allcnn": AllCNN,
+           "resnet18": ResNet18, "wrn-16-4": WRN16_4}
 # --- end models ---
 
 
 def write_fixture(path, arrays):
-    """arrays: list of (name, tensor or array-like)."""
-    out = bytearray(MAGIC)
+    """arrays: list of (name, tensor or array-like). ENTFX1 (names of at
+    most 31 bytes) unless a name is longer: ENTFX2, names of up to 63."""
+    width = 32 if all(len(name) < 32 for name, _ in arrays) else 64
+    out = bytearray(MAGIC if width == 32 else b"ENTFX2\0\0")
     out += struct.pack("<i", len(arrays))
     for name, a in arrays:
         # np.asarray, not np.ascontiguousarray: the latter turns a 0-D
@@ -167,9 +291,9 @@ def write_fixture(path, arrays):
         a = np.asarray(
             a.detach().cpu().numpy() if torch.is_tensor(a) else a,
             dtype="<f4", order="C")
-        assert len(name) < 32 and a.ndim <= 4, name
+        assert len(name) < width and a.ndim <= 4, name
         shape = list(a.shape) + [0] * (4 - a.ndim)
-        out += name.encode().ljust(32, b"\0")
+        out += name.encode().ljust(width, b"\0")
         out += struct.pack("<i4q", a.ndim, *shape)
         out += a.tobytes()
     with open(path, "wb") as f:
@@ -286,20 +410,27 @@ def formula_tensor(key, shape):
     i = np.arange(n, dtype=np.uint64)
     u = (splitmix64((np.uint64(key) << np.uint64(32)) + i)
          >> np.uint64(11)).astype(np.float64) * 2.0 ** -53
-    bound = 1.0 / np.sqrt(np.float64(shape[1]))
+    bound = 1.0 / np.sqrt(np.float64(np.prod(shape[1:])))  # 1/sqrt(fan_in)
     return torch.from_numpy(((u - 0.5) * 2.0 * bound).astype(np.float32)
                             .reshape(shape))
 
 
-def model_fixture(cls, seed):
+def model_fixture(cls, seed, x_shape=(16, 1, 28, 28), formula_min=FORMULA_MIN, n_sub=N_SUB,
+                  reference=torch.float32, **kwargs):
+    """reference: the dtype PyTorch computes the reference values in (the
+    weights and x are float32 values either way). The graph presets use
+    float64: torch 1.13's float32 CPU backward of All-CNN differs from its
+    own float64 result by up to 10% in conv2's gradient row sums (the
+    gradient through the stride-2 conv3), where ours agrees with float64
+    to 1e-6."""
     torch.manual_seed(seed)
-    model = cls(dropout=0.0, input_dropout=0.0)
+    model = cls(**(kwargs or {"dropout": 0.0, "input_dropout": 0.0}))
     formula = {}
     with torch.no_grad():
         key = 0
         for name, p in model.named_parameters():
             key += 1
-            if p.numel() > FORMULA_MIN:
+            if p.numel() > formula_min:
                 p.copy_(formula_tensor(key, tuple(p.shape)))
                 formula[name] = key
         for mod in model.modules():
@@ -310,8 +441,8 @@ def model_fixture(cls, seed):
                 mod.running_var.uniform_(0.5, 1.5)
                 mod.num_batches_tracked.fill_(7)
     state = {k: v.clone() for k, v in model.state_dict().items()}
-    x = torch.randn(16, 1, 28, 28)
-    y = torch.randint(0, 10, (16,))
+    x = torch.randn(*x_shape)
+    y = torch.randint(0, 10, (x_shape[0],))
     arrays = []
     for name, t in state.items():
         if name in formula:
@@ -321,6 +452,8 @@ def model_fixture(cls, seed):
     arrays += [("x", x), ("y", y.float())]
     # train mode: batch statistics, running statistics updated
     model.train()
+    model.to(reference)
+    x = x.to(reference)
     logits = model(x)
     loss = F.cross_entropy(logits, y)
     loss.backward()
@@ -331,8 +464,8 @@ def model_fixture(cls, seed):
             arrays.append(("grad." + name, g))
             continue
         gen = torch.Generator().manual_seed(seed * 100 + formula[name])
-        idx = torch.randperm(g.numel(), generator=gen)[:N_SUB].sort().values
-        g64 = g.double()
+        idx = torch.randperm(g.numel(), generator=gen)[:n_sub].sort().values
+        g64 = g.double().reshape(g.shape[0], -1)  # a conv weight as rows [OC, C*K*K]
         arrays += [("gidx." + name, idx.float()),
                    ("fval." + name, p.detach().flatten()[idx]),
                    ("gsub." + name, g.flatten()[idx]),
@@ -342,7 +475,8 @@ def model_fixture(cls, seed):
     for name, b in model.named_buffers():
         arrays.append(("after." + name, b.detach().float().clone()))
     # eval mode from the original running statistics
-    model.load_state_dict(state)
+    model.load_state_dict({k: v.to(reference) if v.is_floating_point() else v
+                           for k, v in state.items()})
     model.eval()
     with torch.no_grad():
         logits = model(x)
@@ -367,6 +501,14 @@ def main():
         "cross_entropy": cross_entropy(),
         "model_mnistfc": model_fixture(MnistFC, 11),
         "model_lenet": model_fixture(LeNet, 12),
+        # the graph presets: tensors of more than 4096 values by formula,
+        # 256 sampled gradient entries each, to keep the files small
+        "model_allcnn": model_fixture(AllCNN, 13, (4, 3, 32, 32), 4096, 256, torch.float64,
+                                      dropout=0.0, input_dropout=0.0),
+        "model_resnet18": model_fixture(ResNet18, 14, (2, 3, 32, 32), 4096, 256, torch.float64,
+                                        n_classes=10),
+        "model_wrn-16-4": model_fixture(WRN16_4, 15, (2, 3, 32, 32), 4096, 256, torch.float64,
+                                        dropout=0.0),
     }
     total = 0
     for name, arrays in fixtures.items():

@@ -48,9 +48,9 @@ typedef struct {
     const char *const *note; /* summary lines */
     int n_note;
 } ent_spectrum_picture;
-ent_status ent_spectrum_png(const ent_spectrum_picture *p, const char *path);
+ent_status ent_spectrum_plot(const ent_spectrum_picture *p, const char *path);
 /* Lanczos extremes: top (descending) and bottom (ascending) values. */
-ent_status ent_extremes_png(const char *title, const double *top, const double *bottom,
+ent_status ent_extremes_plot(const char *title, const double *top, const double *bottom,
                             int k, const char *const *note, int n_note, const char *path);
 
 #endif

@@ -1,5 +1,8 @@
 /* cmd_compare.c — `entropic compare RUNDIR...`: runs side by side by
- * effective epoch (train loss, test error, wall time), then a summary. */
+ * effective epoch (train loss, test error, wall time), then a summary;
+ * seeds of one experiment as a group, mean ± sd (compare_stats.c); with
+ * --plot, the curves (compare_plot.c). This file reads the runs and the
+ * command line. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -7,16 +10,8 @@
 
 #include "cli/args.h"
 #include "cli/cli.h"
-
-#define MAX_RUNS 8
-#define MAX_ROWS 4096
-
-typedef struct {
-    char label[40];
-    int64_t batch;
-    int n;
-    double eff[MAX_ROWS], train_loss[MAX_ROWS], test_err[MAX_ROWS], wall[MAX_ROWS], evals[MAX_ROWS];
-} run_metrics;
+#include "cli/compare.h"
+#include "io/plot.h"
 
 static int column(char *header, const char *name) {
     int i = 0;
@@ -29,33 +24,36 @@ static int column(char *header, const char *name) {
     return -1;
 }
 
-static ent_status read_label(const char *dir, run_metrics *r) {
+/* config.json: kept whole (groups compare it), and the label, batch size
+ * and seed taken from it. Runs are told apart by their directory (two
+ * seeds of one optimizer). */
+static ent_status read_config(const char *dir, const char *label, cmp_run *r) {
     char path[600], *text = NULL;
     size_t len = 0;
-    ent_jv root;
     snprintf(path, sizeof path, "%s/config.json", dir);
-    snprintf(r->label, sizeof r->label, "%s", dir);
-    ent_status s = ent_read_file(path, &text, &len);
-    if (s == ENT_OK) s = ent_jv_parse(&root, text, len);
-    free(text);
-    if (s != ENT_OK) return s;
-    const ent_jv *o = ent_jv_get(&root, "optimizer");
-    const ent_jv *name = o ? ent_jv_get(o, "name") : NULL;
-    const ent_jv *b = ent_jv_get(&root, "batch_size");
-    /* runs are told apart by their directory (two seeds of one optimizer) */
     const char *base = strrchr(dir, '/');
     base = base && base[1] ? base + 1 : dir;
-    if (name && name->type == ENT_JSON_STRING && strncmp(base, name->str, strcspn(base, "/")) != 0)
-        snprintf(r->label, sizeof r->label, "%.24s (%.12s)", base, name->str);
-    else
-        snprintf(r->label, sizeof r->label, "%.38s", base);
+    snprintf(r->base, sizeof r->base, "%.*s", (int)strcspn(base, "/"), base);
+    ent_status s = ent_read_file(path, &text, &len);
+    if (s == ENT_OK) s = ent_jv_parse(&r->config, text, len);
+    free(text);
+    if (s != ENT_OK) return s;
+    const ent_jv *o = ent_jv_get(&r->config, "optimizer");
+    const ent_jv *name = o ? ent_jv_get(o, "name") : NULL;
+    const ent_jv *b = ent_jv_get(&r->config, "batch_size"), *seed = ent_jv_get(&r->config, "seed");
+    if (name && name->type == ENT_JSON_STRING) snprintf(r->opt, sizeof r->opt, "%.23s", name->str);
+    if (label) snprintf(r->label, sizeof r->label, "%.47s", label);
+    else if (r->opt[0] && strncmp(r->base, r->opt, strlen(r->base)) != 0)
+        snprintf(r->label, sizeof r->label, "%.24s (%.12s)", r->base, r->opt);
+    else snprintf(r->label, sizeof r->label, "%.38s", r->base);
     r->batch = b && b->type == ENT_JSON_NUMBER ? (int64_t)b->num : 0;
-    ent_jv_free(&root);
+    r->has_seed = seed && seed->type == ENT_JSON_NUMBER;
+    r->seed = r->has_seed ? seed->num : 0;
     return ENT_OK;
 }
 
-static ent_status read_run(const char *dir, run_metrics *r) {
-    ent_status s = read_label(dir, r);
+static ent_status read_run(const char *dir, const char *label, cmp_run *r) {
+    ent_status s = read_config(dir, label, r);
     if (s != ENT_OK) return s;
     char path[600], line[1024];
     snprintf(path, sizeof path, "%s/metrics.csv", dir);
@@ -71,7 +69,7 @@ static ent_status read_run(const char *dir, run_metrics *r) {
         fclose(f);
         return ent_fail(ENT_EFORMAT, "%s: header lacks effective_epoch/train_loss/test_error/wall_seconds", path);
     }
-    while (r->n < MAX_ROWS && fgets(line, sizeof line, f)) {
+    while (r->n < CMP_MAX_ROWS && fgets(line, sizeof line, f)) {
         double v[16] = {0};
         int k = 0;
         for (char *p = line; p && k < 16; k++) {
@@ -89,93 +87,95 @@ static ent_status read_run(const char *dir, run_metrics *r) {
     return ENT_OK;
 }
 
-/* Row of r shown at grid point e: the evaluation nearest to e, if it lies
- * within tol of it (runs evaluate at slightly different points: Entropy-
- * SGD's updates need not fall on epoch boundaries); else -1. Rounding
- * every evaluation to the grid and taking the last one, as before, showed
- * epoch 7 in the row of 5 and epoch 2 in the row of 0 with --every 5. */
-static int row_at(const run_metrics *r, double e, double tol) {
-    int found = -1;
-    for (int i = 0; i < r->n; i++)
-        if (fabs(r->eff[i] - e) <= tol + 1e-9 && (found < 0 || fabs(r->eff[i] - e) < fabs(r->eff[found] - e)))
-            found = i;
-    return found;
-}
-
-/* How far from a grid point an evaluation may lie and still be shown
- * there: half the grid, at most half an epoch. */
-static double row_tolerance(double grid) { return grid / 2 < 0.5 ? grid / 2 : 0.5; }
-
-static void print_table(run_metrics *runs, int nr, double grid) {
-    printf("%9s", "eff.epoch");
-    for (int k = 0; k < nr; k++) printf(" | %-30s", runs[k].label);
-    printf("\n%9s", "");
-    for (int k = 0; k < nr; k++) printf(" | %10s %9s %9s", "train_loss", "test_err", "wall_s");
-    printf("\n");
-    /* rows: the grid points near which some run evaluated, ascending */
-    const double tol = row_tolerance(grid);
-    double last = -INFINITY;
-    for (;;) {
-        double next = INFINITY;
-        for (int k = 0; k < nr; k++)
-            for (int i = 0; i < runs[k].n; i++) {
-                double e = round(runs[k].eff[i] / grid) * grid;
-                if (e > last + 1e-9 && e < next && fabs(runs[k].eff[i] - e) <= tol + 1e-9) next = e;
+/* --label NAME (repeatable, one per run, in order) is taken out of argv
+ * before the option table sees it: the table keeps one value per option.
+ * Returns the count, or -1 after printing the problem. */
+static int take_labels(int *argc, char **argv, char **labels) {
+    int n = 0, out = 0;
+    for (int i = 0; i < *argc; i++) {
+        const char *v = NULL;
+        if (strcmp(argv[i], "--label") == 0) {
+            if (i + 1 >= *argc) {
+                fprintf(stderr, "entropic compare: --label needs a NAME\n");
+                return -1;
             }
-        if (!isfinite(next)) break;
-        printf("%9.4g", next);
-        for (int k = 0; k < nr; k++) {
-            int i = row_at(&runs[k], next, tol);
-            if (i < 0) printf(" | %10s %9s %9s", "-", "-", "-");
-            else printf(" | %10.4f %8.2f%% %9.1f", runs[k].train_loss[i], 100 * runs[k].test_err[i], runs[k].wall[i]);
+            v = argv[++i];
+        } else if (strncmp(argv[i], "--label=", 8) == 0) {
+            v = argv[i] + 8;
         }
-        printf("\n");
-        last = next;
+        if (!v) {
+            argv[out++] = argv[i];
+            continue;
+        }
+        if (n == CMP_MAX_RUNS || !v[0]) {
+            fprintf(stderr, "entropic compare: %s\n", v[0] ? "too many --label" : "--label NAME must not be empty");
+            return -1;
+        }
+        labels[n++] = (char *)v;
     }
+    *argc = out;
+    return n;
 }
 
-static void print_summary(run_metrics *runs, int nr) {
-    printf("\n%-30s %10s %10s %11s %9s %12s %10s\n", "run", "final_err", "best_err", "(at epoch)",
-           "wall_s", "grad_evals", "samples/s");
-    for (int k = 0; k < nr; k++) {
-        run_metrics *r = &runs[k];
-        int best = 0, last = r->n - 1;
-        for (int i = 1; i < r->n; i++)
-            if (r->test_err[i] < r->test_err[best]) best = i;
-        double sps = r->wall[last] > 0 ? r->evals[last] * (double)r->batch / r->wall[last] : 0;
-        printf("%-30s %9.2f%% %9.2f%% %11.2f %9.1f %12.0f %10.0f\n", r->label, 100 * r->test_err[last],
-               100 * r->test_err[best], r->eff[best], r->wall[last], r->evals[last], sps);
+static void usage(const ent_arg *spec, int n) {
+    printf("usage: entropic compare RUNDIR [RUNDIR...] [--label NAME]... [--every E] [--plot FILE.png|FILE.svg]\n\n"
+           "Side-by-side table of runs by effective epoch (train loss, test error, wall time),\n"
+           "then final and best test error, wall time, gradient evaluations and samples/s.\n"
+           "Seeds of one experiment form a group shown as mean ± sd (sample standard deviation)\n"
+           "and n: runs given the same --label, or, without --label, runs whose config.json\n"
+           "files are equal but for the seed (the seeds distinct).\n\n"
+           "  --label NAME                   the name of the next run, once per run in order (equal names: one group)\n");
+    ent_args_help(spec, n);
+}
+
+/* The command line: directories, labels, options; 0, or the exit status. */
+static int parse(int argc, char **argv, char **dirs, int *n_dirs, char **labels, int *n_labels, double *every,
+                 char *plot, size_t plot_cap) {
+    int help = 0;
+    ent_arg spec[] = {
+        {.name = "every", .type = ARG_DOUBLE, .dst = every, .help = "row spacing in effective epochs (each run's evaluations are rounded to it)"},
+        {.name = "plot", .type = ARG_STRING, .dst = plot, .cap = plot_cap, .help = "draw test error and training loss against effective epochs and wall time (.png or .svg)"},
+        {.name = "help", .type = ARG_BOOL, .dst = &help, .help = "this help"},
+    };
+    if ((*n_labels = take_labels(&argc, argv, labels)) < 0) return 2;
+    if (ent_args_parse(spec, 3, argc, argv, "compare", dirs, CMP_MAX_RUNS, n_dirs) != 0) return 2;
+    if (help || *n_dirs == 0) {
+        usage(spec, 3);
+        return help ? -1 : 2;
     }
+    if (!(*every > 0)) {
+        fprintf(stderr, "entropic compare: --every must be > 0\n");
+        return 2;
+    }
+    if (*n_labels && *n_labels != *n_dirs) {
+        fprintf(stderr, "entropic compare: %d --label for %d runs: give one per run, in order\n", *n_labels, *n_dirs);
+        return 2;
+    }
+    if (plot[0] && ent_plot_check_path(plot) != ENT_OK) {
+        fprintf(stderr, "entropic compare: --plot %s\n", ent_last_error());
+        return 2;
+    }
+    return 0;
 }
 
 int ent_cmd_compare(int argc, char **argv) {
     double every = 1;
-    int help = 0, n_dirs = 0;
-    char *dirs[MAX_RUNS];
-    ent_arg spec[] = {
-        {.name = "every", .type = ARG_DOUBLE, .dst = &every, .help = "row spacing in effective epochs (each run's evaluations are rounded to it)"},
-        {.name = "help", .type = ARG_BOOL, .dst = &help, .help = "this help"},
-    };
-    if (ent_args_parse(spec, 2, argc, argv, "compare", dirs, MAX_RUNS, &n_dirs) != 0) return 2;
-    if (!(every > 0)) {
-        fprintf(stderr, "entropic compare: --every must be > 0\n");
-        return 2;
-    }
-    if (help || n_dirs == 0) {
-        printf("usage: entropic compare RUNDIR [RUNDIR...] [--every E]\n\n"
-               "Side-by-side table of runs by effective epoch (train loss, test error, wall time),\n"
-               "then final and best test error, wall time, gradient evaluations and samples/s.\n\n");
-        ent_args_help(spec, 2);
-        return help ? 0 : 2;
-    }
-    run_metrics *runs = calloc((size_t)n_dirs, sizeof *runs);
-    if (!runs) return ent_cli_status(ent_fail(ENT_ENOMEM, "out of memory"), "compare");
-    ent_status s = ENT_OK;
-    for (int k = 0; k < n_dirs && s == ENT_OK; k++) s = read_run(dirs[k], &runs[k]);
+    int n_dirs = 0, n_labels = 0;
+    char *dirs[CMP_MAX_RUNS], *labels[CMP_MAX_RUNS], plot[600] = "";
+    const int rc = parse(argc, argv, dirs, &n_dirs, labels, &n_labels, &every, plot, sizeof plot);
+    if (rc) return rc < 0 ? 0 : rc;
+    cmp_run *runs = calloc((size_t)n_dirs, sizeof *runs);
+    cmp_group *groups = calloc((size_t)n_dirs, sizeof *groups);
+    ent_status s = runs && groups ? ENT_OK : ent_fail(ENT_ENOMEM, "out of memory");
+    for (int k = 0; k < n_dirs && s == ENT_OK; k++) s = read_run(dirs[k], n_labels ? labels[k] : NULL, &runs[k]);
     if (s == ENT_OK) {
-        print_table(runs, n_dirs, every);
-        print_summary(runs, n_dirs);
+        const int ng = cmp_group_runs(runs, n_dirs, n_labels > 0, groups);
+        cmp_print_table(runs, n_dirs, groups, ng, every);
+        cmp_print_summary(runs, n_dirs, groups, ng);
+        if (plot[0]) s = cmp_plot(runs, n_dirs, groups, ng, every, plot);
+        if (plot[0] && s == ENT_OK) printf("-> %s\n", plot);
     }
-    free(runs);
+    for (int k = 0; runs && k < n_dirs; k++) ent_jv_free(&runs[k].config);
+    free(runs), free(groups);
     return ent_cli_status(s, "compare");
 }

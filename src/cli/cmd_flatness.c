@@ -178,21 +178,31 @@ static ent_status write_summary(const opts *o, const results *r) {
     return s;
 }
 
+/* One entry per checkpoint, its colour, with the band of its curves. */
+static void legend(const ent_axes *ax, const opts *o, const results *r, int corner) {
+    const char *labels[MAX_CKPT];
+    uint32_t cols[MAX_CKPT];
+    int band[MAX_CKPT];
+    for (int c = 0; c < o->n_ckpt; c++) labels[c] = r->label[c], cols[c] = ent_plot_color(c), band[c] = 1;
+    ent_plot_legend(ax, labels, cols, band, o->n_ckpt, corner);
+}
+
 /* Local energy: mean loss and error (%) vs sigma; train solid, test dashed. */
-static void energy_panel(ent_canvas *cv, int x, const opts *o, const results *r, int err) {
+static void energy_panel(ent_canvas *cv, double x, double y, const opts *o, const results *r, int err) {
     double lo = INFINITY, hi = -INFINITY, xs[MAX_GRID], a[MAX_GRID], b[MAX_GRID], ya[MAX_GRID];
     const double k = err ? 100.0 : 1.0;
     for (int c = 0; c < o->n_ckpt; c++)
         for (int i = 0; i < o->n_sigma; i++)
             for (int j = err; j < 4; j += 2) {
-                const double m = k * r->mean[c][4 * i + j], e = k * r->sd[c][4 * i + j] / sqrt(o->samples);
+                /* the range holds the whole band (2 s.e.): with 1 s.e. the top of the band was cut off */
+                const double m = k * r->mean[c][4 * i + j], e = 2 * k * r->sd[c][4 * i + j] / sqrt(o->samples);
                 lo = fmin(lo, m - e), hi = fmax(hi, m + e);
             }
     char xl[64];
     snprintf(xl, sizeof xl, "%s", o->noise ? "sigma (additive: w + " PLOT_SIGMA " z)" : "sigma (w + " PLOT_SIGMA " z w)");
     ent_axes_style st = {.title = err ? "error (%), train solid, test dashed" : "loss, train solid, test dashed",
-                         .xlabel = xl, .ylabel = err ? "error %" : "cross-entropy", .scale = 2, .grid = 1};
-    ent_axes ax = ent_axes_draw(cv, x, 40, 590, 560, o->sigma[0], o->sigma[o->n_sigma - 1], fmax(0, lo - 0.03 * (hi - lo)),
+                         .xlabel = xl, .ylabel = err ? "error %" : "cross-entropy", .grid = 1};
+    ent_axes ax = ent_axes_draw(cv, x, y, 585, 580 - y, o->sigma[0], o->sigma[o->n_sigma - 1], fmax(0, lo - 0.03 * (hi - lo)),
                                 hi + 0.03 * (hi - lo), &st);
     for (int pass = 0; pass < 2; pass++) /* every band first, then every line on top */
         for (int c = 0; c < o->n_ckpt; c++)
@@ -204,15 +214,12 @@ static void energy_panel(ent_canvas *cv, int x, const opts *o, const results *r,
                 if (pass == 0) ent_plot_band(&ax, xs, a, b, o->n_sigma, ent_plot_color(c));
                 else ent_plot_line(&ax, xs, ya, o->n_sigma, ent_plot_color(c), 2, j >= 2 ? 6 : 0);
             }
-    const char *labels[MAX_CKPT];
-    uint32_t cols[MAX_CKPT];
-    for (int c = 0; c < o->n_ckpt; c++) labels[c] = r->label[c], cols[c] = ent_plot_color(c);
-    ent_plot_legend(&ax, labels, cols, o->n_ckpt, 0);
+    legend(&ax, o, r, 0);
 }
 
 /* -Phi on a log axis: it spans orders of magnitude over the gamma grid.
  * Values <= 0 (flat within the noise) sit on the floor of the axis. */
-static void entropy_panel(ent_canvas *cv, const opts *o, const results *r) {
+static void entropy_panel(ent_canvas *cv, double y0, const opts *o, const results *r) {
     double top = 0, floor_ = INFINITY, a[MAX_GRID], b[MAX_GRID], y[MAX_GRID];
     for (int c = 0; c < o->n_ckpt; c++)
         for (int i = 0; i < o->n_gamma; i++) {
@@ -225,8 +232,8 @@ static void entropy_panel(ent_canvas *cv, const opts *o, const results *r) {
     for (int i = 0; i < o->n_gamma; i++) gmin = fmin(gmin, o->gamma[i]), gmax = fmax(gmax, o->gamma[i]);
     ent_axes_style st = {.title = "-Phi: local entropy lost against a flat landscape, " PLOT_PM " 2 s.e. (lower = flatter)",
                          .xlabel = "scope " PLOT_GAMMA " (w' ~ N(w, I/" PLOT_GAMMA "))",
-                         .ylabel = "-log E exp(-(f(w')-f(w))) [nats]", .logx = 1, .logy = 1, .scale = 2, .grid = 1};
-    ent_axes ax = ent_axes_draw(cv, 10, 40, 1180, 560, gmin, gmax, floor_, top * 1.5, &st);
+                         .ylabel = "-log E exp(-(f(w')-f(w))) [nats]", .logx = 1, .logy = 1, .grid = 1};
+    ent_axes ax = ent_axes_draw(cv, 10, y0, 1180, 580 - y0, gmin, gmax, floor_, top * 1.5, &st);
     for (int c = 0; c < o->n_ckpt; c++) {
         for (int i = 0; i < o->n_gamma; i++) {
             a[i] = fmax(floor_, -r->phi[c][i] - 2 * r->se[c][i]);
@@ -239,33 +246,34 @@ static void entropy_panel(ent_canvas *cv, const opts *o, const results *r) {
         ent_plot_line(&ax, o->gamma, y, o->n_gamma, ent_plot_color(c), 2, 0);
         ent_plot_points(&ax, o->gamma, y, o->n_gamma, ent_plot_color(c), 3);
     }
-    const char *labels[MAX_CKPT];
-    uint32_t cols[MAX_CKPT];
-    for (int c = 0; c < o->n_ckpt; c++) labels[c] = r->label[c], cols[c] = ent_plot_color(c);
-    ent_plot_legend(&ax, labels, cols, o->n_ckpt, 1);
+    legend(&ax, o, r, 1);
 }
 
 static ent_status write_picture(const opts *o, const results *r) {
-    ent_canvas *cv = ent_canvas_new(1200, 650);
-    if (!cv) return ent_fail(ENT_ENOMEM, "flatness: out of memory for the picture");
     char title[200], path[600], foot[200];
+    snprintf(path, sizeof path, "%s/%s", o->out, o->measure == 0 ? "local_energy.png" : "local_entropy.png");
+    ent_canvas *cv;
+    ent_status s = ent_canvas_new(&cv, path, 1200, 640);
+    if (s != ENT_OK) return s;
     if (o->measure == 0) {
         snprintf(title, sizeof title, "local energy, %s noise, %d draws per " PLOT_SIGMA ", %lld train/%lld test",
                  o->noise ? "additive (w + " PLOT_SIGMA " z)" : "multiplicative (w + " PLOT_SIGMA " z w)", o->samples,
                  (long long)o->train_n, (long long)o->test_n);
-        energy_panel(cv, 10, o, r, 0);
-        energy_panel(cv, 600, o, r, 1);
         snprintf(foot, sizeof foot, "bands: " PLOT_PM " 2 standard errors of the mean over the draws; eval mode, BN statistics kept");
     } else {
         snprintf(title, sizeof title, "local entropy by annealed importance sampling: %d chains x %d temperatures, %lld train samples",
                  o->samples, o->temps, (long long)o->train_n);
-        entropy_panel(cv, o, r);
         snprintf(foot, sizeof foot, "f = mean train loss (eval mode); Phi = F(w," PLOT_GAMMA ") minus its value for a flat f");
     }
-    ent_canvas_text(cv, 600, 8, title, 0x000000, 2, 1, 0);
-    ent_canvas_text(cv, 600, 622, foot, 0x444444, 2, 1, 0);
-    snprintf(path, sizeof path, "%s/%s", o->out, o->measure == 0 ? "local_energy.png" : "local_entropy.png");
-    ent_status s = ent_canvas_save_png(cv, path);
+    const double y = 8 + ent_canvas_text(cv, 600, 8, title, 0x000000, 17, 1, 1180) + 8;
+    if (o->measure == 0) {
+        energy_panel(cv, 10, y, o, r, 0);
+        energy_panel(cv, 605, y, o, r, 1);
+    } else {
+        entropy_panel(cv, y, o, r);
+    }
+    ent_canvas_text(cv, 600, 600, foot, 0x444444, 15, 1, 1180);
+    s = ent_canvas_save(cv);
     ent_canvas_free(cv);
     return s;
 }

@@ -232,7 +232,7 @@ static ent_status write_picture(const result *r, const char *dir) {
     if (o->method == LANCZOS) {
         snprintf(l[4], sizeof l[4], "%d Lanczos steps, tol %.0e", r->steps, o->tol);
         const char *note[] = {l[0], l[3], l[4], l[5]};
-        return ent_extremes_png(title, r->eig, r->eig + r->k, r->k, note, 4, path);
+        return ent_extremes_plot(title, r->eig, r->eig + r->k, r->k, note, 4, path);
     }
     if (o->method == EXACT)
         snprintf(l[4], sizeof l[4], "|" PLOT_LAMBDA "| < %.0e: %.2f%%", o->threshold, 100 * fraction_below(r, o->threshold, 0));
@@ -243,7 +243,7 @@ static ent_status write_picture(const result *r, const char *dir) {
     ent_spectrum_picture p = {.title = title, .note = note, .n_note = 6, .threshold = o->threshold};
     if (o->method == EXACT) p.x = r->eig, p.n = r->n, p.count_scale = 1;
     else p.x = r->nodes, p.w = r->weights, p.n = r->count, p.count_scale = (double)r->n, p.sigma = sqrt(r->sigma2);
-    return ent_spectrum_png(&p, path);
+    return ent_spectrum_plot(&p, path);
 }
 
 /* The chosen method on operator h; fills r. */
