@@ -4,6 +4,9 @@
 #   scripts/test.sh installs the Debian packages first, then runs make test (the README's command)
 #   scripts/demo.sh installs, builds, trains Entropy-SGD vs Adam on Fashion-MNIST (the main job)
 #   make asan       the sanitizer build alone (build-asan/)
+#   make install    header, libentropic.a, libentropic.so (soname), entropic.pc, the binary
+#                   into PREFIX (default /usr/local), staged under DESTDIR if set
+#   make check-install  install into a temporary DESTDIR, build examples/ against it, run them
 CC      ?= gcc
 comma   := ,
 BUILD   ?= build
@@ -34,7 +37,7 @@ LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
 CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/%.o)
 TEST_OBJ := $(TEST_SRC:%.c=$(BUILD)/%.o)
 
-.PHONY: all test asan demo setup clean check-release check-asan FORCE bench-gemm bench-hvp bench-layers bench-esgd-overhead
+.PHONY: all lib install uninstall check-install test asan demo setup clean check-release check-asan FORCE bench-gemm bench-hvp bench-layers bench-esgd-overhead
 all: $(BUILD)/entropic $(BUILD)/run_tests
 
 $(BUILD)/libentropic.a: $(LIB_OBJ)
@@ -87,6 +90,75 @@ $(BUILD)/%.o: %.c
 
 -include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(TEST_OBJ:.o=.d)
 
+# ---- The installable library (docs/library.md).
+# The shared library's objects are compiled a second time, position-
+# independent, in their own tree ($(BUILD)/pic/), so libentropic.a, the
+# binary and the benchmarks keep their non-PIC code. -fvisibility=hidden:
+# entropic.h's declarations stay exported (its visibility pragma), the
+# internal functions of src/ do not.
+VERSION      := $(shell sed -n 's/.*define ENT_VERSION "\(.*\)".*/\1/p' include/entropic.h)
+SONAME       := libentropic.so.$(firstword $(subst ., ,$(VERSION)))
+SHLIB        := libentropic.so.$(VERSION)
+PREFIX       ?= /usr/local
+BINDIR       ?= $(PREFIX)/bin
+LIBDIR       ?= $(PREFIX)/lib
+INCLUDEDIR   ?= $(PREFIX)/include
+PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
+PIC_OBJ      := $(LIB_SRC:%.c=$(BUILD)/pic/%.o)
+-include $(PIC_OBJ:.o=.d)
+
+$(BUILD)/pic/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -fPIC -fvisibility=hidden -MMD -MP -c $< -o $@
+$(BUILD)/pic/src/dist/%.o: CFLAGS += $(MPI_CFLAGS)
+$(filter $(BUILD)/pic/src/dist/%,$(PIC_OBJ)): $(BUILD)/mpi_flags
+
+# Linked against everything it uses (--no-undefined checks that), so a
+# program linking only -lentropic loads OpenBLAS, cairo, MPI... through it.
+$(BUILD)/$(SHLIB): $(PIC_OBJ)
+	$(CC) -shared -Wl,-soname,$(SONAME) -Wl,--no-undefined $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	ln -sf $(SHLIB) $(BUILD)/$(SONAME)
+	ln -sf $(SONAME) $(BUILD)/libentropic.so
+
+# Libs.private is what this Makefile links with ($(LDFLAGS) $(LDLIBS): OpenMP,
+# OpenBLAS and its rpath, LAPACK, zlib, cairo, MPI, whatever is added
+# there), so `pkg-config --static` cannot fall behind the build. The
+# stamp rebuilds entropic.pc when any of its values changes.
+PC_VARS := $(PREFIX)|$(LIBDIR)|$(INCLUDEDIR)|$(VERSION)|$(strip $(LDFLAGS) $(LDLIBS))
+$(BUILD)/pc_vars: FORCE
+	@mkdir -p $(BUILD)
+	@echo '$(PC_VARS)' > $@.tmp
+	@cmp -s $@.tmp $@ || mv $@.tmp $@; rm -f $@.tmp
+$(BUILD)/entropic.pc: entropic.pc.in $(BUILD)/pc_vars
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(patsubst $(PREFIX)%,$${prefix}%,$(LIBDIR))|' \
+	    -e 's|@INCLUDEDIR@|$(patsubst $(PREFIX)%,$${prefix}%,$(INCLUDEDIR))|' \
+	    -e 's|@VERSION@|$(VERSION)|' -e 's|@LIBS_PRIVATE@|$(strip $(LDFLAGS) $(LDLIBS))|' $< > $@
+
+lib: $(BUILD)/libentropic.a $(BUILD)/$(SHLIB) $(BUILD)/entropic.pc
+
+# ldconfig only for a real install as root (not staged under DESTDIR), so
+# the loader finds libentropic.so.0 in /usr/local/lib at once.
+install: lib $(BUILD)/entropic
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(PKGCONFIGDIR)
+	install -m 755 $(BUILD)/entropic $(DESTDIR)$(BINDIR)/entropic
+	install -m 644 include/entropic.h $(DESTDIR)$(INCLUDEDIR)/entropic.h
+	install -m 644 $(BUILD)/libentropic.a $(DESTDIR)$(LIBDIR)/libentropic.a
+	install -m 755 $(BUILD)/$(SHLIB) $(DESTDIR)$(LIBDIR)/$(SHLIB)
+	ln -sf $(SHLIB) $(DESTDIR)$(LIBDIR)/$(SONAME)
+	ln -sf $(SONAME) $(DESTDIR)$(LIBDIR)/libentropic.so
+	install -m 644 $(BUILD)/entropic.pc $(DESTDIR)$(PKGCONFIGDIR)/entropic.pc
+	@if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" = 0 ] && command -v ldconfig >/dev/null; then ldconfig; fi
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/entropic $(DESTDIR)$(INCLUDEDIR)/entropic.h $(DESTDIR)$(PKGCONFIGDIR)/entropic.pc \
+	      $(DESTDIR)$(LIBDIR)/libentropic.a $(DESTDIR)$(LIBDIR)/$(SHLIB) $(DESTDIR)$(LIBDIR)/$(SONAME) \
+	      $(DESTDIR)$(LIBDIR)/libentropic.so
+
+# A staged install, examples/ built against it with pkg-config (static and
+# shared) and run: tests/check_install.sh.
+check-install:
+	MAKE="$(MAKE)" BUILD="$(BUILD)" CC="$(CC)" ENT_LINK_FLAGS="$(strip $(LDFLAGS) $(LDLIBS))" bash tests/check_install.sh
+
 # GEMM throughput vs the measured FMA peak (bench/gemm_bench.c; its functions
 # are also linked into the CLI for `entropic bench`).
 bench-gemm: $(BUILD)/gemm_bench
@@ -109,6 +181,7 @@ check-asan: asan
 test:
 	$(MAKE) check-release
 	$(MAKE) check-asan
+	$(MAKE) check-install
 
 demo:
 	bash scripts/demo.sh

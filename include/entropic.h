@@ -17,8 +17,20 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* The library's version (major.minor.patch). The Makefile reads it from
+ * here: the shared library is libentropic.so.VERSION, its soname carries
+ * the major number (libentropic.so.0), entropic.pc the whole. */
+#define ENT_VERSION "0.1.0"
+
 #ifdef __cplusplus
 extern "C" {
+#endif
+
+/* The shared library is compiled with -fvisibility=hidden: it exports what
+ * this header declares (the pragma makes these declarations default-
+ * visible) and nothing of the internal headers under src/. */
+#if defined(__GNUC__)
+#pragma GCC visibility push(default)
 #endif
 
 /* ------------------------------------------------------------------ status */
@@ -211,6 +223,47 @@ int64_t ent_batches_per_epoch(int64_t n, int64_t batch); /* ceil(n/batch) */
 ent_status ent_dataset_hold_out(ent_dataset *d, int64_t n_val, uint64_t seed,
                                 ent_dataset **val, int64_t *idx);
 
+/* The data edge: where a training objective takes its mini-batches from.
+ * A source has a position (an epoch and an index within it) that
+ * checkpoints save and restore exactly; the objective, the training build
+ * and the checkpoint see only this interface. ent_batches_images is the
+ * source for data sets of images (IDX, CIFAR-10, arrays): the sampler's
+ * shuffles, with optional augmentation. A source of one's own fills ops. */
+typedef struct {
+    /* Up to `batch` samples into x [batch, c, h, w] and y; returns how many. */
+    int64_t (*next)(void *ctx, float *x, int32_t *y);
+    void (*tell)(const void *ctx, uint64_t pos[2]);       /* epoch, index */
+    void (*seek)(void *ctx, const uint64_t pos[2]);
+    void (*free)(void *ctx);
+} ent_batches_ops;
+
+typedef struct {
+    const ent_batches_ops *ops;
+    void *ctx;
+    int64_t batch;   /* the most samples one next() gives */
+    int64_t c, h, w; /* a sample's shape */
+} ent_batches;
+
+/* Augmentation, as torchvision's RandomCrop(size, padding=crop_pad) and
+ * RandomHorizontalFlip(): each drawn sample is zero-padded by crop_pad and
+ * cropped back to its size at a random offset, and mirrored left-right
+ * with probability 1/2. The draws come from their own stream, at the
+ * sample's place in the epoch, so a position restores them too. */
+typedef struct {
+    int crop_pad; /* 0: no crop */
+    int flip;     /* 1: random horizontal flips */
+} ent_augment;
+
+/* Shuffled mini-batches of d (which must outlive the source); aug NULL or
+ * zero: the samples as they are. */
+ent_status ent_batches_images(ent_batches *out, const ent_dataset *d, int64_t batch,
+                              uint64_t seed, const ent_augment *aug);
+/* "none", or a comma list of "cropP" and "flip" (--augment crop4,flip);
+ * ENT_EUSAGE naming the bad item. ent_augment_text writes it back. */
+ent_status ent_augment_parse(const char *text, ent_augment *out);
+void ent_augment_text(const ent_augment *a, char *buf, size_t cap);
+void ent_batches_free(ent_batches *b);
+
 /* ------------------------------------------------------------------ models */
 
 /* A record of the parameter (or buffer) table: a named tensor over the flat
@@ -359,17 +412,22 @@ static inline ent_status ent_objective_eval(const ent_objective *o,
     return o->eval(o->ctx, theta, grad, loss);
 }
 
-/* Network objective: a model + its training set as an ent_objective.
- * next_batch draws the next mini-batch from a seeded sampler; eval runs the
- * model in training mode (dropout on, batch-norm statistics updated in
- * `buffers`) and writes the gradient of the mean cross-entropy. */
+/* Network objective: a model + a source of mini-batches as an
+ * ent_objective. next_batch draws the next mini-batch; eval runs the model
+ * in training mode (dropout on, batch-norm statistics updated in
+ * `buffers`) and writes the gradient of the mean cross-entropy.
+ * ent_netobj_new draws shuffled batches of `train` (ent_batches_images
+ * without augmentation); ent_netobj_new_batches takes any source (and
+ * owns it). seed: the dropout stream's. */
 typedef struct ent_netobj ent_netobj;
 ent_status ent_netobj_new(ent_netobj **out, ent_model *m, float *buffers,
                           const ent_dataset *train, int64_t batch,
                           uint64_t seed);
+ent_status ent_netobj_new_batches(ent_netobj **out, ent_model *m, float *buffers,
+                                  ent_batches src, uint64_t seed);
 void ent_netobj_free(ent_netobj *o);
 ent_objective ent_netobj_objective(ent_netobj *o);
-ent_sampler *ent_netobj_sampler(ent_netobj *o); /* for checkpoints */
+ent_batches *ent_netobj_batches(ent_netobj *o); /* for checkpoints */
 ent_rng *ent_netobj_dropout_rng(ent_netobj *o);
 int64_t ent_netobj_correct(const ent_netobj *o); /* of the last eval */
 int64_t ent_netobj_batch_size(const ent_netobj *o); /* of the last batch */
@@ -640,6 +698,7 @@ typedef struct {
     double warmup_epochs;    /* lr *= t / warmup for the first warmup effective epochs (0: none) */
     int64_t train_subset, test_subset; /* 0 = whole set */
     int64_t val_split;       /* hold this many training samples out for validation (0: none) */
+    ent_augment augment;     /* of the training batches (none by default) */
     int keep_last;           /* keep the last K evaluations' checkpoints, named by epoch (0: none) */
     int keep_best;           /* keep the checkpoint of the lowest validation error (needs val_split) */
     int progress;            /* 1: progress line on a terminal, plain lines otherwise; 0: quiet */
@@ -936,6 +995,10 @@ ent_status ent_local_entropy(const ent_objective *f, const float *w,
                              const double *gamma, int n_gamma,
                              const ent_ais_opts *o, double *phi, double *se,
                              double *accept);
+
+#if defined(__GNUC__)
+#pragma GCC visibility pop
+#endif
 
 #ifdef __cplusplus
 }

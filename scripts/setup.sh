@@ -6,6 +6,7 @@ set -euo pipefail
 # libopenmpi-dev, openmpi-bin: replica methods and data-parallel training over MPI ranks
 # (the build falls back to one process without them; the MPI tests then skip).
 pkgs=(gcc make libc6-dev libopenblas-openmp-dev zlib1g-dev liblapack-dev libcairo2-dev fonts-dejavu-core pkg-config dataset-fashion-mnist libopenmpi-dev openmpi-bin)
+# pkg-config also builds examples/ against a staged install in make check-install.
 missing=()
 for p in "${pkgs[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -1,8 +1,9 @@
 /* test_cli_net.c — a network of one's own end to end: a small residual
  * net written as a network file trains on real Fashion-MNIST with
- * --model-file, its checkpoint evaluates without naming the network
- * (the checkpoint records it), a resumed run is bit-identical to an
- * uninterrupted one, and a bad file is one line naming it, exit 2, with
+ * --model-file (with crop and flip augmentation), its checkpoint
+ * evaluates without naming the network (the checkpoint records it), a
+ * resumed augmented run is bit-identical to an uninterrupted one, and a
+ * bad file is one line naming it, exit 2, with
  * no run directory left behind. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -82,7 +83,7 @@ ENT_TEST(cli_train_network_file) {
     snprintf(net, sizeof net, "%s/tiny-res.json", t);
     CHECK(write_text(net, TINY_RES));
     const char *common = "--optimizer sgd --lr 0.1 --momentum 0.9 --train-subset 6000 --test-subset 1000 "
-                         "--batch-size 128 --threads 2 --seed 1 --quiet";
+                         "--batch-size 128 --augment crop2,flip --threads 2 --seed 1 --quiet";
     int rc = ent_test_run(out, sizeof out, "%s train --model-file %s %s --epochs 3 --out %s/full", ent_test_cli(),
                           net, common, t);
     CHECK_MSG(rc == 0, "train: %s", out);

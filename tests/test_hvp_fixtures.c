@@ -1,4 +1,5 @@
-/* test_hvp_fixtures.c — Hv of small-mnistfc and small-lenet against
+/* test_hvp_fixtures.c — Hv of small-mnistfc, small-lenet and a residual
+ * block net (tests/fixtures/resblock.json) against
  * PyTorch 1.13 (torch.autograd.functional.hvp: double back-propagation, in
  * float64), from tools/gen_hvp_fixtures.py (tests/fixtures/hvp_*.bin).
  *
@@ -15,6 +16,7 @@
  * ~1e-6 of max |Hv| (observed 3e-7); tolerance |got - want| <= 1e-5
  * max |want| (loss and v.Hv 1e-5 relative). */
 #include <stdlib.h>
+#include <string.h>
 
 #include "fixture.h"
 #include "test.h"
@@ -40,14 +42,24 @@ static const ent_fx_array *need(const ent_fixture *f, const char *name, int64_t 
     return a && (n < 0 || a->numel == n) ? a : NULL;
 }
 
-static void check_preset(const char *preset, const char *file, int single) {
+/* preset: a preset's name or a network file in the fixture folder
+ * (".json"); bn_train: batch-norm on batch statistics. */
+static void check_preset(const char *preset, const char *file, int single, int bn_train) {
     char path[512];
     snprintf(path, sizeof path, "%s/%s", ent_test_fixture_dir(), file);
     ent_fixture *f = NULL;
     CHECK_OK(ent_fixture_load(&f, path));
     if (!f) return;
     ent_model *m = NULL;
-    CHECK_OK(ent_model_new(&m, preset, NULL, 1, 28, 28, 10, 16));
+    if (strstr(preset, ".json")) {
+        ent_net *net = NULL;
+        snprintf(path, sizeof path, "%s/%s", ent_test_fixture_dir(), preset);
+        CHECK_OK(ent_net_load(&net, path));
+        if (net) CHECK_OK(ent_model_new_net(&m, net, 1, 28, 28, 10, 16));
+        ent_net_free(net);
+    } else {
+        CHECK_OK(ent_model_new(&m, preset, NULL, 1, 28, 28, 10, 16));
+    }
     int nt = 0;
     const ent_tensor_info *t = m ? ent_model_params(m, &nt) : NULL;
     const int64_t P = m ? ent_model_n_param(m) : 0;
@@ -69,7 +81,7 @@ static void check_preset(const char *preset, const char *file, int single) {
     for (int i = 0; i < 16; i++) yi[i] = (int32_t)y->data[i];
     for (int64_t i = 0; i < P; i++) v[i] = vf[i];
     ent_nethess *h = NULL;
-    ent_nethess_opts no = {.batch = 5, .single = single};
+    ent_nethess_opts no = {.batch = bn_train ? 16 : 5, .single = single, .bn_train = bn_train};
     CHECK_OK(ent_nethess_new(&h, m, theta, NULL, x->data, yi, 16, &no));
     if (h) {
         ent_hvp op = ent_nethess_hvp(h);
@@ -100,13 +112,21 @@ static void check_preset(const char *preset, const char *file, int single) {
 }
 
 ENT_TEST(hvp_fixture_small_mnistfc) {
-    check_preset("small-mnistfc", "hvp_small_mnistfc.bin", 0);
-    check_preset("small-mnistfc", "hvp_small_mnistfc.bin", 1);
+    check_preset("small-mnistfc", "hvp_small_mnistfc.bin", 0, 0);
+    check_preset("small-mnistfc", "hvp_small_mnistfc.bin", 1, 0);
 }
 
 ENT_TEST(hvp_fixture_small_lenet) {
-    check_preset("small-lenet", "hvp_small_lenet.bin", 0);
-    check_preset("small-lenet", "hvp_small_lenet.bin", 1);
+    check_preset("small-lenet", "hvp_small_lenet.bin", 0, 0);
+    check_preset("small-lenet", "hvp_small_lenet.bin", 1, 0);
+}
+
+/* A residual block with a 1x1 projection shortcut, batch-norm on the
+ * batch's statistics (one chunk of all 16 samples: the statistics are the
+ * batch's), the global mean: the add's fan-out and join in the R-operator. */
+ENT_TEST(hvp_residual_block_vs_torch) {
+    check_preset("resblock.json", "hvp_resblock.bin", 0, 1);
+    check_preset("resblock.json", "hvp_resblock.bin", 1, 1);
 }
 
 /* The presets' parameter tables, as the paper counts them. */

@@ -136,7 +136,7 @@ static ent_status save_ours(const char *path, const char *preset, ent_model *m, 
         ent_worker w = {m, buffers, obj};
         ent_run_state r = {.cfg = &cfg, .model_opts = ent_model_get_opts(m), .rank = 0, .ranks = 1,
                            .n_workers = 1, .w = &w, .model = m, .theta = theta, .buffers = buffers,
-                           .optim = opt, .sampler = ent_netobj_sampler(obj),
+                           .optim = opt, .batches = ent_netobj_batches(obj),
                            .dropout_rng = ent_netobj_dropout_rng(obj)};
         s = ent_checkpoint_save(path, &r);
     }

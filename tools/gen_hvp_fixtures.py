@@ -5,7 +5,9 @@ small networks of the Entropy-SGD Hessian study (src/models/small.c).
 Run by a developer (not by CI) with Debian's python3 + python3-torch:
     /usr/bin/python3 tools/gen_hvp_fixtures.py [outdir]   (default tests/fixtures)
 
-For each preset (small-mnistfc, small-lenet) it builds the parameter
+For each preset (small-mnistfc, small-lenet) and the residual block net
+of tests/fixtures/resblock.json (batch-norm on batch statistics, as
+`hessian --bn-train` measures it) it builds the parameter
 vector theta and a direction v by a formula that C rebuilds bit for bit
 (below), draws a batch x [16, 1, 28, 28] ~ N(0, 1) with labels y, and
 computes in float64, from those float32 values,
@@ -69,6 +71,26 @@ def forward_lenet(p, x):
     return F.linear(h, p["fc2.weight"], p["fc2.bias"])
 
 
+# tests/fixtures/resblock.json: a basic block with a 1x1 projection
+# shortcut (batch-norm on batch statistics), the global mean and fc
+RESBLOCK = [("conv1.weight", (4, 1, 3, 3), 9), ("bn1.weight", (4,), 1), ("bn1.bias", (4,), 1),
+            ("conv2.weight", (8, 4, 3, 3), 36), ("bn2.weight", (8,), 1), ("bn2.bias", (8,), 1),
+            ("conv3.weight", (8, 8, 3, 3), 72), ("conv3.bias", (8,), 72),
+            ("bn3.weight", (8,), 1), ("bn3.bias", (8,), 1),
+            ("shortcut.0.weight", (8, 4, 1, 1), 4), ("shortcut.1.weight", (8,), 1),
+            ("shortcut.1.bias", (8,), 1), ("fc.weight", (10, 8), 8), ("fc.bias", (10,), 8)]
+
+
+def forward_resblock(p, x):
+    def bn(h, name):
+        return F.batch_norm(h, None, None, p[name + ".weight"], p[name + ".bias"], training=True)
+    a = F.relu(bn(F.conv2d(x, p["conv1.weight"], stride=2, padding=1), "bn1"))
+    h = F.relu(bn(F.conv2d(a, p["conv2.weight"], stride=2, padding=1), "bn2"))
+    h = bn(F.conv2d(h, p["conv3.weight"], p["conv3.bias"], padding=1), "bn3")
+    s = bn(F.conv2d(a, p["shortcut.0.weight"], stride=2), "shortcut.1")
+    return F.linear(F.relu(h + s).mean((2, 3)), p["fc.weight"], p["fc.bias"])
+
+
 def fixture(table, forward, seed, key0):
     torch.manual_seed(seed)
     x = torch.randn(16, 1, 28, 28)
@@ -101,7 +123,8 @@ def main():
     os.makedirs(outdir, exist_ok=True)
     torch.set_num_threads(1)
     out = {"hvp_small_mnistfc": fixture(SMALL_MNISTFC, forward_mnistfc, 21, 1),
-           "hvp_small_lenet": fixture(SMALL_LENET, forward_lenet, 22, 11)}
+           "hvp_small_lenet": fixture(SMALL_LENET, forward_lenet, 22, 11),
+           "hvp_resblock": fixture(RESBLOCK, forward_resblock, 23, 31)}
     total = 0
     for name, arrays in out.items():
         total += write_fixture(os.path.join(outdir, name + ".bin"), arrays)

@@ -1,8 +1,8 @@
 /* nethess_run.h — one chunk of samples through the R-operator, in the
  * precision REAL (a template, included twice by nethess.c with REAL and
  * FN(name) set: _f64 and _f32). Forward (+R) through the model's nodes in
- * order, the softmax-CE head (the loss node), then backward (+R) in
- * reverse, adding the chunk's share of the gradient (grad) and of Hv (hv);
+ * order, each by its kind's R-operator (its ops table's rop), the softmax-CE
+ * head (the loss node), then backward (+R) in reverse, adding the chunk's share of the gradient (grad) and of Hv (hv);
  * v == NULL: gradient only. An adjoint with several writers is written by
  * the first and added to by the others (through tmp), as in the model. */
 static const REAL *FN(in_of)(const ent_nethess *h, const REAL *act, const REAL *xin, int i, int j) {
@@ -13,42 +13,6 @@ static const REAL *FN(in_of)(const ent_nethess *h, const REAL *act, const REAL *
 
 static void FN(add_into)(REAL *dst, const REAL *src, int64_t n) {
     for (int64_t k = 0; k < n; k++) dst[k] += src[k];
-}
-
-/* y = a + b (a missing R input is 0). */
-static void FN(sum2)(REAL *y, const REAL *a, const REAL *b, int64_t n) {
-    for (int64_t k = 0; k < n; k++) y[k] = (a ? a[k] : 0.0) + (b ? b[k] : 0.0);
-}
-
-/* One node forward: the element-wise add here (linear, so R{y} is the sum
- * of the inputs' R), every other kind through rop.h. */
-static void FN(node_forward)(const ent_layer *l, const REAL *th, const REAL *v,
-                             const REAL *const *in, const REAL *const *rin, REAL *out,
-                             REAL *rout, REAL *saved, ent_rop_ctx *c) {
-    if (l->kind != ENT_LAYER_ADD) {
-        FN(ent_rop_forward)(l, th, v, in[0], rin[0], out, rout, saved, c);
-        return;
-    }
-    const int64_t len = c->n * ent_layer_in_size(l);
-    FN(sum2)(out, in[0], in[1], len);
-    if (v) FN(sum2)(rout, rin[0], rin[1], len);
-}
-
-static void FN(node_backward)(const ent_layer *l, const REAL *th, const REAL *v,
-                              const REAL *const *in, const REAL *const *rin, const REAL *out,
-                              const REAL *saved, const REAL *gout, const REAL *rgout,
-                              REAL *const *gin, REAL *const *rgin, REAL *grad, REAL *hv,
-                              ent_rop_ctx *c) {
-    if (l->kind != ENT_LAYER_ADD) {
-        FN(ent_rop_backward)(l, th, v, in[0], rin[0], out, saved, gout, rgout, gin[0], rgin[0],
-                             grad, hv, c);
-        return;
-    }
-    const int64_t len = c->n * ent_layer_in_size(l);
-    for (int j = 0; j < 2; j++) {
-        if (gin[j]) FN(sum2)(gin[j], gout, NULL, len);
-        if (gin[j] && v) FN(sum2)(rgin[j], rgout, NULL, len);
-    }
 }
 
 static void FN(run_chunk)(const ent_nethess *h, nethess_ws *w, int64_t s, int64_t nc, const REAL *v,
@@ -65,8 +29,9 @@ static void FN(run_chunk)(const ent_nethess *h, nethess_ws *w, int64_t s, int64_
     for (int i = 0; i < L; i++) {
         const REAL *in[2] = {FN(in_of)(h, act, xin, i, 0), FN(in_of)(h, act, xin, i, 1)};
         const REAL *rin[2] = {FN(in_of)(h, ract, NULL, i, 0), FN(in_of)(h, ract, NULL, i, 1)};
-        FN(node_forward)(&m->layers[i], th, v, in, rin, act + h->off[i], ract + h->off[i],
-                         saved + h->soff[i], &c);
+        const ent_layer *l = &m->layers[i];
+        l->ops->rop->FN(forward)(l, th, v, in, rin, act + h->off[i], ract + h->off[i],
+                                 saved + h->soff[i], &c);
     }
     int64_t right = 0;
     *loss += FN(ent_rop_softmax_ce)(act + h->off[logits], v ? ract + h->off[logits] : NULL, h->y + s,
@@ -86,8 +51,9 @@ static void FN(run_chunk)(const ent_nethess *h, nethess_ws *w, int64_t s, int64_
             gin[j] = add ? tg + j * h->n_adj : g + h->off[p];
             rgin[j] = add ? trg + j * h->n_adj : rg + h->off[p];
         }
-        FN(node_backward)(&m->layers[i], th, v, in, rin, act + h->off[i], saved + h->soff[i],
-                          g + h->off[i], rg + h->off[i], gin, rgin, grad, hv, &c);
+        const ent_layer *l = &m->layers[i];
+        l->ops->rop->FN(backward)(l, th, v, in, rin, act + h->off[i], saved + h->soff[i],
+                                  g + h->off[i], rg + h->off[i], gin, rgin, grad, hv, &c);
         for (int j = 0; j < nd->n_in; j++) {
             if (!gin[j] || !nd->din_add[j]) continue;
             const int64_t len = nc * ent_layer_out_size(&m->layers[nd->in[j]]);

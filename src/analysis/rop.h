@@ -45,13 +45,49 @@ typedef struct {
     void *scratch;          /* at least ent_rop_scratch() values */
 } ent_rop_ctx;
 
-/* Values a layer keeps between forward and backward, and its scratch, for
- * batches of up to `batch` samples (in units of the precision used). */
+/* A kind's R-operator, the `rop` of its ops table (layer.h), at the node
+ * level: inputs and input adjoints as arrays (in[0], or in[0] and in[1]
+ * for the add), in both precisions; the conventions below. saved and
+ * scratch: values it keeps between forward and backward, and its scratch,
+ * for batches of up to `batch` samples (NULL: none). */
+struct ent_rop_kind {
+    int64_t (*saved)(const ent_layer *l, int64_t batch);
+    int64_t (*scratch)(const ent_layer *l, int64_t batch);
+#define ENT_ROP_MEMBERS(R, S)                                                               \
+    void (*forward_##S)(const ent_layer *l, const R *th, const R *v, const R *const *in,    \
+                        const R *const *rin, R *out, R *rout, R *saved, ent_rop_ctx *c);    \
+    void (*backward_##S)(const ent_layer *l, const R *th, const R *v, const R *const *in,   \
+                         const R *const *rin, const R *out, const R *saved, const R *gout,  \
+                         const R *rgout, R *const *gin, R *const *rgin, R *gth, R *rgth,    \
+                         ent_rop_ctx *c);
+    ENT_ROP_MEMBERS(double, f64)
+    ENT_ROP_MEMBERS(float, f32)
+#undef ENT_ROP_MEMBERS
+};
+
+/* The kinds that have one (rop_impl.h; rop.c makes their tables). */
+#define ENT_ROP_KINDS(X) X(dense) X(conv2d) X(batchnorm) X(relu) X(maxpool) X(dropout) \
+    X(avgpool) X(add)
+#define ENT_ROP_DECLARE(k, R, S)                                                            \
+    void ent_rop_##k##_fwd_##S(const ent_layer *l, const R *th, const R *v,                 \
+                               const R *const *in, const R *const *rin, R *out, R *rout,    \
+                               R *saved, ent_rop_ctx *c);                                   \
+    void ent_rop_##k##_bwd_##S(const ent_layer *l, const R *th, const R *v,                 \
+                               const R *const *in, const R *const *rin, const R *out,       \
+                               const R *saved, const R *gout, const R *rgout,               \
+                               R *const *gin, R *const *rgin, R *gth, R *rgth,              \
+                               ent_rop_ctx *c);
+#define ENT_ROP_DECLARE_BOTH(k) ENT_ROP_DECLARE(k, double, f64) ENT_ROP_DECLARE(k, float, f32)
+ENT_ROP_KINDS(ENT_ROP_DECLARE_BOTH)
+#undef ENT_ROP_DECLARE_BOTH
+#undef ENT_ROP_DECLARE
+
+/* Sizes for layer l (0 for a kind without saved values or scratch). */
 int64_t ent_rop_saved(const ent_layer *l, int64_t batch);
-/* Whether the R-operator knows layer l (the Hessian refuses a model with
- * a node it does not, naming the node). */
-int ent_rop_supports(const ent_layer *l);
 int64_t ent_rop_scratch(const ent_layer *l, int64_t batch);
+/* Whether layer l's kind has an R-operator (the Hessian refuses a model
+ * with a node whose kind has none, naming the node). */
+int ent_rop_supports(const ent_layer *l);
 
 void ent_rop_forward_f64(const ent_layer *l, const double *th, const double *v,
                          const double *in, const double *rin, double *out,

@@ -1,11 +1,13 @@
 /* rop_impl.h — the R-operator in the precision REAL: a template, included
  * by rop_f64.c (REAL double) and rop_f32.c (REAL float), each defining
  * REAL, GEMM (a row-major GEMM of that precision) and FN(name) (the
- * exported name with its suffix). Holds the dispatch by layer kind, the
- * element-wise kinds (ReLU, max-pool, dropout: their second derivatives
- * vanish, so R{.} is the same linear map applied to R of the input) and the
- * softmax cross-entropy head; dense/conv2d and batch-norm come from
- * rop_linear_impl.h and rop_bn_impl.h. Sums are taken in double in both
+ * exported name with its suffix). Holds each kind's node-level functions
+ * (which rop.c puts in the kinds' ent_rop_kind tables, the ops tables'
+ * `rop`), the element-wise kinds (ReLU, max-pool, dropout, the pools and
+ * the add: their second derivatives vanish, so R{.} is the same linear
+ * map applied to R of the input) and the softmax cross-entropy head;
+ * dense/conv2d and batch-norm come from rop_linear_impl.h and
+ * rop_bn_impl.h. Sums are taken in double in both
  * precisions. See rop.h for the conventions. */
 #include <math.h>
 #include <string.h>
@@ -123,63 +125,100 @@ static void scale_copy(int64_t m, const REAL *mask, const REAL *x, REAL *y) {
     for (int64_t i = 0; i < m; i++) y[i] = x ? (mask ? mask[i] * x[i] : x[i]) : 0.0;
 }
 
-void FN(ent_rop_forward)(const ent_layer *l, const REAL *th, const REAL *v,
-                     const REAL *in, const REAL *rin, REAL *out,
-                     REAL *rout, REAL *saved, ent_rop_ctx *c) {
-    const int64_t m = c->n * ent_layer_in_size(l);
-    switch (l->kind) {
-    case ENT_LAYER_DENSE: dense_forward(l, th, v, in, rin, out, rout, c); break;
-    case ENT_LAYER_CONV2D: conv_forward(l, th, v, in, rin, out, rout, c); break;
-    case ENT_LAYER_BATCHNORM: bn_forward(l, th, v, in, rin, out, rout, saved, c); break;
-    case ENT_LAYER_RELU: relu_fwd(m, in, rin, out, v ? rout : NULL); break;
-    case ENT_LAYER_MAXPOOL: pool_fwd(l, c->n, in, rin, out, v ? rout : NULL, saved); break;
-    case ENT_LAYER_DROPOUT:
-        scale_copy(m, (const REAL *)c->mask, in, out);
-        if (v) scale_copy(m, (const REAL *)c->mask, rin, rout);
-        break;
-    case ENT_LAYER_AVGPOOL:
-    case ENT_LAYER_GLOBAL_AVGPOOL:
-        avg_map(l, c->n, in, out);
-        if (v) avg_map(l, c->n, rin, rout);
-        break;
-    default: break; /* ent_rop_supports() keeps other kinds out */
+/* ---- each kind's R-operator at the node level (rop.h's ent_rop_kind):
+ * inputs as arrays, two for the add; without v the plain pass, and a
+ * backward gives no R adjoints ---- */
+
+#define ROP_FWD(kind)                                                                   \
+    void FN(ent_rop_##kind##_fwd)(const ent_layer *l, const REAL *th, const REAL *v,     \
+                                  const REAL *const *in, const REAL *const *rin,         \
+                                  REAL *out, REAL *rout, REAL *saved, ent_rop_ctx *c)
+#define ROP_BWD(kind)                                                                   \
+    void FN(ent_rop_##kind##_bwd)(const ent_layer *l, const REAL *th, const REAL *v,     \
+                                  const REAL *const *in, const REAL *const *rin,         \
+                                  const REAL *out, const REAL *saved, const REAL *gout,  \
+                                  const REAL *rgout, REAL *const *gin, REAL *const *rgin, \
+                                  REAL *gth, REAL *rgth, ent_rop_ctx *c)
+#define N_IN (c->n * ent_layer_in_size(l)) /* input values of the call */
+#define RGIN(j) (v ? rgin[j] : NULL)
+
+ROP_FWD(dense) { dense_forward(l, th, v, in[0], rin[0], out, rout, c); }
+ROP_BWD(dense) { dense_backward(l, th, v, in[0], rin[0], gout, rgout, gin[0], RGIN(0), gth, rgth, c); }
+
+ROP_FWD(conv2d) { conv_forward(l, th, v, in[0], rin[0], out, rout, c); }
+ROP_BWD(conv2d) { conv_backward(l, th, v, in[0], rin[0], gout, rgout, gin[0], RGIN(0), gth, rgth, c); }
+
+ROP_FWD(batchnorm) { bn_forward(l, th, v, in[0], rin[0], out, rout, saved, c); }
+ROP_BWD(batchnorm) {
+    bn_backward(l, th, v, in[0], rin[0], saved, gout, rgout, gin[0], RGIN(0), gth, rgth, c);
+}
+
+ROP_FWD(relu) { relu_fwd(N_IN, in[0], rin[0], out, v ? rout : NULL); }
+ROP_BWD(relu) {
+    if (gin[0]) relu_bwd(N_IN, in[0], gout, rgout, gin[0], RGIN(0));
+}
+
+ROP_FWD(maxpool) { pool_fwd(l, c->n, in[0], rin[0], out, v ? rout : NULL, saved); }
+ROP_BWD(maxpool) {
+    if (gin[0]) pool_bwd(l, c->n, saved, gout, rgout, gin[0], RGIN(0));
+}
+
+ROP_FWD(dropout) {
+    scale_copy(N_IN, (const REAL *)c->mask, in[0], out);
+    if (v) scale_copy(N_IN, (const REAL *)c->mask, rin[0], rout);
+}
+ROP_BWD(dropout) {
+    if (gin[0]) scale_copy(N_IN, (const REAL *)c->mask, gout, gin[0]);
+    if (RGIN(0)) scale_copy(N_IN, (const REAL *)c->mask, rgout, rgin[0]);
+}
+
+ROP_FWD(avgpool) {
+    avg_map(l, c->n, in[0], out);
+    if (v) avg_map(l, c->n, rin[0], rout);
+}
+ROP_BWD(avgpool) {
+    if (gin[0]) avg_adjoint(l, c->n, gout, gin[0]);
+    if (RGIN(0)) avg_adjoint(l, c->n, rgout, rgin[0]);
+}
+
+/* y = a + b, a missing (R) input being 0 */
+static void sum2(int64_t m, const REAL *a, const REAL *b, REAL *y) {
+#pragma omp parallel for if (m > ENT_PAR_MIN)
+    for (int64_t i = 0; i < m; i++) y[i] = (a ? a[i] : 0.0) + (b ? b[i] : 0.0);
+}
+
+/* The add is linear: R{y} is the sum of the inputs' R, and both inputs get
+ * the output's adjoint. */
+ROP_FWD(add) {
+    sum2(N_IN, in[0], in[1], out);
+    if (v) sum2(N_IN, rin[0], rin[1], rout);
+}
+ROP_BWD(add) {
+    for (int j = 0; j < 2; j++) {
+        if (gin[j]) sum2(N_IN, gout, NULL, gin[j]);
+        if (RGIN(j)) sum2(N_IN, rgout, NULL, rgin[j]);
     }
 }
 
+#undef N_IN
+#undef RGIN
+
+/* One single-input layer, for the callers that hold one (tests). */
+void FN(ent_rop_forward)(const ent_layer *l, const REAL *th, const REAL *v,
+                         const REAL *in, const REAL *rin, REAL *out,
+                         REAL *rout, REAL *saved, ent_rop_ctx *c) {
+    const REAL *ins[2] = {in, NULL}, *rins[2] = {rin, NULL};
+    l->ops->rop->FN(forward)(l, th, v, ins, rins, out, rout, saved, c);
+}
+
 void FN(ent_rop_backward)(const ent_layer *l, const REAL *th, const REAL *v,
-                      const REAL *in, const REAL *rin, const REAL *out,
-                      const REAL *saved, const REAL *gout,
-                      const REAL *rgout, REAL *gin, REAL *rgin,
-                      REAL *gth, REAL *rgth, ent_rop_ctx *c) {
-    const int64_t m = c->n * ent_layer_in_size(l);
-    if (!v) rgin = NULL;
-    switch (l->kind) {
-    case ENT_LAYER_DENSE:
-        dense_backward(l, th, v, in, rin, gout, rgout, gin, rgin, gth, rgth, c);
-        break;
-    case ENT_LAYER_CONV2D:
-        conv_backward(l, th, v, in, rin, gout, rgout, gin, rgin, gth, rgth, c);
-        break;
-    case ENT_LAYER_BATCHNORM:
-        bn_backward(l, th, v, in, rin, saved, gout, rgout, gin, rgin, gth, rgth, c);
-        break;
-    case ENT_LAYER_RELU:
-        if (gin) relu_bwd(m, in, gout, rgout, gin, rgin);
-        break;
-    case ENT_LAYER_MAXPOOL:
-        if (gin) pool_bwd(l, c->n, saved, gout, rgout, gin, rgin);
-        break;
-    case ENT_LAYER_DROPOUT:
-        if (gin) scale_copy(m, (const REAL *)c->mask, gout, gin);
-        if (rgin) scale_copy(m, (const REAL *)c->mask, rgout, rgin);
-        break;
-    case ENT_LAYER_AVGPOOL:
-    case ENT_LAYER_GLOBAL_AVGPOOL:
-        if (gin) avg_adjoint(l, c->n, gout, gin);
-        if (rgin) avg_adjoint(l, c->n, rgout, rgin);
-        break;
-    default: break; /* ent_rop_supports() keeps other kinds out */
-    }
+                          const REAL *in, const REAL *rin, const REAL *out,
+                          const REAL *saved, const REAL *gout,
+                          const REAL *rgout, REAL *gin, REAL *rgin,
+                          REAL *gth, REAL *rgth, ent_rop_ctx *c) {
+    const REAL *ins[2] = {in, NULL}, *rins[2] = {rin, NULL};
+    REAL *gins[2] = {gin, NULL}, *rgins[2] = {rgin, NULL};
+    l->ops->rop->FN(backward)(l, th, v, ins, rins, out, saved, gout, rgout, gins, rgins, gth, rgth, c);
 }
 
 double FN(ent_rop_softmax_ce)(const REAL *z, const REAL *rz, const int32_t *y,

@@ -14,7 +14,7 @@
 
 typedef struct {
     int noise_conv, momentum_on, outer_step, outer_rule, inner_rule, variant, quiet, schedule, force;
-    char optimizer[32], resume_dir[512];
+    char optimizer[32], resume_dir[512], augment[64];
     ent_data_source data; /* parsed here, then copied into the config */
 } train_extra;
 
@@ -91,6 +91,8 @@ static int train_spec(ent_arg *a, ent_train_config *c, train_extra *x) {
     OPT("input-dropout", ARG_FLOAT, &m->input_dropout, 0, NULL, "input dropout (-1 = preset default: mnistfc 0.2, lenet 0)");
     OPT("train-subset", ARG_I64, &c->train_subset, 0, NULL, "use only the first N training samples (0 = all)");
     OPT("test-subset", ARG_I64, &c->test_subset, 0, NULL, "use only the first N test samples (0 = all)");
+    OPT("augment", ARG_STRING, x->augment, sizeof x->augment, NULL,
+        "augmentation of the training batches: none, or crop4 and/or flip (crop4,flip: random 4-pixel-padded crops, mirrored half the time) [none]");
     OPT("val-split", ARG_I64, &c->val_split, 0, NULL, "hold N training samples out as a validation set (picked by --seed; 0 = none)");
     OPT("keep-last", ARG_INT, &c->keep_last, 0, NULL, "keep the checkpoints of the last K evaluations, named by epoch (0 = none)");
     OPT("keep-best", ARG_BOOL, &c->keep_best, 0, NULL, "keep the checkpoint of the lowest validation error (needs --val-split)");
@@ -346,13 +348,15 @@ int ent_cmd_train(int argc, char **argv) {
         } else if ((rc = ent_args_parse(spec, n, all_n, all, "train", NULL, 0, NULL)) == 0 &&
                    (rc = apply_given(&c, spec, n)) == 0) {
             apply_choices(&c, &x);
+            if (x.augment[0] && ent_augment_parse(x.augment, &c.augment) != ENT_OK)
+                rc = ent_cli_status(ENT_EUSAGE, "train");
             c.progress = !x.quiet;
             c.argc = all_n;
             c.argv = all;
-            if (resume) {
+            if (rc == 0 && resume) {
                 c.resume = 1;
                 snprintf(c.out_dir, sizeof c.out_dir, "%s", resume);
-            } else {
+            } else if (rc == 0) {
                 rc = check_out_dir(&c, ent_args_peek(all_n, all, "out") != NULL, x.force);
             }
             if (rc == 0 && c.model_file[0]) rc = model_from_file(&c);

@@ -7,8 +7,6 @@
 #include "cli/cli.h"
 #include "core/blas_core.h"
 
-#define ENT_VERSION "0.1.0"
-
 int ent_cli_status(ent_status s, const char *cmd) {
     if (s == ENT_OK) return 0;
     fprintf(stderr, "entropic %s: error: %s\n", cmd, ent_last_error());

@@ -42,4 +42,5 @@ static void add_backward(const ent_layer *l, const float *theta, const float *co
 }
 
 const ent_layer_ops ent_add_ops = {.kind_name = "add", .plan = add_plan, .n_in = 2,
-                                   .forward_n = add_forward, .backward_n = add_backward};
+                                   .forward_n = add_forward, .backward_n = add_backward,
+                                   .rop = &ent_rop_add};

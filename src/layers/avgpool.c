@@ -76,7 +76,8 @@ static void avg_backward(const ent_layer *l, const float *theta, const float *in
 }
 
 const ent_layer_ops ent_avgpool_ops = {.kind_name = "avgpool", .plan = avg_plan,
-                                       .forward = avg_forward, .backward = avg_backward, .n_in = 1};
+                                       .forward = avg_forward, .backward = avg_backward, .n_in = 1,
+                                       .rop = &ent_rop_avgpool};
 
 static ent_status gap_plan(ent_layer *l) {
     l->out_c = l->in_c, l->out_h = 1, l->out_w = 1;
@@ -112,4 +113,4 @@ static void gap_backward(const ent_layer *l, const float *theta, const float *in
 
 const ent_layer_ops ent_global_avgpool_ops = {.kind_name = "global_avgpool", .plan = gap_plan,
                                               .forward = gap_forward, .backward = gap_backward,
-                                              .n_in = 1};
+                                              .n_in = 1, .rop = &ent_rop_avgpool};

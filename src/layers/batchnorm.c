@@ -274,4 +274,5 @@ static void bn_backward(const ent_layer *l, const float *theta,
 }
 
 const ent_layer_ops ent_batchnorm_ops = {.kind_name = "batchnorm", .plan = bn_plan, .init = bn_init,
-                                 .forward = bn_forward, .backward = bn_backward, .n_in = 1};
+                                 .forward = bn_forward, .backward = bn_backward, .n_in = 1,
+                                 .rop = &ent_rop_batchnorm};

@@ -249,4 +249,5 @@ static void conv_backward(const ent_layer *l, const float *theta,
 }
 
 const ent_layer_ops ent_conv2d_ops = {.kind_name = "conv2d", .plan = conv_plan, .init = conv_init,
-                                 .forward = conv_forward, .backward = conv_backward, .n_in = 1};
+                                 .forward = conv_forward, .backward = conv_backward, .n_in = 1,
+                                 .rop = &ent_rop_conv2d};

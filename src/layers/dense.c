@@ -144,4 +144,5 @@ static void dense_backward(const ent_layer *l, const float *theta,
 }
 
 const ent_layer_ops ent_dense_ops = {.kind_name = "dense", .plan = dense_plan, .init = dense_init,
-                                 .forward = dense_forward, .backward = dense_backward, .n_in = 1};
+                                 .forward = dense_forward, .backward = dense_backward, .n_in = 1,
+                                 .rop = &ent_rop_dense};

@@ -126,4 +126,5 @@ static void dropout_backward(const ent_layer *l, const float *theta,
 }
 
 const ent_layer_ops ent_dropout_ops = {.kind_name = "dropout", .plan = dropout_plan, .init = dropout_init,
-                                 .forward = dropout_forward, .backward = dropout_backward, .n_in = 1};
+                                 .forward = dropout_forward, .backward = dropout_backward, .n_in = 1,
+                                 .rop = &ent_rop_dropout};

@@ -80,6 +80,7 @@ static inline int ent_din_stores(const ent_ctx *ctx, int j) {
 }
 
 typedef struct ent_layer ent_layer;
+typedef struct ent_rop_kind ent_rop_kind; /* analysis/rop.h */
 
 typedef struct {
     const char *kind_name;
@@ -105,6 +106,8 @@ typedef struct {
                        const float *const *in, const float *out,
                        const float *saved, const float *dout,
                        float *const *din, float *dtheta, ent_ctx *ctx);
+    /* The kind's R-operator (Hessian-vector products), NULL: none. */
+    const ent_rop_kind *rop;
 } ent_layer_ops;
 
 #define ENT_LAYER_MAX_TENSORS 6
@@ -156,6 +159,9 @@ extern const ent_layer_ops ent_add_ops;
 extern const ent_layer_ops ent_avgpool_ops;
 extern const ent_layer_ops ent_global_avgpool_ops;
 extern const ent_layer_ops ent_softmax_ce_ops;
+/* analysis/rop.c: the R-operators the ops tables point to */
+extern const ent_rop_kind ent_rop_dense, ent_rop_conv2d, ent_rop_batchnorm, ent_rop_relu,
+    ent_rop_maxpool, ent_rop_dropout, ent_rop_avgpool, ent_rop_add;
 
 const ent_layer_ops *ent_layer_ops_of(ent_layer_kind kind);
 

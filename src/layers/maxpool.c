@@ -276,4 +276,5 @@ static void pool_backward(const ent_layer *l, const float *theta,
 }
 
 const ent_layer_ops ent_maxpool_ops = {.kind_name = "maxpool", .plan = pool_plan, .init = pool_init,
-                                 .forward = pool_forward, .backward = pool_backward, .n_in = 1};
+                                 .forward = pool_forward, .backward = pool_backward, .n_in = 1,
+                                 .rop = &ent_rop_maxpool};

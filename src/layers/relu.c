@@ -51,4 +51,5 @@ static void relu_backward(const ent_layer *l, const float *theta,
 }
 
 const ent_layer_ops ent_relu_ops = {.kind_name = "relu", .plan = relu_plan, .init = relu_init,
-                                 .forward = relu_forward, .backward = relu_backward, .n_in = 1};
+                                 .forward = relu_forward, .backward = relu_backward, .n_in = 1,
+                                 .rop = &ent_rop_relu};

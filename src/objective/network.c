@@ -1,12 +1,15 @@
-/* network.c — a model and its training set seen as an ent_objective:
- * next_batch draws the next mini-batch, eval runs forward + backward in
- * training mode. Batch buffers are allocated once. */
+/* network.c — a model and a source of mini-batches (the data edge,
+ * ent_batches) seen as an ent_objective: next_batch draws the next
+ * mini-batch, eval runs forward + backward in training mode. Batch buffers
+ * are allocated once. */
+#include <string.h>
+
 #include "entropic.h"
 
 struct ent_netobj {
     ent_model *model;
     float *buffers;
-    ent_sampler sampler;
+    ent_batches src;
     ent_rng dropout;
     float *x;
     int32_t *y;
@@ -18,7 +21,7 @@ struct ent_netobj {
 
 static ent_status next_batch(void *ctx) {
     ent_netobj *o = ctx;
-    o->n = ent_sampler_next(&o->sampler, o->x, o->y);
+    o->n = o->src.ops->next(o->src.ctx, o->x, o->y);
     return ENT_OK;
 }
 
@@ -29,37 +32,51 @@ static ent_status eval(void *ctx, const float *theta, float *grad, double *loss)
                          &o->dropout, grad, loss, &o->correct);
 }
 
-ent_status ent_netobj_new(ent_netobj **out, ent_model *m, float *buffers,
-                          const ent_dataset *train, int64_t batch, uint64_t seed) {
+ent_status ent_netobj_new_batches(ent_netobj **out, ent_model *m, float *buffers,
+                                  ent_batches src, uint64_t seed) {
     *out = NULL;
-    if (batch < 1 || batch > ent_model_max_batch(m))
+    const int64_t batch = src.batch;
+    if (batch < 1 || batch > ent_model_max_batch(m)) {
+        ent_batches_free(&src);
         return ent_fail(ENT_EINVAL, "batch size %lld outside 1..%lld", (long long)batch,
                         (long long)ent_model_max_batch(m));
+    }
     ent_netobj *o = ent_alloc(sizeof *o);
-    if (!o) return ent_fail(ENT_ENOMEM, "objective: out of memory");
+    if (!o) {
+        ent_batches_free(&src);
+        return ent_fail(ENT_ENOMEM, "objective: out of memory");
+    }
+    memset(o, 0, sizeof *o);
+    o->src = src;
     o->model = m;
     o->buffers = buffers;
     const ent_tensor_info *t = ent_model_params(m, &o->n_tensors);
     o->tensor_ends = ent_alloc(sizeof(int64_t) * (size_t)(o->n_tensors + 1));
     for (int k = 0; o->tensor_ends && k < o->n_tensors; k++)
         o->tensor_ends[k] = t[k].offset + t[k].numel;
-    int64_t per = train->c * train->h * train->w;
+    const int64_t per = src.c * src.h * src.w;
     o->x = ent_alloc(sizeof(float) * (size_t)(batch * per));
     o->y = ent_alloc(sizeof(int32_t) * (size_t)batch);
     ent_rng_init(&o->dropout, seed, 2);
-    ent_status s = ent_sampler_init(&o->sampler, train, batch, seed);
-    if (!o->x || !o->y || !o->tensor_ends) s = ent_fail(ENT_ENOMEM, "objective: out of memory");
-    if (s != ENT_OK) {
+    if (!o->x || !o->y || !o->tensor_ends) {
         ent_netobj_free(o);
-        return s;
+        return ent_fail(ENT_ENOMEM, "objective: out of memory");
     }
     *out = o;
     return ENT_OK;
 }
 
+ent_status ent_netobj_new(ent_netobj **out, ent_model *m, float *buffers,
+                          const ent_dataset *train, int64_t batch, uint64_t seed) {
+    ent_batches src;
+    *out = NULL;
+    ent_status s = ent_batches_images(&src, train, batch, seed, NULL);
+    return s == ENT_OK ? ent_netobj_new_batches(out, m, buffers, src, seed) : s;
+}
+
 void ent_netobj_free(ent_netobj *o) {
     if (!o) return;
-    ent_sampler_free(&o->sampler);
+    ent_batches_free(&o->src);
     ent_free_aligned(o->x);
     ent_free_aligned(o->y);
     ent_free_aligned(o->tensor_ends);
@@ -73,7 +90,7 @@ ent_objective ent_netobj_objective(ent_netobj *o) {
     return obj;
 }
 
-ent_sampler *ent_netobj_sampler(ent_netobj *o) { return &o->sampler; }
+ent_batches *ent_netobj_batches(ent_netobj *o) { return &o->src; }
 ent_rng *ent_netobj_dropout_rng(ent_netobj *o) { return &o->dropout; }
 int64_t ent_netobj_correct(const ent_netobj *o) { return o->correct; }
 int64_t ent_netobj_batch_size(const ent_netobj *o) { return o->n; }

@@ -63,11 +63,13 @@ ent_status ent_checkpoint_load_weights(const char *path, const ent_model *m,
 
 /* ---- writing ---- */
 
-/* The data streams of one worker: sampler position and dropout stream. */
+/* The data streams of one worker: the data edge's position and the
+ * dropout stream. */
 static void stream_state(const ent_worker *w, uint64_t out[4]) {
-    const ent_sampler *sp = ent_netobj_sampler(w->obj);
+    const ent_batches *b = ent_netobj_batches(w->obj);
     const ent_rng *dr = ent_netobj_dropout_rng(w->obj);
-    out[0] = (uint64_t)sp->epoch, out[1] = (uint64_t)sp->pos, out[2] = dr->key, out[3] = dr->counter;
+    b->ops->tell(b->ctx, out);
+    out[2] = dr->key, out[3] = dr->counter;
 }
 
 static const char *const STREAM_KEYS[4] = {"sampler_epoch", "sampler_pos", "dropout_rng_key", "dropout_rng_counter"};
@@ -163,7 +165,7 @@ static ent_status resume_single(const ent_st_file *f, const char *path, ent_run_
         s = ent_ckb_get_u64(f, path, key, &st[j]);
     }
     if (s != ENT_OK) return s;
-    ent_sampler_seek(r->sampler, (int64_t)st[0], (int64_t)st[1]);
+    r->batches->ops->seek(r->batches->ctx, st);
     r->dropout_rng->key = st[2];
     r->dropout_rng->counter = st[3];
     return ENT_OK;

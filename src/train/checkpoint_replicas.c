@@ -62,10 +62,11 @@ static ent_status add_scalars(ent_ckb *b, const ent_run_state *r) {
     uint64_t *all = ent_ckb_keep(b, calloc((size_t)(y * per), sizeof *all));
     if (!mine || !all) return ent_fail(ENT_ENOMEM, "checkpoint: out of memory");
     for (int i = 0; i < nl; i++) {
-        const ent_sampler *sp = ent_netobj_sampler(r->w[i].obj);
+        const ent_batches *src = ent_netobj_batches(r->w[i].obj);
         const ent_rng *dr = ent_netobj_dropout_rng(r->w[i].obj);
         uint64_t *v = mine + i * per;
-        v[0] = (uint64_t)sp->epoch, v[1] = (uint64_t)sp->pos, v[2] = dr->key, v[3] = dr->counter;
+        src->ops->tell(src->ctx, v);
+        v[2] = dr->key, v[3] = dr->counter;
         ent_optim_state_scalars(ent_replicas_optim(r->reps, i), sc, 16);
         for (int j = 0; j < ns; j++) v[4 + j] = sc[j].value;
     }
@@ -180,7 +181,8 @@ static ent_status resume_one(const ent_st_file *f, const char *path, ent_run_sta
         s = ent_ckb_get_u64(f, path, key, &x[j]);
     }
     if (s != ENT_OK) return s;
-    ent_sampler_seek(ent_netobj_sampler(r->w[i].obj), (int64_t)x[0], (int64_t)x[1]);
+    ent_batches *src = ent_netobj_batches(r->w[i].obj);
+    src->ops->seek(src->ctx, x);
     ent_rng *dr = ent_netobj_dropout_rng(r->w[i].obj);
     dr->key = x[2];
     dr->counter = x[3];

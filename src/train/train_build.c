@@ -56,7 +56,9 @@ static ent_status build_worker(ent_run *R, int i, uint64_t stream_seed) {
     if (s != ENT_OK) return s;
     w->buffers = ent_alloc(sizeof(float) * (size_t)(ent_model_n_buffer(w->model) + 1));
     if (!w->buffers) return ent_fail(ENT_ENOMEM, "cannot allocate the batch-norm buffers");
-    return ent_netobj_new(&w->obj, w->model, w->buffers, R->train, c->batch, stream_seed);
+    ent_batches src;
+    s = ent_batches_images(&src, R->train, c->batch, stream_seed, &c->augment);
+    return s == ENT_OK ? ent_netobj_new_batches(&w->obj, w->model, w->buffers, src, stream_seed) : s;
 }
 
 static ent_status build_single(ent_run *R) {
@@ -114,7 +116,7 @@ ent_status ent_train_build(ent_run *R) {
     if (s != ENT_OK) return s;
     r->model = r->w[0].model;
     r->model_opts = ent_model_get_opts(r->model);
-    r->sampler = ent_netobj_sampler(r->w[0].obj);
+    r->batches = ent_netobj_batches(r->w[0].obj);
     r->dropout_rng = ent_netobj_dropout_rng(r->w[0].obj);
     R->steps_per_epoch = ent_batches_per_epoch(R->train->n, c->batch);
     R->total_steps = (int64_t)llround(c->epochs * (double)R->steps_per_epoch / R->batches_per_step);

@@ -34,7 +34,7 @@ typedef struct {
     float *theta, *buffers;
     ent_optim *optim;            /* single-vector optimizers */
     ent_replicas *reps;          /* replica methods */
-    ent_sampler *sampler;        /* w[0]'s */
+    ent_batches *batches;        /* w[0]'s data edge */
     ent_rng *dropout_rng;        /* w[0]'s */
     int64_t step;                /* optimizer updates done */
     int64_t grad_evals;          /* mini-batch gradients computed, all ranks and replicas */
