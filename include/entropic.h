@@ -143,12 +143,53 @@ typedef enum { ENT_SPLIT_TRAIN = 0, ENT_SPLIT_TEST = 1 } ent_split;
  * scale pixels to [0,1] and normalise by (x - mean) / std. */
 ent_status ent_idx_load(ent_dataset **out, const char *images_path,
                         const char *labels_path, float mean, float std);
+/* CIFAR-10's binary batches (the official cifar-10-binary.tar.gz): each
+ * file a whole number, 1..10000, of 3073-byte records (label 0..9, then
+ * 1024 red, 1024 green, 1024 blue bytes, 32x32 row-major). n x 3 x 32 x 32,
+ * channel k normalised by (x/255 - mean[k]) / std[k]. All files are sized
+ * (and their sizes checked) before anything is allocated. */
+ent_status ent_cifar10_load(ent_dataset **out, const char *const *paths,
+                            int n_paths, const float mean[3], const float std[3]);
+/* The "cifar10" set from a folder: data_batch_1.bin .. data_batch_5.bin
+ * (train) or test_batch.bin (test), in dir or its cifar-10-batches-bin/;
+ * dir NULL = /usr/share/datasets/cifar10. Normalised by the training set's
+ * channel statistics (mean 0.4914 0.4822 0.4465, std 0.2470 0.2435 0.2616). */
+ent_status ent_cifar10_load_dir(ent_dataset **out, const char *dir, ent_split split);
+/* Inputs X and labels y from NumPy .npy files (format 1.0, 2.0, 3.0; C
+ * order; little-endian). X: float32/float64 as is (finite), or uint8 as
+ * v/255; shape (N, D) -> 1 x 1 x D, (N, H, W) -> 1 x H x W, (N, C, H, W).
+ * y: 1-D integers >= 0, N of them. other_x/other_y (both or NULL): the
+ * other split, read only to check it has the same per-sample shape and
+ * to set n_classes = 1 + the largest label of both (at least 2). */
+ent_status ent_arrays_load(ent_dataset **out, const char *x_path, const char *y_path,
+                           const char *other_x, const char *other_y);
 /* Named data sets: "fashion-mnist" (default dir /usr/share/datasets/fashion-mnist,
- * Debian package dataset-fashion-mnist) and "mnist". dir NULL = default.
+ * Debian package dataset-fashion-mnist), "mnist" and "cifar10"
+ * (ent_cifar10_load_dir). dir NULL = default.
  * Looks for train-images-idx3-ubyte[.gz] etc. A missing file's error names
  * the package or the files to supply. */
 ent_status ent_dataset_load(ent_dataset **out, const char *name,
                             const char *dir, ent_split split);
+/* Where a data set comes from: a name and a folder, or for "arrays" the
+ * four .npy files. */
+typedef struct {
+    char name[32];  /* "fashion-mnist" | "mnist" | "cifar10" | "arrays" */
+    char dir[512];  /* "" = the data set's default */
+    char train_x[512], train_y[512], test_x[512], test_y[512]; /* "arrays" */
+} ent_data_source;
+/* One split of a source. "arrays" reads the split's pair, and the other
+ * pair too when both of its files are given (ent_arrays_load); the .npy
+ * paths with any other name are a usage error. */
+ent_status ent_data_load(ent_dataset **out, const ent_data_source *src, ent_split split);
+/* Preprocessing in place: global contrast normalisation of every sample,
+ * x <- (x - mean x) / sqrt(gcn_bias + var x) (a constant sample with bias
+ * 0 becomes 0), then ZCA whitening fitted on train (D = c*h*w <= 4096):
+ * mu and covariance C of the normalised training samples, W = U (Lambda +
+ * zca_eps)^(-1/2) U^T from LAPACK dsyevd, x <- W (x - mu) for train and
+ * test (NULL: none). The whitened training covariance is C (C + eps I)^-1.
+ * Arguments are checked before anything changes; if the eigensolver fails
+ * the samples are left contrast-normalised only. Not wired to the CLI. */
+ent_status ent_gcn_zca(ent_dataset *train, ent_dataset *test, double gcn_bias, double zca_eps);
 /* Keep the first n samples (n <= d->n), for quick runs and tests. */
 void ent_dataset_truncate(ent_dataset *d, int64_t n);
 void ent_dataset_free(ent_dataset *d);
@@ -640,8 +681,9 @@ ent_status ent_replicas_set_scalar(ent_replicas *r, const char *name, uint64_t v
 typedef struct {
     char model[32];          /* preset name (or the network file's name) */
     char model_file[512];    /* "" or a network file (docs/models.md) */
-    char dataset[32];        /* "fashion-mnist" | "mnist" */
+    char dataset[32];        /* "fashion-mnist" | "mnist" | "cifar10" | "arrays" */
     char data_dir[512];      /* "" = the data set's default */
+    char train_x[512], train_y[512], test_x[512], test_y[512]; /* "arrays": .npy files */
     char out_dir[512];       /* run directory */
     char init_from[512];     /* "" or a checkpoint to take weights from */
     int resume;              /* 1: continue the run in out_dir exactly */

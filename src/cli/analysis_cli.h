@@ -26,10 +26,9 @@ ent_status ent_ckpt_open(ent_ckpt *c, const char *path, const char *model);
 ent_status ent_ckpt_build(ent_ckpt *c, const ent_dataset *d, int64_t max_batch);
 void ent_ckpt_free(ent_ckpt *c);
 
-/* Split `split` of data set `name` (dir "" = default), the first n samples
+/* Split `split` of the data source (ent_data_load), the first n samples
  * (n <= 0 or n >= size: all). */
-ent_status ent_cli_dataset(ent_dataset **out, const char *name, const char *dir,
-                           ent_split split, int64_t n);
+ent_status ent_cli_dataset(ent_dataset **out, const ent_data_source *src, ent_split split, int64_t n);
 
 /* Write text to path atomically (CSV files). */
 ent_status ent_cli_write_text(const char *path, const char *text, size_t len);

@@ -72,9 +72,8 @@ void ent_ckpt_free(ent_ckpt *c) {
     c->file = NULL, c->m = NULL, c->theta = c->buffers = NULL;
 }
 
-ent_status ent_cli_dataset(ent_dataset **out, const char *name, const char *dir, ent_split split,
-                           int64_t n) {
-    ent_status s = ent_dataset_load(out, name, dir && dir[0] ? dir : NULL, split);
+ent_status ent_cli_dataset(ent_dataset **out, const ent_data_source *src, ent_split split, int64_t n) {
+    ent_status s = ent_data_load(out, src, split);
     if (s == ENT_OK && n > 0 && n < (*out)->n) ent_dataset_truncate(*out, n);
     return s;
 }

@@ -6,13 +6,14 @@
 #include "cli/analysis_cli.h"
 #include "cli/args.h"
 #include "cli/cli.h"
+#include "cli/data_cli.h"
 
-static ent_status evaluate(const char *ckpt, const char *model, const char *dataset, const char *dir,
-                           int split, double *loss, double *err, int64_t *n, char *model_name) {
+static ent_status evaluate(const char *ckpt, const char *model, const ent_data_source *data, int split,
+                           double *loss, double *err, int64_t *n, char *model_name) {
     ent_dataset *d = NULL;
     ent_ckpt c;
     ent_status s = ent_ckpt_open(&c, ckpt, model);
-    if (s == ENT_OK) s = ent_dataset_load(&d, dataset, dir[0] ? dir : NULL, split ? ENT_SPLIT_TRAIN : ENT_SPLIT_TEST);
+    if (s == ENT_OK) s = ent_cli_dataset(&d, data, split ? ENT_SPLIT_TRAIN : ENT_SPLIT_TEST, 0);
     if (s == ENT_OK) s = ent_ckpt_build(&c, d, 500);
     if (s == ENT_OK) s = ent_model_evaluate(c.m, c.theta, c.buffers, d, loss, err);
     if (s == ENT_OK) *n = d->n;
@@ -23,22 +24,22 @@ static ent_status evaluate(const char *ckpt, const char *model, const char *data
 }
 
 int ent_cmd_eval(int argc, char **argv) {
-    char ckpt[512] = "", model_opt[512] = "", dataset[32] = "fashion-mnist", dir[512] = "";
+    char ckpt[512] = "", model_opt[512] = "";
+    ent_data_source data = {.name = "fashion-mnist"};
     int split = 0, json = 0, threads = 0, help = 0;
-    ent_arg spec[] = {
+    ent_arg own[] = {
         {.name = "checkpoint", .type = ARG_STRING, .dst = ckpt, .cap = sizeof ckpt, .help = "checkpoint file (safetensors) to evaluate"},
         {.name = "model", .type = ARG_STRING, .dst = model_opt, .cap = sizeof model_opt, .help = "network preset, for a checkpoint without entropic metadata (PyTorch's save_file)"},
-        {.name = "dataset", .type = ARG_STRING, .dst = dataset, .cap = sizeof dataset, .help = "fashion-mnist | mnist"},
-        {.name = "data-dir", .type = ARG_STRING, .dst = dir, .cap = sizeof dir, .help = "folder with the IDX files"},
         {.name = "split", .type = ARG_CHOICE, .dst = &split, .choices = "test|train", .help = "which split"},
         {.name = "json", .type = ARG_BOOL, .dst = &json, .help = "print JSON"},
         {.name = "threads", .type = ARG_INT, .dst = &threads, .help = "threads (0 = all cores)"},
         {.name = "help", .type = ARG_BOOL, .dst = &help, .help = "this help"},
     };
-    int n = (int)(sizeof spec / sizeof spec[0]);
+    ent_arg spec[sizeof own / sizeof own[0] + ENT_CLI_DATA_ARGS];
+    int n = ent_cli_spec_with_data(spec, own, (int)(sizeof own / sizeof own[0]), 2, &data);
     if (ent_args_parse(spec, n, argc, argv, "eval", NULL, 0, NULL) != 0) return 2;
     if (help) {
-        printf("usage: entropic eval --checkpoint FILE [--model NAME] --dataset NAME [--split test|train] [--json]\n\n"
+        printf("usage: entropic eval --checkpoint FILE [--model NAME] --dataset " ENT_CLI_DATASETS " [--split test|train] [--json]\n\n"
                "Prints the mean cross-entropy loss and the error of the checkpoint's network\n"
                "(evaluation mode: no dropout, batch-norm running statistics).\n\n");
         ent_args_help(spec, n);
@@ -52,7 +53,7 @@ int ent_cmd_eval(int argc, char **argv) {
     double loss = 0, err = 0;
     int64_t count = 0;
     char model[32] = "";
-    ent_status s = evaluate(ckpt, model_opt, dataset, dir, split, &loss, &err, &count, model);
+    ent_status s = evaluate(ckpt, model_opt, &data, split, &loss, &err, &count, model);
     if (s != ENT_OK) return ent_cli_status(s, "eval");
     const char *sp = split ? "train" : "test";
     if (json) {
@@ -61,7 +62,7 @@ int ent_cmd_eval(int argc, char **argv) {
         ent_json_begin_object(&j, NULL);
         ent_json_string(&j, "checkpoint", ckpt);
         ent_json_string(&j, "model", model);
-        ent_json_string(&j, "dataset", dataset);
+        ent_json_string(&j, "dataset", data.name);
         ent_json_string(&j, "split", sp);
         ent_json_int(&j, "samples", count);
         ent_json_number(&j, "loss", loss);
@@ -70,7 +71,7 @@ int ent_cmd_eval(int argc, char **argv) {
         printf("%.*s\n", (int)j.len, j.buf);
         ent_json_free(&j);
     } else {
-        printf("%s on %s/%s (%lld samples): loss %.4f  error %.2f%%\n", model, dataset, sp,
+        printf("%s on %s/%s (%lld samples): loss %.4f  error %.2f%%\n", model, data.name, sp,
                (long long)count, loss, 100 * err);
     }
     return 0;

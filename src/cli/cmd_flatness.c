@@ -13,6 +13,7 @@
 #include "cli/analysis_cli.h"
 #include "cli/args.h"
 #include "cli/cli.h"
+#include "cli/data_cli.h"
 #include "io/plot.h"
 
 #define MAX_CKPT 8
@@ -21,7 +22,8 @@
 typedef struct {
     const char *ckpt[MAX_CKPT];
     int n_ckpt;
-    char dataset[32], dir[512], out[512], model[512];
+    char out[512], model[512];
+    ent_data_source data;
     int measure, noise, samples, temps, moves, threads, help, n_sigma, n_gamma;
     int64_t train_n, test_n;
     double sigma[MAX_GRID], gamma[MAX_GRID], rho;
@@ -137,7 +139,7 @@ static ent_status write_summary(const opts *o, const results *r) {
     ent_json_init(&j);
     ent_json_begin_object(&j, NULL);
     ent_json_string(&j, "measure", o->measure == 0 ? "local-energy" : "local-entropy");
-    ent_json_string(&j, "dataset", o->dataset);
+    ent_json_string(&j, "dataset", o->data.name);
     if (o->measure == 0) {
         ent_json_string(&j, "noise", o->noise ? "additive: w + sigma z" : "multiplicative: w + sigma z * w");
         ent_json_int(&j, "draws", o->samples);
@@ -286,8 +288,8 @@ static ent_status run(opts *o) {
         ent_ckpt_free(&k);
     }
     if (s == ENT_OK) s = ent_cli_mkdir(o->out);
-    if (s == ENT_OK) s = ent_cli_dataset(&train, o->dataset, o->dir, ENT_SPLIT_TRAIN, o->train_n);
-    if (s == ENT_OK && o->measure == 0) s = ent_cli_dataset(&test, o->dataset, o->dir, ENT_SPLIT_TEST, o->test_n);
+    if (s == ENT_OK) s = ent_cli_dataset(&train, &o->data, ENT_SPLIT_TRAIN, o->train_n);
+    if (s == ENT_OK && o->measure == 0) s = ent_cli_dataset(&test, &o->data, ENT_SPLIT_TEST, o->test_n);
     if (s == ENT_OK) o->train_n = train->n, o->test_n = test ? test->n : 0;
     for (int c = 0; c < o->n_ckpt && s == ENT_OK; c++) {
         const double t0 = ent_time_seconds();
@@ -360,11 +362,9 @@ static int check_opts(opts *o, const ent_arg *spec_sigma, const ent_arg *spec_ga
 }
 
 int ent_cmd_flatness(int argc, char **argv) {
-    opts o = {.dataset = "fashion-mnist", .samples = 0, .temps = 20, .moves = 2, .rho = 0.5, .seed = 1,
+    opts o = {.data = {.name = "fashion-mnist"}, .samples = 0, .temps = 20, .moves = 2, .rho = 0.5, .seed = 1,
               .train_n = -1, .test_n = 10000};
-    ent_arg spec[] = {
-        {.name = "dataset", .type = ARG_STRING, .dst = o.dataset, .cap = sizeof o.dataset, .help = "fashion-mnist | mnist"},
-        {.name = "data-dir", .type = ARG_STRING, .dst = o.dir, .cap = sizeof o.dir, .help = "folder with the IDX files"},
+    ent_arg own[] = {
         {.name = "measure", .type = ARG_CHOICE, .dst = &o.measure, .choices = "local-energy|local-entropy", .help = "what to measure"},
         {.name = "sigma", .type = ARG_LIST, .dst = o.sigma, .cap = MAX_GRID, .count = &o.n_sigma, .help = "local energy: noise sizes [0,0.05..1 mult.; 0,0.0025..0.1 add.]"},
         {.name = "noise", .type = ARG_CHOICE, .dst = &o.noise, .choices = "multiplicative|additive", .help = "local energy: w + sigma z w, or w + sigma z"},
@@ -381,14 +381,15 @@ int ent_cmd_flatness(int argc, char **argv) {
         {.name = "model", .type = ARG_STRING, .dst = o.model, .cap = sizeof o.model, .help = "network preset, for checkpoints without entropic metadata (PyTorch's save_file)"},
         {.name = "help", .type = ARG_BOOL, .dst = &o.help, .help = "this help"},
     };
-    const int n = (int)(sizeof spec / sizeof spec[0]);
+    ent_arg spec[sizeof own / sizeof own[0] + ENT_CLI_DATA_ARGS];
+    const int n = ent_cli_spec_with_data(spec, own, (int)(sizeof own / sizeof own[0]), 0, &o.data);
     char **rest = malloc(sizeof(char *) * (size_t)(argc + 1));
     int n_rest = 0, rc = rest ? take_checkpoints(&o, argc, argv, rest, &n_rest) : 2;
     if (rc == 0 && ent_args_parse(spec, n, n_rest, rest, "flatness", NULL, 0, NULL) != 0) rc = 2;
     free(rest);
     if (rc != 0) return rc;
     if (o.help) {
-        printf("usage: entropic flatness --checkpoint FILE [--checkpoint FILE2 ...] --dataset NAME\n"
+        printf("usage: entropic flatness --checkpoint FILE [--checkpoint FILE2 ...] --dataset " ENT_CLI_DATASETS "\n"
                "                         --measure local-energy|local-entropy [--sigma LIST] [--samples N] --out DIR\n\n"
                "local-energy   mean train and test loss and error of the network with its weights perturbed,\n"
                "               w + sigma z (.) w (multiplicative, default) or w + sigma z (additive), z ~ N(0, I),\n"
@@ -403,7 +404,7 @@ int ent_cmd_flatness(int argc, char **argv) {
     }
     if (o.samples == 0) o.samples = o.measure == 0 ? 10 : 16;
     if (o.train_n < 0) o.train_n = o.measure == 0 ? 10000 : 2000;
-    rc = check_opts(&o, &spec[3], &spec[5]); /* sigma, gamma */
+    rc = check_opts(&o, &spec[ENT_CLI_DATA_ARGS + 1], &spec[ENT_CLI_DATA_ARGS + 3]); /* sigma, gamma */
     if (rc != 0) return rc;
     ent_set_threads(o.threads);
     return ent_cli_status(run(&o), "flatness");

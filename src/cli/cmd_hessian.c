@@ -11,6 +11,7 @@
 #include "cli/analysis_cli.h"
 #include "cli/args.h"
 #include "cli/cli.h"
+#include "cli/data_cli.h"
 #include "io/plot.h"
 
 enum { EXACT = 0, LANCZOS = 1, SLQ = 2 };
@@ -19,7 +20,8 @@ static const double fractions_at[] = {1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 1e-1};
 #define N_FRAC 6
 
 typedef struct {
-    char ckpt[512], dataset[32], dir[512], out[512], params[512], model[512];
+    char ckpt[512], out[512], params[512], model[512];
+    ent_data_source data;
     int method, top, steps, probes, threads, bn_train, help, precision, single;
     int64_t samples, batch;
     double tol, threshold;
@@ -146,7 +148,7 @@ static ent_status write_summary(const result *r, const char *dir) {
     ent_json_begin_object(&j, NULL);
     ent_json_string(&j, "checkpoint", o->ckpt);
     ent_json_string(&j, "model", r->model);
-    ent_json_string(&j, "dataset", o->dataset);
+    ent_json_string(&j, "dataset", o->data.name);
     ent_json_string(&j, "method", method_names[o->method]);
     ent_json_int(&j, "samples", r->samples);
     ent_json_string(&j, "batchnorm", o->bn_train ? "train (batch statistics per chunk)" : "eval (running statistics)");
@@ -295,7 +297,7 @@ static ent_status run(const opts *o) {
     double *g = NULL;
     ent_status s = ent_ckpt_open(&c, o->ckpt, o->model);
     if (s == ENT_OK) s = ent_cli_mkdir(o->out);
-    if (s == ENT_OK) s = ent_cli_dataset(&d, o->dataset, o->dir, ENT_SPLIT_TRAIN, o->samples);
+    if (s == ENT_OK) s = ent_cli_dataset(&d, &o->data, ENT_SPLIT_TRAIN, o->samples);
     if (s == ENT_OK) s = ent_ckpt_build(&c, d, 1);
     ent_nethess_opts no = {.batch = o->batch, .bn_train = o->bn_train, .single = o->single};
     if (s == ENT_OK) s = ent_nethess_new(&nh, c.m, c.theta, c.buffers, d->x, d->y, d->n, &no);
@@ -343,13 +345,11 @@ static ent_status run(const opts *o) {
 }
 
 int ent_cmd_hessian(int argc, char **argv) {
-    opts o = {.dataset = "fashion-mnist", .method = LANCZOS, .top = 20, .probes = 4, .samples = 1000,
+    opts o = {.data = {.name = "fashion-mnist"}, .method = LANCZOS, .top = 20, .probes = 4, .samples = 1000,
               .batch = 128, .tol = 1e-6, .threshold = 1e-4, .seed = 1};
-    ent_arg spec[] = {
+    ent_arg own[] = {
         {.name = "checkpoint", .type = ARG_STRING, .dst = o.ckpt, .cap = sizeof o.ckpt, .help = "checkpoint (safetensors) of the network"},
         {.name = "model", .type = ARG_STRING, .dst = o.model, .cap = sizeof o.model, .help = "network preset, for a checkpoint without entropic metadata (PyTorch's save_file)"},
-        {.name = "dataset", .type = ARG_STRING, .dst = o.dataset, .cap = sizeof o.dataset, .help = "fashion-mnist | mnist (its training split)"},
-        {.name = "data-dir", .type = ARG_STRING, .dst = o.dir, .cap = sizeof o.dir, .help = "folder with the IDX files"},
         {.name = "samples", .type = ARG_I64, .dst = &o.samples, .help = "the first N training samples define the loss"},
         {.name = "method", .type = ARG_CHOICE, .dst = &o.method, .choices = "exact|lanczos|slq", .help = "exact spectrum, extremes, or density"},
         {.name = "top", .type = ARG_INT, .dst = &o.top, .help = "lanczos: eigenvalues at each end"},
@@ -366,10 +366,11 @@ int ent_cmd_hessian(int argc, char **argv) {
         {.name = "out", .type = ARG_STRING, .dst = o.out, .cap = sizeof o.out, .help = "output directory"},
         {.name = "help", .type = ARG_BOOL, .dst = &o.help, .help = "this help"},
     };
-    const int n = (int)(sizeof spec / sizeof spec[0]);
+    ent_arg spec[sizeof own / sizeof own[0] + ENT_CLI_DATA_ARGS];
+    const int n = ent_cli_spec_with_data(spec, own, (int)(sizeof own / sizeof own[0]), 2, &o.data);
     if (ent_args_parse(spec, n, argc, argv, "hessian", NULL, 0, NULL) != 0) return 2;
     if (o.help) {
-        printf("usage: entropic hessian --checkpoint FILE --dataset NAME [--samples N]\n"
+        printf("usage: entropic hessian --checkpoint FILE --dataset " ENT_CLI_DATASETS " [--samples N]\n"
                "                        --method exact|lanczos|slq [--top K] --out DIR\n\n"
                "The Hessian of the mean training loss (cross-entropy over the first N training\n"
                "samples, dropout off, batch-norm on its running statistics) at the checkpoint's\n"

@@ -10,13 +10,15 @@
 
 #include "cli/args.h"
 #include "cli/cli.h"
+#include "cli/data_cli.h"
 
 typedef struct {
     int noise_conv, momentum_on, outer_step, outer_rule, inner_rule, variant, quiet, schedule, force;
     char optimizer[32], resume_dir[512], augment[64];
+    ent_data_source data; /* parsed here, then copied into the config */
 } train_extra;
 
-#define N_TRAIN_ARGS 72
+#define N_TRAIN_ARGS 80
 
 /* The presets and optimizers the library has, joined by sep: usage lines
  * and option help come from these tables, so they cannot drift. */
@@ -59,8 +61,8 @@ static int train_spec(ent_arg *a, ent_train_config *c, train_extra *x) {
         preset_list(presets_help, sizeof presets_help, " | "));
     OPT("model-file", ARG_STRING, c->model_file, sizeof c->model_file, NULL,
         "a network file (JSON, docs/models.md) instead of a preset; see entropic model show");
-    OPT("dataset", ARG_STRING, c->dataset, sizeof c->dataset, NULL, "fashion-mnist | mnist");
-    OPT("data-dir", ARG_STRING, c->data_dir, sizeof c->data_dir, NULL, "folder with the IDX files (default: the data set's)");
+    snprintf(x->data.name, sizeof x->data.name, "%s", c->dataset);
+    n += ent_cli_data_args(a + n, &x->data);
     OPT("optimizer", ARG_STRING, x->optimizer, sizeof x->optimizer, NULL,
         optimizer_list(optimizers_help, sizeof optimizers_help, " | "));
     OPT("epochs", ARG_DOUBLE, &c->epochs, 0, NULL, "budget in EFFECTIVE epochs (Entropy-SGD: outer epochs x L)");
@@ -182,6 +184,13 @@ static int apply_given(ent_train_config *c, const ent_arg *spec, int n) {
 }
 
 static void apply_choices(ent_train_config *c, const train_extra *x) {
+    const ent_data_source *d = &x->data;
+    snprintf(c->dataset, sizeof c->dataset, "%s", d->name);
+    snprintf(c->data_dir, sizeof c->data_dir, "%s", d->dir);
+    snprintf(c->train_x, sizeof c->train_x, "%s", d->train_x);
+    snprintf(c->train_y, sizeof c->train_y, "%s", d->train_y);
+    snprintf(c->test_x, sizeof c->test_x, "%s", d->test_x);
+    snprintf(c->test_y, sizeof c->test_y, "%s", d->test_y);
     c->optim.coupling_schedule = (ent_coupling_schedule)x->schedule;
     c->optim.noise_code = x->noise_conv;
     c->optim.inner_momentum_grad_only = x->momentum_on;
@@ -243,7 +252,7 @@ static void print_own_options(const ent_arg *spec, int n, ent_optim_kind kind) {
 
 static void train_help(ent_arg *spec, int n, ent_optim_kind kind) {
     char presets[512], optimizers[512];
-    printf("usage: entropic train --model %s --dataset fashion-mnist|mnist\n"
+    printf("usage: entropic train --model %s --dataset " ENT_CLI_DATASETS "\n"
            "                      --optimizer %s\n"
            "                      --epochs N --batch-size B --seed S --threads T --out RUNDIR [options]\n\n",
            preset_list(presets, sizeof presets, "|"), optimizer_list(optimizers, sizeof optimizers, "|"));

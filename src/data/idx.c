@@ -250,7 +250,7 @@ static const named_set named_sets[] = {
     {"mnist", NULL, 0.1307f, 0.3081f},
 };
 
-#define KNOWN_NAMES "fashion-mnist, mnist"
+#define KNOWN_NAMES "fashion-mnist, mnist, cifar10, arrays"
 #define MNIST_FILES                                                      \
     "train-images-idx3-ubyte, train-labels-idx1-ubyte, "                 \
     "t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte (raw or .gz)"
@@ -297,6 +297,9 @@ ent_status ent_dataset_load(ent_dataset **out, const char *name,
                             const char *dir, ent_split split) {
     if (!out) return ent_fail(ENT_EINVAL, "ent_dataset_load: NULL output");
     *out = NULL;
+    if (name && strcmp(name, "cifar10") == 0) return ent_cifar10_load_dir(out, dir, split);
+    if (name && strcmp(name, "arrays") == 0)
+        return ent_fail(ENT_EUSAGE, "arrays: give its .npy files (--train-x, --train-y, --test-x, --test-y)");
     const named_set *ns = NULL;
     for (size_t i = 0; name && i < sizeof named_sets / sizeof named_sets[0]; i++)
         if (strcmp(name, named_sets[i].name) == 0) ns = &named_sets[i];

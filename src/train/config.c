@@ -98,6 +98,12 @@ ent_status ent_train_config_save(const ent_train_config *c, const ent_model_opts
     ent_json_string(&j, "model_file", c->model_file);
     ent_json_string(&j, "dataset", c->dataset);
     ent_json_string(&j, "data_dir", c->data_dir);
+    if (strcmp(c->dataset, "arrays") == 0) {
+        ent_json_string(&j, "train_x", c->train_x);
+        ent_json_string(&j, "train_y", c->train_y);
+        ent_json_string(&j, "test_x", c->test_x);
+        ent_json_string(&j, "test_y", c->test_y);
+    }
     ent_json_string(&j, "init_from", c->init_from);
     ent_json_float(&j, "dropout", mo->dropout);
     ent_json_float(&j, "input_dropout", mo->input_dropout);

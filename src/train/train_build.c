@@ -5,6 +5,7 @@
  * same_init); worker data streams (sampler, dropout) from the seed of its
  * replica, or under data-parallel MPI of its rank. */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -25,9 +26,15 @@ static ent_status hold_out(ent_run *R) {
 
 static ent_status load_data(ent_run *R) {
     const ent_train_config *c = R->r.cfg;
-    const char *dir = c->data_dir[0] ? c->data_dir : NULL;
-    ent_status s = ent_dataset_load(&R->train, c->dataset, dir, ENT_SPLIT_TRAIN);
-    if (s == ENT_OK) s = ent_dataset_load(&R->test, c->dataset, dir, ENT_SPLIT_TEST);
+    ent_data_source src;
+    snprintf(src.name, sizeof src.name, "%s", c->dataset);
+    snprintf(src.dir, sizeof src.dir, "%s", c->data_dir);
+    snprintf(src.train_x, sizeof src.train_x, "%s", c->train_x);
+    snprintf(src.train_y, sizeof src.train_y, "%s", c->train_y);
+    snprintf(src.test_x, sizeof src.test_x, "%s", c->test_x);
+    snprintf(src.test_y, sizeof src.test_y, "%s", c->test_y);
+    ent_status s = ent_data_load(&R->train, &src, ENT_SPLIT_TRAIN);
+    if (s == ENT_OK) s = ent_data_load(&R->test, &src, ENT_SPLIT_TEST);
     if (s != ENT_OK) return s;
     if (c->train_subset > 0 && c->train_subset < R->train->n) ent_dataset_truncate(R->train, c->train_subset);
     if (c->test_subset > 0 && c->test_subset < R->test->n) ent_dataset_truncate(R->test, c->test_subset);

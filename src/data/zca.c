@@ -1,0 +1,128 @@
+/* zca.c — global contrast normalisation and ZCA whitening (the CIFAR-10
+ * preprocessing of Goodfellow et al.'s maxout networks and of the
+ * Entropy-SGD paper's All-CNN runs), in double precision:
+ *
+ *   GCN, each sample x of D = c*h*w values:  x <- (x - mean x) / sqrt(bias + var x)
+ *   ZCA, fitted on the training split:       mu = mean of the GCN'd samples,
+ *                                            C  = their covariance (1/n),
+ *                                            C  = U diag(lambda) U^T (LAPACK dsyevd),
+ *                                            W  = U diag((lambda + eps)^-1/2) U^T,
+ *   applied to train and test:               x <- W (x - mu).
+ *
+ * W is symmetric, so the batch form is X <- (X - mu) W. The whitened
+ * training data has covariance W C W = C (C + eps I)^-1: the identity on
+ * the directions whose variance is well above eps (GCN removes one, the
+ * constant direction, which stays 0). */
+#include <cblas.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "entropic.h"
+
+#define ZCA_MAX_DIM 4096 /* CIFAR-10: 3072; W and C are D^2 doubles each */
+#define ZCA_CHUNK 256    /* samples per BLAS call */
+
+static void gcn(ent_dataset *d, double bias) {
+    const int64_t D = d->c * d->h * d->w;
+    for (int64_t i = 0; i < d->n; i++) {
+        float *x = d->x + i * D;
+        double m = 0, v = 0;
+        for (int64_t j = 0; j < D; j++) m += x[j];
+        m /= (double)D;
+        for (int64_t j = 0; j < D; j++) v += (x[j] - m) * (x[j] - m);
+        const double den = sqrt(bias + v / (double)D), s = den > 0 ? 1.0 / den : 1.0;
+        for (int64_t j = 0; j < D; j++) x[j] = (float)((x[j] - m) * s);
+    }
+}
+
+/* buf[k x D] = rows i0.. of d, minus mu (mu NULL: as they are). */
+static int64_t load_rows(const ent_dataset *d, int64_t i0, const double *mu, double *buf) {
+    const int64_t D = d->c * d->h * d->w;
+    const int64_t k = d->n - i0 < ZCA_CHUNK ? d->n - i0 : ZCA_CHUNK;
+    for (int64_t r = 0; r < k; r++)
+        for (int64_t j = 0; j < D; j++) buf[r * D + j] = d->x[(i0 + r) * D + j] - (mu ? mu[j] : 0.0);
+    return k;
+}
+
+/* mu[D] and the covariance C[D x D] (both triangles) of d's samples. */
+static void moments(const ent_dataset *d, double *mu, double *C, double *buf) {
+    const int64_t D = d->c * d->h * d->w;
+    memset(mu, 0, sizeof(double) * (size_t)D);
+    for (int64_t i = 0; i < d->n; i++)
+        for (int64_t j = 0; j < D; j++) mu[j] += d->x[i * D + j];
+    for (int64_t j = 0; j < D; j++) mu[j] /= (double)d->n;
+    memset(C, 0, sizeof(double) * (size_t)(D * D));
+    for (int64_t i = 0; i < d->n; i += ZCA_CHUNK) {
+        const int64_t k = load_rows(d, i, mu, buf);
+        cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, (int)D, (int)k, 1.0, buf, (int)D, 1.0, C, (int)D);
+    }
+    for (int64_t a = 0; a < D; a++)
+        for (int64_t b = a; b < D; b++) C[b * D + a] = C[a * D + b] = C[a * D + b] / (double)d->n;
+}
+
+/* C -> W = U diag((lambda + eps)^-1/2) U^T, in place (V: D x D scratch). */
+static ent_status whitener(double *C, int64_t D, double eps, double *V) {
+    double *lambda = malloc(sizeof(double) * (size_t)D);
+    if (!lambda) return ent_fail(ENT_ENOMEM, "ZCA: out of memory (D = %lld)", (long long)D);
+    memcpy(V, C, sizeof(double) * (size_t)(D * D));
+    ent_status s = ent_sym_eig(V, D, lambda, 1); /* row i of V: eigenvector i */
+    if (s == ENT_OK) {
+        for (int64_t i = 0; i < D; i++) {
+            const double l = lambda[i] > 0 ? lambda[i] : 0.0, r = pow(l + eps, -0.25);
+            for (int64_t j = 0; j < D; j++) V[i * D + j] *= r; /* W = V^T V */
+        }
+        cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, (int)D, (int)D, 1.0, V, (int)D, 0.0, C, (int)D);
+        for (int64_t a = 0; a < D; a++)
+            for (int64_t b = a + 1; b < D; b++) C[b * D + a] = C[a * D + b];
+    }
+    free(lambda);
+    return s;
+}
+
+/* d <- (d - mu) W, in chunks (buf, out: ZCA_CHUNK x D). */
+static void apply(ent_dataset *d, const double *mu, const double *W, double *buf, double *out) {
+    const int64_t D = d->c * d->h * d->w;
+    for (int64_t i = 0; i < d->n; i += ZCA_CHUNK) {
+        const int64_t k = load_rows(d, i, mu, buf);
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)k, (int)D, (int)D, 1.0, buf, (int)D, W,
+                    (int)D, 0.0, out, (int)D);
+        for (int64_t j = 0; j < k * D; j++) d->x[i * D + j] = (float)out[j];
+    }
+}
+
+static ent_status check_args(const ent_dataset *train, const ent_dataset *test, double bias, double eps) {
+    if (!train || !train->x || train->n < 2) return ent_fail(ENT_EINVAL, "ent_gcn_zca: want a training set of >= 2 samples");
+    const int64_t D = train->c * train->h * train->w;
+    if (D < 1 || D > ZCA_MAX_DIM)
+        return ent_fail(ENT_EINVAL, "ent_gcn_zca: %lld values per sample, at most %d", (long long)D, ZCA_MAX_DIM);
+    if (test && (test->c != train->c || test->h != train->h || test->w != train->w))
+        return ent_fail(ENT_ESHAPE, "ent_gcn_zca: test samples %lldx%lldx%lld, training %lldx%lldx%lld",
+                        (long long)test->c, (long long)test->h, (long long)test->w, (long long)train->c,
+                        (long long)train->h, (long long)train->w);
+    if (!(bias >= 0 && isfinite(bias))) return ent_fail(ENT_EINVAL, "ent_gcn_zca: GCN bias must be >= 0, got %g", bias);
+    if (!(eps > 0 && isfinite(eps))) return ent_fail(ENT_EINVAL, "ent_gcn_zca: ZCA epsilon must be > 0, got %g", eps);
+    return ENT_OK;
+}
+
+ent_status ent_gcn_zca(ent_dataset *train, ent_dataset *test, double gcn_bias, double zca_eps) {
+    ent_status s = check_args(train, test, gcn_bias, zca_eps);
+    if (s != ENT_OK) return s;
+    const int64_t D = train->c * train->h * train->w;
+    double *mu = malloc(sizeof(double) * (size_t)D);
+    double *C = malloc(sizeof(double) * (size_t)(D * D)), *V = malloc(sizeof(double) * (size_t)(D * D));
+    double *buf = malloc(sizeof(double) * (size_t)(ZCA_CHUNK * D)), *out = malloc(sizeof(double) * (size_t)(ZCA_CHUNK * D));
+    if (!mu || !C || !V || !buf || !out) s = ent_fail(ENT_ENOMEM, "ZCA: out of memory (D = %lld)", (long long)D);
+    if (s == ENT_OK) {
+        gcn(train, gcn_bias);
+        if (test) gcn(test, gcn_bias);
+        moments(train, mu, C, buf);
+        s = whitener(C, D, zca_eps, V);
+    }
+    if (s == ENT_OK) {
+        apply(train, mu, C, buf, out);
+        if (test) apply(test, mu, C, buf, out);
+    }
+    free(mu), free(C), free(V), free(buf), free(out);
+    return s;
+}
