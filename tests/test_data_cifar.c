@@ -202,3 +202,49 @@ ENT_TEST(cli_cifar) {
     CHECK_MSG(rc == 2 && strstr(out, p) && strstr(out, "label of record 1 is 77") && ent_test_count_lines(out) == 1,
               "exit %d: %s", rc, out);
 }
+
+/* fc1.weight and fc2.weight of two checkpoints: the same bits. */
+static int same_fc(const char *a, const char *b) {
+    ent_st_file *fa = NULL, *fb = NULL;
+    int same = ent_safetensors_read(&fa, a) == ENT_OK && ent_safetensors_read(&fb, b) == ENT_OK;
+    static float x[8 * 3072], y[8 * 3072];
+    const char *names[] = {"fc1.weight", "fc2.weight"};
+    const int64_t n[] = {8 * 3072, 10 * 8};
+    for (int i = 0; same && i < 2; i++)
+        same = ent_st_get(fa, names[i], x, n[i]) == ENT_OK && ent_st_get(fb, names[i], y, n[i]) == ENT_OK &&
+               memcmp(x, y, sizeof(float) * (size_t)n[i]) == 0;
+    ent_st_file_free(fa), ent_st_file_free(fb);
+    return same;
+}
+
+/* --preprocess gcn-zca: the whitening is kept in the run directory, a
+ * resumed run reads it back and ends bit-identical to an uninterrupted
+ * one, eval applies it from beside the checkpoint, and without the file
+ * eval says so in one line (exit 2). */
+ENT_TEST(cli_cifar_gcn_zca_resume) {
+    char dir[700];
+    snprintf(dir, sizeof dir, "%s/zca", ent_test_tmpdir());
+    CHECK(ent_test_run(out, sizeof out, "mkdir -p %s", dir) == 0);
+    write_folder(dir);
+    const char *common = "--model tiny-mnistfc --optimizer sgd --momentum 0.9 --batch-size 4 --preprocess gcn-zca "
+                         "--augment crop4,flip --threads 2 --quiet";
+    int rc = ent_test_run(out, sizeof out, "%s train --dataset cifar10 --data-dir %s %s --epochs 4 --out %s/full",
+                          ent_test_cli(), dir, common, dir);
+    CHECK_MSG(rc == 0, "full: %s", out);
+    rc = ent_test_run(out, sizeof out, "%s train --dataset cifar10 --data-dir %s %s --epochs 2 --out %s/half",
+                      ent_test_cli(), dir, common, dir);
+    CHECK_MSG(rc == 0, "half: %s", out);
+    rc = ent_test_run(out, sizeof out, "test -s %s/half/zca.safetensors && %s train --resume %s/half --epochs 4",
+                      dir, ent_test_cli(), dir);
+    CHECK_MSG(rc == 0, "resume: %s", out);
+    char a[800], b[800];
+    snprintf(a, sizeof a, "%s/full/checkpoint.safetensors", dir);
+    snprintf(b, sizeof b, "%s/half/checkpoint.safetensors", dir);
+    CHECK_MSG(same_fc(a, b), "the resumed whitened, augmented run differs from the uninterrupted one");
+    rc = ent_test_run(out, sizeof out, "%s eval --checkpoint %s --dataset cifar10 --data-dir %s --json", ent_test_cli(),
+                      a, dir);
+    CHECK_MSG(rc == 0 && strstr(out, "\"samples\": 4"), "eval: exit %d: %s", rc, out);
+    rc = ent_test_run(out, sizeof out, "mv %s/full/zca.safetensors %s/moved && %s eval --checkpoint %s --dataset cifar10 "
+                      "--data-dir %s", dir, dir, ent_test_cli(), a, dir);
+    CHECK_MSG(rc == 2 && strstr(out, "zca.safetensors") && ent_test_count_lines(out) == 1, "no whitening: %d %s", rc, out);
+}

@@ -3,7 +3,9 @@
  * of the contrast-normalised data (computed here independently, in double),
  * which is the identity on every direction but the constant one when eps
  * is small; the test split goes through the same transform. */
+#include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "test.h"
 
@@ -121,4 +123,31 @@ ENT_TEST(gcn_zca_closed_form) {
     ent_dataset_free(fresh);
     ent_dataset_free(other);
     ent_dataset_free(base);
+}
+
+/* The cached transform (--preprocess gcn-zca): its first call fits and
+ * writes the file, a second call on fresh copies reads it back and gives
+ * the very same floats (a resumed run sees the same inputs), within float
+ * rounding of the uncached transform; a file of other settings is refused. */
+ENT_TEST(gcn_zca_cache_replays) {
+    char cache[600];
+    snprintf(cache, sizeof cache, "%s/zca.safetensors", ent_test_tmpdir());
+    ent_dataset *src = make_set(N, 1), *src_test = make_set(200, 2);
+    ent_dataset *a = copy_set(src, N), *at = copy_set(src_test, 200);
+    ent_dataset *b = copy_set(src, N), *bt = copy_set(src_test, 200);
+    ent_dataset *c = copy_set(src, N), *ct = copy_set(src_test, 200);
+    CHECK_OK(ent_gcn_zca_cached(a, &at, 1, 0.0, 0.1, cache)); /* fits, writes */
+    CHECK_OK(ent_gcn_zca_cached(b, &bt, 1, 0.0, 0.1, cache)); /* reads */
+    CHECK(memcmp(a->x, b->x, sizeof(float) * N * D) == 0);
+    CHECK(memcmp(at->x, bt->x, sizeof(float) * 200 * D) == 0);
+    CHECK_OK(ent_gcn_zca(c, ct, 0.0, 0.1));
+    double worst = 0, big = 0;
+    for (int64_t i = 0; i < N * D; i++) worst = fmax(worst, fabs(a->x[i] - c->x[i])), big = fmax(big, fabs(c->x[i]));
+    printf("    cached (float32 mean and whitener) vs double transform: max |diff| / max |x| %.1e (tol 1e-5)\n",
+           worst / big);
+    CHECK(worst < 1e-5 * big);
+    ent_dataset *d = copy_set(src, N);
+    CHECK(ent_gcn_zca_cached(d, NULL, 0, 0.0, 0.2, cache) == ENT_EFORMAT && strstr(ent_last_error(), "other settings"));
+    ent_dataset *sets[] = {src, src_test, a, at, b, bt, c, ct, d};
+    for (size_t i = 0; i < sizeof sets / sizeof sets[0]; i++) ent_dataset_free(sets[i]);
 }

@@ -24,6 +24,11 @@ typedef struct {
  * one with metadata must agree with a preset given. */
 ent_status ent_ckpt_open(ent_ckpt *c, const char *path, const char *model);
 ent_status ent_ckpt_build(ent_ckpt *c, const ent_dataset *d, int64_t max_batch);
+/* Between open and build: the preprocessing the checkpoint's run applied
+ * to its data (metadata "data.preprocess"), applied to d and the n_more
+ * others too; gcn-zca reads the run's ENT_ZCA_FILE beside the checkpoint
+ * (a one-line error if it is not there). */
+ent_status ent_ckpt_preprocess(const ent_ckpt *c, ent_dataset *d, ent_dataset *const *more, int n_more);
 void ent_ckpt_free(ent_ckpt *c);
 
 /* Split `split` of the data source (ent_data_load), the first n samples

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "cli/analysis_cli.h"
 
@@ -40,6 +41,21 @@ static ent_status ckpt_net(const ent_ckpt *c, const ent_model_opts *o, int64_t n
     if (c->given[0]) return ent_net_named(net, c->given, o, n_classes);
     if (js && js[0]) return ent_net_parse(net, js, strlen(js), c->path);
     return ent_net_named(net, c->model, o, n_classes);
+}
+
+ent_status ent_ckpt_preprocess(const ent_ckpt *c, ent_dataset *d, ent_dataset *const *more, int n_more) {
+    const char *p = ent_st_meta(c->file, "data.preprocess");
+    if (!p || strcmp(p, "none") == 0) return ENT_OK;
+    if (strcmp(p, "gcn-zca") != 0)
+        return ent_fail(ENT_EFORMAT, "%s: unknown data.preprocess '%s' in the metadata", c->path, p);
+    char cache[600];
+    const char *slash = strrchr(c->path, '/');
+    snprintf(cache, sizeof cache, "%.*s%s", slash ? (int)(slash - c->path + 1) : 0, c->path, ENT_ZCA_FILE);
+    if (access(cache, R_OK) != 0)
+        return ent_fail(ENT_ENOENT, "%s: its run whitened the data (gcn-zca), but %s, the whitening, is not beside it",
+                        c->path, cache);
+    ent_status s = ent_gcn_zca_cached(d, more, n_more, ENT_ZCA_GCN_BIAS, ENT_ZCA_EPS, cache);
+    return s;
 }
 
 ent_status ent_ckpt_build(ent_ckpt *c, const ent_dataset *d, int64_t max_batch) {

@@ -290,6 +290,12 @@ static ent_status run(opts *o) {
     if (s == ENT_OK) s = ent_cli_mkdir(o->out);
     if (s == ENT_OK) s = ent_cli_dataset(&train, &o->data, ENT_SPLIT_TRAIN, o->train_n);
     if (s == ENT_OK && o->measure == 0) s = ent_cli_dataset(&test, &o->data, ENT_SPLIT_TEST, o->test_n);
+    if (s == ENT_OK) { /* the data as the first checkpoint's run saw them (gcn-zca) */
+        ent_ckpt k;
+        s = ent_ckpt_open(&k, o->ckpt[0], o->model);
+        if (s == ENT_OK) s = ent_ckpt_preprocess(&k, train, &test, test ? 1 : 0);
+        ent_ckpt_free(&k);
+    }
     if (s == ENT_OK) o->train_n = train->n, o->test_n = test ? test->n : 0;
     for (int c = 0; c < o->n_ckpt && s == ENT_OK; c++) {
         const double t0 = ent_time_seconds();

@@ -91,6 +91,8 @@ static int train_spec(ent_arg *a, ent_train_config *c, train_extra *x) {
     OPT("input-dropout", ARG_FLOAT, &m->input_dropout, 0, NULL, "input dropout (-1 = preset default: mnistfc 0.2, lenet 0)");
     OPT("train-subset", ARG_I64, &c->train_subset, 0, NULL, "use only the first N training samples (0 = all)");
     OPT("test-subset", ARG_I64, &c->test_subset, 0, NULL, "use only the first N test samples (0 = all)");
+    OPT("preprocess", ARG_CHOICE, &c->preprocess, 0, "none|gcn-zca",
+        "gcn-zca: global contrast normalisation, then ZCA whitening fitted on the training split (CIFAR-10 as in the Entropy-SGD paper), kept in the run directory [none]");
     OPT("augment", ARG_STRING, x->augment, sizeof x->augment, NULL,
         "augmentation of the training batches: none, or crop4 and/or flip (crop4,flip: random 4-pixel-padded crops, mirrored half the time) [none]");
     OPT("val-split", ARG_I64, &c->val_split, 0, NULL, "hold N training samples out as a validation set (picked by --seed; 0 = none)");

@@ -15,8 +15,10 @@
  * constant direction, which stays 0). */
 #include <cblas.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "entropic.h"
 
@@ -122,6 +124,76 @@ ent_status ent_gcn_zca(ent_dataset *train, ent_dataset *test, double gcn_bias, d
     if (s == ENT_OK) {
         apply(train, mu, C, buf, out);
         if (test) apply(test, mu, C, buf, out);
+    }
+    free(mu), free(C), free(V), free(buf), free(out);
+    return s;
+}
+
+/* ---- the transform cached in a file (--preprocess gcn-zca) ----
+ * The fitted mu and W are rounded to float32 and stored as the
+ * safetensors tensors "zca.mean" [D] and "zca.whitener" [D, D] with the
+ * settings in the metadata; the data are whitened with the rounded values
+ * whether they were just fitted or read back, so a resumed run (and an
+ * evaluation of its checkpoint) sees the very same inputs. */
+
+static ent_status read_cache(const char *path, int64_t D, double bias, double eps, double *mu, double *W) {
+    ent_st_file *f = NULL;
+    ent_status s = ent_safetensors_read(&f, path);
+    if (s != ENT_OK) return s;
+    const char *b = ent_st_meta(f, "zca.gcn_bias"), *e = ent_st_meta(f, "zca.eps");
+    float *tmp = malloc(sizeof(float) * (size_t)(D * D));
+    if (!tmp) s = ent_fail(ENT_ENOMEM, "%s: out of memory", path);
+    else if (!b || !e || atof(b) != bias || atof(e) != eps)
+        s = ent_fail(ENT_EFORMAT, "%s: a whitening for other settings (gcn bias %s, eps %s)", path, b ? b : "?",
+                     e ? e : "?");
+    if (s == ENT_OK) s = ent_st_get(f, "zca.mean", tmp, D);
+    for (int64_t j = 0; s == ENT_OK && j < D; j++) mu[j] = tmp[j];
+    if (s == ENT_OK) s = ent_st_get(f, "zca.whitener", tmp, D * D);
+    for (int64_t j = 0; s == ENT_OK && j < D * D; j++) W[j] = tmp[j];
+    free(tmp);
+    ent_st_file_free(f);
+    return s;
+}
+
+/* Round mu and W to float32 (in place) and write them to path. */
+static ent_status write_cache(const char *path, int64_t D, double bias, double eps, double *mu, double *W) {
+    float *m = malloc(sizeof(float) * (size_t)D), *w = malloc(sizeof(float) * (size_t)(D * D));
+    ent_status s = m && w ? ENT_OK : ent_fail(ENT_ENOMEM, "ZCA: out of memory (D = %lld)", (long long)D);
+    for (int64_t j = 0; s == ENT_OK && j < D; j++) mu[j] = m[j] = (float)mu[j];
+    for (int64_t j = 0; s == ENT_OK && j < D * D; j++) W[j] = w[j] = (float)W[j];
+    char sb[32], se[32];
+    snprintf(sb, sizeof sb, "%.17g", bias), snprintf(se, sizeof se, "%.17g", eps);
+    const char *keys[] = {"zca.gcn_bias", "zca.eps"}, *vals[] = {sb, se};
+    const ent_st_tensor t[2] = {{"zca.mean", 1, {D}, m, 0}, {"zca.whitener", 2, {D, D}, w, 0}};
+    if (s == ENT_OK && path) s = ent_safetensors_write(path, t, 2, keys, vals, 2);
+    free(m), free(w);
+    return s;
+}
+
+ent_status ent_gcn_zca_cached(ent_dataset *train, ent_dataset *const *others, int n_others, double gcn_bias,
+                              double zca_eps, const char *cache) {
+    ent_status s = check_args(train, NULL, gcn_bias, zca_eps);
+    for (int k = 0; s == ENT_OK && k < n_others; k++) s = check_args(train, others[k], gcn_bias, zca_eps);
+    if (s != ENT_OK) return s;
+    const int64_t D = train->c * train->h * train->w;
+    double *mu = malloc(sizeof(double) * (size_t)D);
+    double *C = malloc(sizeof(double) * (size_t)(D * D)), *V = malloc(sizeof(double) * (size_t)(D * D));
+    double *buf = malloc(sizeof(double) * (size_t)(ZCA_CHUNK * D)), *out = malloc(sizeof(double) * (size_t)(ZCA_CHUNK * D));
+    if (!mu || !C || !V || !buf || !out) s = ent_fail(ENT_ENOMEM, "ZCA: out of memory (D = %lld)", (long long)D);
+    if (s == ENT_OK) {
+        gcn(train, gcn_bias);
+        for (int k = 0; k < n_others; k++) gcn(others[k], gcn_bias);
+        if (cache && access(cache, F_OK) == 0) {
+            s = read_cache(cache, D, gcn_bias, zca_eps, mu, C);
+        } else {
+            moments(train, mu, C, buf);
+            s = whitener(C, D, zca_eps, V);
+            if (s == ENT_OK) s = write_cache(cache, D, gcn_bias, zca_eps, mu, C);
+        }
+    }
+    if (s == ENT_OK) {
+        apply(train, mu, C, buf, out);
+        for (int k = 0; k < n_others; k++) apply(others[k], mu, C, buf, out);
     }
     free(mu), free(C), free(V), free(buf), free(out);
     return s;

@@ -121,6 +121,7 @@ ent_status ent_checkpoint_save(const char *path, const ent_run_state *r) {
     ent_ckb_meta(&b, "entropic.network", net.failed ? "" : net.buf);
     ent_json_free(&net);
     ent_ckb_meta(&b, "dataset", r->cfg->dataset);
+    ent_ckb_meta(&b, "data.preprocess", r->cfg->preprocess == ENT_PREPROCESS_GCN_ZCA ? "gcn-zca" : "none");
     ent_ckb_meta(&b, "optimizer", ent_optim_kind_name(r->cfg->optim.kind));
     ent_ckb_meta_f32(&b, "model.dropout", r->model_opts.dropout);
     ent_ckb_meta_f32(&b, "model.input_dropout", r->model_opts.input_dropout);

@@ -128,6 +128,7 @@ ent_status ent_train_config_save(const ent_train_config *c, const ent_model_opts
     char aug[32];
     ent_augment_text(&c->augment, aug, sizeof aug);
     ent_json_string(&j, "augment", aug);
+    ent_json_string(&j, "preprocess", c->preprocess == ENT_PREPROCESS_GCN_ZCA ? "gcn-zca" : "none");
     ent_json_int(&j, "val_split", c->val_split);
     ent_json_begin_array(&j, "val_indices");
     for (int64_t i = 0; i < c->val_split; i++) ent_json_int(&j, NULL, val_idx[i]);

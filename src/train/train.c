@@ -45,7 +45,7 @@ static ent_optim *lead_optim(const ent_run *R) {
     return R->r.reps ? ent_replicas_optim(R->r.reps, 0) : R->r.optim;
 }
 
-static ent_status make_dir(const char *path) {
+ent_status ent_run_make_dir(const char *path) {
     char tmp[600];
     snprintf(tmp, sizeof tmp, "%s", path);
     for (char *p = tmp + 1; *p; p++) {
@@ -253,7 +253,7 @@ static ent_status init_from(ent_run *R) {
 static ent_status start_in(ent_run *R) {
     const ent_train_config *c = R->r.cfg;
     ent_run_state *r = &R->r;
-    ent_status s = r->rank == 0 ? make_dir(c->out_dir) : ENT_OK;
+    ent_status s = r->rank == 0 ? ent_run_make_dir(c->out_dir) : ENT_OK;
     if (s != ENT_OK) return s;
     snprintf(R->ckpt_path, sizeof R->ckpt_path, "%s/checkpoint.safetensors", c->out_dir);
     snprintf(R->metrics_path, sizeof R->metrics_path, "%s/metrics.csv", c->out_dir);
@@ -277,7 +277,7 @@ static ent_status start_in(ent_run *R) {
  * it wrote there), so a failed --init-from leaves nothing behind; one that
  * existed before is left as it was found. */
 static void undo_start(const ent_train_config *c) {
-    static const char *const files[] = {"config.json", "metrics.csv"};
+    static const char *const files[] = {"config.json", "metrics.csv", ENT_ZCA_FILE};
     for (size_t i = 0; i < sizeof files / sizeof *files; i++) {
         char path[600];
         snprintf(path, sizeof path, "%s/%s", c->out_dir, files[i]);
@@ -286,14 +286,7 @@ static void undo_start(const ent_train_config *c) {
     rmdir(c->out_dir); /* only if nothing else is in it */
 }
 
-static ent_status start(ent_run *R) {
-    const ent_train_config *c = R->r.cfg;
-    struct stat st;
-    const int made = R->r.rank == 0 && stat(c->out_dir, &st) != 0;
-    ent_status s = start_in(R);
-    if (s != ENT_OK && made) undo_start(c);
-    return s;
-}
+
 
 /* Fill in what the configuration leaves to the run: the number of
  * replicas (the checkpoint's on resume, else one per rank under mpirun,
@@ -339,9 +332,12 @@ ent_status ent_train_run(const ent_train_config *c) {
     R.r.ranks = ent_dist_size();
     R.cfg.progress = c->progress && R.r.rank == 0;
     R.tty = isatty(2);
+    struct stat st; /* a start that fails takes back the directory it made */
+    const int made = R.r.rank == 0 && stat(R.cfg.out_dir, &st) != 0;
     s = resolve(&R);
     if (s == ENT_OK) s = ent_train_build(&R);
-    if (s == ENT_OK) s = start(&R);
+    if (s == ENT_OK) s = start_in(&R);
+    if (s != ENT_OK && made) undo_start(&R.cfg);
     if (s == ENT_OK) {
         R.session_start = ent_time_seconds();
         R.wall_at_start = R.r.wall_seconds;

@@ -24,6 +24,20 @@ static ent_status hold_out(ent_run *R) {
     return ent_dataset_hold_out(R->train, n, R->r.cfg->seed, &R->val, R->val_idx);
 }
 
+/* --preprocess gcn-zca: fitted on the training split (what is left of it
+ * after --val-split), applied to every split; the fit is kept in the run
+ * directory, so --resume reads it back rather than fitting again. */
+static ent_status whiten(ent_run *R) {
+    char cache[600];
+    snprintf(cache, sizeof cache, "%s/%s", R->r.cfg->out_dir, ENT_ZCA_FILE);
+    ent_dataset *others[2] = {R->test, R->val};
+    const int writer = R->r.rank == 0; /* the other ranks fit the same (rounded) transform */
+    ent_status s = writer ? ent_run_make_dir(R->r.cfg->out_dir) : ENT_OK;
+    if (s != ENT_OK) return s;
+    return ent_gcn_zca_cached(R->train, others, R->val ? 2 : 1, ENT_ZCA_GCN_BIAS, ENT_ZCA_EPS,
+                              writer ? cache : NULL);
+}
+
 static ent_status load_data(ent_run *R) {
     const ent_train_config *c = R->r.cfg;
     ent_data_source src;
@@ -38,7 +52,8 @@ static ent_status load_data(ent_run *R) {
     if (s != ENT_OK) return s;
     if (c->train_subset > 0 && c->train_subset < R->train->n) ent_dataset_truncate(R->train, c->train_subset);
     if (c->test_subset > 0 && c->test_subset < R->test->n) ent_dataset_truncate(R->test, c->test_subset);
-    return c->val_split > 0 ? hold_out(R) : ENT_OK;
+    s = c->val_split > 0 ? hold_out(R) : ENT_OK;
+    return s == ENT_OK && c->preprocess == ENT_PREPROCESS_GCN_ZCA ? whiten(R) : s;
 }
 
 /* Worker i: its own model (workspace), buffers and objective. */

@@ -42,6 +42,8 @@ typedef struct {
 } ent_run;
 
 ent_status ent_train_build(ent_run *R);
+/* mkdir -p path (train.c). */
+ent_status ent_run_make_dir(const char *path);
 void ent_train_cleanup(ent_run *R);
 
 /* The files beside the latest checkpoint (keep.c), rank 0 only. After an
