@@ -188,7 +188,8 @@ ent_status ent_data_load(ent_dataset **out, const ent_data_source *src, ent_spli
  * zca_eps)^(-1/2) U^T from LAPACK dsyevd, x <- W (x - mu) for train and
  * test (NULL: none). The whitened training covariance is C (C + eps I)^-1.
  * Arguments are checked before anything changes; if the eigensolver fails
- * the samples are left contrast-normalised only. Not wired to the CLI. */
+ * the samples are left contrast-normalised only. Training runs use the
+ * cached form below (--preprocess gcn-zca). */
 ent_status ent_gcn_zca(ent_dataset *train, ent_dataset *test, double gcn_bias, double zca_eps);
 /* The same for training runs (--preprocess gcn-zca): the fitted mean and
  * whitener rounded to float32 and kept in `cache` (a safetensors file; NULL:

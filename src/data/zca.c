@@ -107,25 +107,42 @@ static ent_status check_args(const ent_dataset *train, const ent_dataset *test, 
     return ENT_OK;
 }
 
+/* The buffers of one transform: mu [D], C and V [D x D], two chunks. */
+typedef struct {
+    double *mu, *C, *V, *buf, *out;
+} zca_work;
+
+static void work_free(zca_work *w) { free(w->mu), free(w->C), free(w->V), free(w->buf), free(w->out); }
+
+static ent_status work_alloc(zca_work *w, int64_t D) {
+    w->mu = malloc(sizeof(double) * (size_t)D);
+    w->C = malloc(sizeof(double) * (size_t)(D * D)), w->V = malloc(sizeof(double) * (size_t)(D * D));
+    w->buf = malloc(sizeof(double) * (size_t)(ZCA_CHUNK * D));
+    w->out = malloc(sizeof(double) * (size_t)(ZCA_CHUNK * D));
+    if (w->mu && w->C && w->V && w->buf && w->out) return ENT_OK;
+    work_free(w);
+    return ent_fail(ENT_ENOMEM, "ZCA: out of memory (D = %lld)", (long long)D);
+}
+
+/* mu and W (into w->C) of the contrast-normalised training split. */
+static ent_status fit(const ent_dataset *train, double eps, zca_work *w) {
+    moments(train, w->mu, w->C, w->buf);
+    return whitener(w->C, train->c * train->h * train->w, eps, w->V);
+}
+
 ent_status ent_gcn_zca(ent_dataset *train, ent_dataset *test, double gcn_bias, double zca_eps) {
     ent_status s = check_args(train, test, gcn_bias, zca_eps);
+    zca_work w = {0};
+    if (s == ENT_OK) s = work_alloc(&w, train->c * train->h * train->w);
     if (s != ENT_OK) return s;
-    const int64_t D = train->c * train->h * train->w;
-    double *mu = malloc(sizeof(double) * (size_t)D);
-    double *C = malloc(sizeof(double) * (size_t)(D * D)), *V = malloc(sizeof(double) * (size_t)(D * D));
-    double *buf = malloc(sizeof(double) * (size_t)(ZCA_CHUNK * D)), *out = malloc(sizeof(double) * (size_t)(ZCA_CHUNK * D));
-    if (!mu || !C || !V || !buf || !out) s = ent_fail(ENT_ENOMEM, "ZCA: out of memory (D = %lld)", (long long)D);
+    gcn(train, gcn_bias);
+    if (test) gcn(test, gcn_bias);
+    s = fit(train, zca_eps, &w);
     if (s == ENT_OK) {
-        gcn(train, gcn_bias);
-        if (test) gcn(test, gcn_bias);
-        moments(train, mu, C, buf);
-        s = whitener(C, D, zca_eps, V);
+        apply(train, w.mu, w.C, w.buf, w.out);
+        if (test) apply(test, w.mu, w.C, w.buf, w.out);
     }
-    if (s == ENT_OK) {
-        apply(train, mu, C, buf, out);
-        if (test) apply(test, mu, C, buf, out);
-    }
-    free(mu), free(C), free(V), free(buf), free(out);
+    work_free(&w);
     return s;
 }
 
@@ -174,27 +191,22 @@ ent_status ent_gcn_zca_cached(ent_dataset *train, ent_dataset *const *others, in
                               double zca_eps, const char *cache) {
     ent_status s = check_args(train, NULL, gcn_bias, zca_eps);
     for (int k = 0; s == ENT_OK && k < n_others; k++) s = check_args(train, others[k], gcn_bias, zca_eps);
+    const int64_t D = train ? train->c * train->h * train->w : 0;
+    zca_work w = {0};
+    if (s == ENT_OK) s = work_alloc(&w, D);
     if (s != ENT_OK) return s;
-    const int64_t D = train->c * train->h * train->w;
-    double *mu = malloc(sizeof(double) * (size_t)D);
-    double *C = malloc(sizeof(double) * (size_t)(D * D)), *V = malloc(sizeof(double) * (size_t)(D * D));
-    double *buf = malloc(sizeof(double) * (size_t)(ZCA_CHUNK * D)), *out = malloc(sizeof(double) * (size_t)(ZCA_CHUNK * D));
-    if (!mu || !C || !V || !buf || !out) s = ent_fail(ENT_ENOMEM, "ZCA: out of memory (D = %lld)", (long long)D);
-    if (s == ENT_OK) {
-        gcn(train, gcn_bias);
-        for (int k = 0; k < n_others; k++) gcn(others[k], gcn_bias);
-        if (cache && access(cache, F_OK) == 0) {
-            s = read_cache(cache, D, gcn_bias, zca_eps, mu, C);
-        } else {
-            moments(train, mu, C, buf);
-            s = whitener(C, D, zca_eps, V);
-            if (s == ENT_OK) s = write_cache(cache, D, gcn_bias, zca_eps, mu, C);
-        }
+    gcn(train, gcn_bias);
+    for (int k = 0; k < n_others; k++) gcn(others[k], gcn_bias);
+    if (cache && access(cache, F_OK) == 0) {
+        s = read_cache(cache, D, gcn_bias, zca_eps, w.mu, w.C);
+    } else {
+        s = fit(train, zca_eps, &w);
+        if (s == ENT_OK) s = write_cache(cache, D, gcn_bias, zca_eps, w.mu, w.C);
     }
     if (s == ENT_OK) {
-        apply(train, mu, C, buf, out);
-        for (int k = 0; k < n_others; k++) apply(others[k], mu, C, buf, out);
+        apply(train, w.mu, w.C, w.buf, w.out);
+        for (int k = 0; k < n_others; k++) apply(others[k], w.mu, w.C, w.buf, w.out);
     }
-    free(mu), free(C), free(V), free(buf), free(out);
+    work_free(&w);
     return s;
 }
