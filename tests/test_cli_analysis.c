@@ -51,6 +51,22 @@ static int is_png(const char *path) {
     return got == 8 && sig[0] == 0x89 && sig[1] == 'P' && sig[2] == 'N' && sig[3] == 'G';
 }
 
+/* An SVG document with text in it (cairo writes glyphs as <use> of symbols). */
+static int is_svg(const char *path) {
+    char *text = NULL;
+    size_t len = 0;
+    if (ent_read_file(path, &text, &len) != ENT_OK) return 0;
+    char *z = realloc(text, len + 1);
+    if (!z) {
+        free(text);
+        return 0;
+    }
+    z[len] = 0;
+    const int ok = strstr(z, "<svg") && strstr(z, "</svg>") && strstr(z, "<use");
+    free(z);
+    return ok;
+}
+
 /* exit 2 and exactly one line naming `what` */
 static void expect_usage(const char *cmd, const char *args, const char *what) {
     static const char *data;
@@ -103,11 +119,13 @@ ENT_TEST(cli_analysis_end_to_end) {
     const char *lm = strstr(out, "\"lambda_min\": ");
     CHECK(lm && atof(lm + 14) > -1e-10);
     /* Lanczos extremes of the whole network, and SLQ */
-    rc = ent_test_run(out, sizeof out, "%s hessian --dataset mnist --data-dir %s --checkpoint %s --method lanczos --top 3 --steps 40 --samples 64 --threads 1 --out %s/lz",
+    rc = ent_test_run(out, sizeof out, "%s hessian --dataset mnist --data-dir %s --checkpoint %s --method lanczos --top 3 --steps 40 --samples 64 --threads 1 --picture svg --out %s/lz",
                       cli, d, p, t);
     CHECK_MSG(rc == 0, "hessian lanczos: %s", out);
     snprintf(q, sizeof q, "%s/lz/eigenvalues.csv", t);
     CHECK_MSG(file_lines(q) == 7, "%s: %d lines, want 7", q, file_lines(q));
+    snprintf(q, sizeof q, "%s/lz/hessian.svg", t);
+    CHECK_MSG(is_svg(q), "%s is no SVG with text", q);
     rc = ent_test_run(out, sizeof out, "%s hessian --dataset mnist --data-dir %s --checkpoint %s --method slq --probes 2 --steps 20 --samples 64 --threads 1 --out %s/slq",
                       cli, d, p, t);
     CHECK_MSG(rc == 0, "hessian slq: %s", out);
@@ -138,10 +156,10 @@ ENT_TEST(cli_analysis_end_to_end) {
     snprintf(q, sizeof q, "%s/le/local_energy.png", t);
     CHECK(is_png(q));
     rc = ent_test_run(out, sizeof out, "%s flatness --dataset mnist --data-dir %s --checkpoint %s --measure local-entropy --gamma 1e3,1e4 --samples 3 "
-                      "--temps 3 --moves 1 --train-subset 100 --threads 1 --out %s/lent", cli, d, p, t);
+                      "--temps 3 --moves 1 --train-subset 100 --threads 1 --picture svg --out %s/lent", cli, d, p, t);
     CHECK_MSG(rc == 0, "flatness local-entropy: %s", out);
     snprintf(q, sizeof q, "%s/lent/local_entropy.csv", t);
     CHECK(file_lines(q) == 3);
-    snprintf(q, sizeof q, "%s/lent/local_entropy.png", t);
-    CHECK(is_png(q));
+    snprintf(q, sizeof q, "%s/lent/local_entropy.svg", t);
+    CHECK_MSG(is_svg(q), "%s is no SVG with text", q);
 }

@@ -24,7 +24,7 @@ typedef struct {
     int n_ckpt;
     char out[512], model[512];
     ent_data_source data;
-    int measure, noise, samples, temps, moves, threads, help, n_sigma, n_gamma;
+    int measure, noise, samples, temps, moves, threads, help, n_sigma, n_gamma, svg;
     int64_t train_n, test_n;
     double sigma[MAX_GRID], gamma[MAX_GRID], rho;
     uint64_t seed;
@@ -251,7 +251,8 @@ static void entropy_panel(ent_canvas *cv, double y0, const opts *o, const result
 
 static ent_status write_picture(const opts *o, const results *r) {
     char title[200], path[600], foot[200];
-    snprintf(path, sizeof path, "%s/%s", o->out, o->measure == 0 ? "local_energy.png" : "local_entropy.png");
+    snprintf(path, sizeof path, "%s/%s.%s", o->out, o->measure == 0 ? "local_energy" : "local_entropy",
+             o->svg ? "svg" : "png");
     ent_canvas *cv;
     ent_status s = ent_canvas_new(&cv, path, 1200, 640);
     if (s != ENT_OK) return s;
@@ -384,6 +385,7 @@ int ent_cmd_flatness(int argc, char **argv) {
         {.name = "seed", .type = ARG_U64, .dst = &o.seed, .help = "noise streams (the same draws for every checkpoint)"},
         {.name = "threads", .type = ARG_INT, .dst = &o.threads, .help = "threads (0 = all cores)"},
         {.name = "out", .type = ARG_STRING, .dst = o.out, .cap = sizeof o.out, .help = "output directory"},
+        {.name = "picture", .type = ARG_CHOICE, .dst = &o.svg, .choices = "png|svg", .help = "format of the picture (.png or .svg)"},
         {.name = "model", .type = ARG_STRING, .dst = o.model, .cap = sizeof o.model, .help = "network preset, for checkpoints without entropic metadata (PyTorch's save_file)"},
         {.name = "help", .type = ARG_BOOL, .dst = &o.help, .help = "this help"},
     };

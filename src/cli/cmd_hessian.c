@@ -22,7 +22,7 @@ static const double fractions_at[] = {1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 1e-1};
 typedef struct {
     char ckpt[512], out[512], params[512], model[512];
     ent_data_source data;
-    int method, top, steps, probes, threads, bn_train, help, precision, single;
+    int method, top, steps, probes, threads, bn_train, help, precision, single, svg;
     int64_t samples, batch;
     double tol, threshold;
     uint64_t seed;
@@ -220,7 +220,7 @@ static ent_status write_picture(const result *r, const char *dir) {
     char path[600], title[160], l[6][96];
     double lmax, lmin;
     extremes(r, &lmax, &lmin);
-    snprintf(path, sizeof path, "%s/hessian.png", dir);
+    snprintf(path, sizeof path, "%s/hessian.%s", dir, o->svg ? "svg" : "png");
     snprintf(title, sizeof title, "%s: Hessian%s%.40s of the loss on %lld training samples (BN %s), %s",
              r->model, o->params[0] ? " block " : "", o->params, (long long)r->samples,
              o->bn_train ? "train" : "eval", method_names[o->method]);
@@ -365,6 +365,7 @@ int ent_cmd_hessian(int argc, char **argv) {
         {.name = "seed", .type = ARG_U64, .dst = &o.seed, .help = "random start / probe vectors"},
         {.name = "threads", .type = ARG_INT, .dst = &o.threads, .help = "threads (0 = all cores)"},
         {.name = "out", .type = ARG_STRING, .dst = o.out, .cap = sizeof o.out, .help = "output directory"},
+        {.name = "picture", .type = ARG_CHOICE, .dst = &o.svg, .choices = "png|svg", .help = "format of hessian.png / hessian.svg"},
         {.name = "help", .type = ARG_BOOL, .dst = &o.help, .help = "this help"},
     };
     ent_arg spec[sizeof own / sizeof own[0] + ENT_CLI_DATA_ARGS];
@@ -384,7 +385,7 @@ int ent_cmd_hessian(int argc, char **argv) {
                "           n^3: n = 10,000 about 60 s. Bigger: --params (one layer), or lanczos.\n"
                "  lanczos  the --top largest and smallest eigenvalues (full re-orthogonalisation).\n"
                "  slq      the spectral density by stochastic Lanczos quadrature.\n"
-               "Writes eigenvalues.csv (slq: density.csv, nodes.csv), summary.json, hessian.png.\n\n",
+               "Writes eigenvalues.csv (slq: density.csv, nodes.csv), summary.json, hessian.png (--picture svg: .svg).\n\n",
                ENT_HESSIAN_EXACT_MAX);
         ent_args_help(spec, n);
         return 0;
