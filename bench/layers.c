@@ -92,7 +92,8 @@ int main(int argc, char **argv) {
                 ent_last_error());
         return 2;
     }
-    if (m->n_layers > MAX_NODES || ent_model_set_fused(m, !(argc > 3 && strcmp(argv[3], "unfused") == 0)) != ENT_OK) {
+    if (m->n_layers > MAX_NODES || ent_model_set_fused(m, !(argc > 3 && strcmp(argv[3], "unfused") == 0)) != ENT_OK ||
+        ent_model_train_workspace(m) != ENT_OK) {
         fprintf(stderr, "bench_layers: %s has too many nodes or no memory\n", preset);
         return 2;
     }

@@ -333,7 +333,9 @@ void ent_model_init_params(const ent_model *m, float *theta, float *buffers,
  * running statistics in `buffers`. grad != NULL: writes the gradient of
  * the mean cross-entropy (overwrites). Returns the mean loss in *loss and
  * the number of correct argmax predictions in *correct (either may be NULL).
- * rng: dropout stream (used only when train). */
+ * rng: dropout stream (used only when train). The first call with a
+ * gradient allocates the model's training workspace (ENT_ENOMEM if it
+ * cannot); evaluation runs on a workspace of their own, made with the model. */
 ent_status ent_model_run(ent_model *m, const float *theta, float *buffers,
                          const float *x, const int32_t *y, int64_t n,
                          int train, ent_rng *rng, float *grad, double *loss,

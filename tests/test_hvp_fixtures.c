@@ -51,15 +51,12 @@ static void check_preset(const char *preset, const char *file, int single, int b
     CHECK_OK(ent_fixture_load(&f, path));
     if (!f) return;
     ent_model *m = NULL;
-    if (strstr(preset, ".json")) {
-        ent_net *net = NULL;
-        snprintf(path, sizeof path, "%s/%s", ent_test_fixture_dir(), preset);
-        CHECK_OK(ent_net_load(&net, path));
-        if (net) CHECK_OK(ent_model_new_net(&m, net, 1, 28, 28, 10, 16));
-        ent_net_free(net);
-    } else {
-        CHECK_OK(ent_model_new(&m, preset, NULL, 1, 28, 28, 10, 16));
-    }
+    ent_net *net = NULL;
+    if (strstr(preset, ".json")) snprintf(path, sizeof path, "%s/%s", ent_test_fixture_dir(), preset);
+    else snprintf(path, sizeof path, "%s", preset);
+    CHECK_OK(ent_net_named(&net, path, NULL, 10));
+    if (net) CHECK_OK(ent_model_new_net(&m, net, 1, 28, 28, 10, 16));
+    ent_net_free(net);
     int nt = 0;
     const ent_tensor_info *t = m ? ent_model_params(m, &nt) : NULL;
     const int64_t P = m ? ent_model_n_param(m) : 0;

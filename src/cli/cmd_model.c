@@ -8,15 +8,6 @@
 #include "cli/args.h"
 #include "cli/cli.h"
 
-/* A preset's name, or else a network file. */
-static ent_status load_net(const char *what, ent_net **net, int64_t classes) {
-    int n;
-    const char *const *names = ent_model_presets(&n);
-    for (int i = 0; i < n; i++)
-        if (strcmp(names[i], what) == 0) return ent_net_preset(net, what, NULL, classes);
-    return ent_net_load(net, what);
-}
-
 static int parse_shape(const char *s, int64_t *c, int64_t *h, int64_t *w) {
     long long a, b, d;
     char end;
@@ -90,7 +81,7 @@ int ent_cmd_model(int argc, char **argv) {
     }
     ent_net *net = NULL;
     ent_model *m = NULL;
-    ent_status s = load_net(pos[1], &net, classes);
+    ent_status s = ent_net_named(&net, pos[1], NULL, classes);
     if (s == ENT_OK && strcmp(pos[0], "show") == 0) {
         ent_json j;
         ent_json_init(&j);

@@ -7,7 +7,8 @@
  *
  * Memory: `plan` states, per planned batch, how many floats the layer must
  * save between forward and backward (`saved`) and how much scratch it needs
- * during one call (`scratch`). The model allocates all of it once.
+ * during one call (`scratch`). The model plans all of it once (and
+ * allocates the training part on its first run with a gradient).
  *
  * Accumulation: backward ADDS into dtheta and din (the caller zeroes both
  * first), so fan-out and weight tying need no special case.

@@ -88,11 +88,6 @@ void ent_model_forward_at(ent_model *m, int i, int span, const float *theta,
  * trainable at or above it (grad_below 0). */
 void ent_model_backward_at(ent_model *m, int i, int last, const float *theta,
                            const float *x, float *grad, ent_ctx *ctx);
-/* Node i's output in the training plan. */
-float *ent_model_act(const ent_model *m, int i);
-/* Input j of node i under plan p (x for the model input). */
-const float *ent_model_input_of(const ent_model *m, const ent_plan *p, int i, int j,
-                                const float *x);
 
 /* Builders (net.c). ent_net_chain appends a node of `kind` named `name`
  * (its state_dict prefix) reading the previous node (or the input); the
@@ -102,8 +97,12 @@ ent_layer *ent_net_chain(ent_net *n, ent_layer_kind kind, const char *name);
 ent_layer *ent_net_node(ent_net *n, ent_layer_kind kind, const char *name, int in0, int in1);
 ent_net *ent_net_copy(const ent_net *n);
 
-/* plan.c: both plans and the scratch for the current fusion setting. */
+/* plan.c: both plans and the scratch for the current fusion setting; the
+ * training arena itself on the first call of ent_model_train_workspace
+ * (ent_model_run with a gradient makes it; callers of forward_at and
+ * backward_at call it first). */
 ent_status ent_model_plan_memory(ent_model *m);
+ent_status ent_model_train_workspace(ent_model *m);
 void ent_model_free_plans(ent_model *m);
 
 /* Preset builders: append the nodes. */

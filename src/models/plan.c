@@ -14,7 +14,9 @@
  * lowest offset that no buffer live at the same time covers (first fit in
  * order of first use). The logits stay live to the end of the step, so
  * ent_model_logits can read them after a run. Buffers are 64-byte aligned
- * (16 floats). */
+ * (16 floats). The training plan's arena is allocated by the first run
+ * that needs it (ent_model_train_workspace), so a model used only for
+ * evaluation never holds it. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -124,8 +126,17 @@ static ent_status make_plan(const ent_model *m, const schedule *t, int train, en
     p->grad = p->act + L, p->saved = p->act + 2 * L;
     const int n = lifetimes(m, t, p, train, it);
     p->size = place(it, n, live);
+    if (train) return ENT_OK; /* allocated by the first run that needs it */
     p->base = ent_alloc(sizeof(float) * (size_t)(p->size + ALIGN_FLOATS));
     return p->base ? ENT_OK : ENT_ENOMEM;
+}
+
+ent_status ent_model_train_workspace(ent_model *m) {
+    if (m->train.base) return ENT_OK;
+    m->train.base = ent_alloc(sizeof(float) * (size_t)(m->train.size + ALIGN_FLOATS));
+    if (m->train.base) return ENT_OK;
+    return ent_fail(ENT_ENOMEM, "model %s: cannot allocate the %.0f MiB training workspace", m->preset,
+                    (double)m->train.size * sizeof(float) / 1048576.0);
 }
 
 ent_status ent_model_plan_memory(ent_model *m) {

@@ -9,10 +9,8 @@ static float *at(const ent_plan *p, const int64_t *off, int i) {
     return off[i] < 0 ? NULL : p->base + off[i];
 }
 
-float *ent_model_act(const ent_model *m, int i) { return at(&m->train, m->train.act, i); }
-
-const float *ent_model_input_of(const ent_model *m, const ent_plan *p, int i, int j,
-                                const float *x) {
+/* Input j of node i under plan p (x for the model input). */
+static const float *input_of(const ent_model *m, const ent_plan *p, int i, int j, const float *x) {
     const int src = m->nodes[i].in[j];
     return src == ENT_NODE_INPUT ? x : at(p, p->act, src);
 }
@@ -44,12 +42,12 @@ static void forward_call(ent_model *m, const ent_plan *p, int i, int span, const
     float *saved[3];
     for (int k = 0; k < span; k++) saved[k] = at(p, p->saved, i + k);
     if (span > 1) {
-        ent_fused_forward(l, span, theta, ent_model_input_of(m, p, i, 0, x), out, saved, ctx);
+        ent_fused_forward(l, span, theta, input_of(m, p, i, 0, x), out, saved, ctx);
     } else if (l->ops->forward_n) {
-        const float *in[2] = {ent_model_input_of(m, p, i, 0, x), ent_model_input_of(m, p, i, 1, x)};
+        const float *in[2] = {input_of(m, p, i, 0, x), input_of(m, p, i, 1, x)};
         l->ops->forward_n(l, theta, in, out, saved[0], ctx);
     } else {
-        l->ops->forward(l, theta, ent_model_input_of(m, p, i, 0, x), out, saved[0], ctx);
+        l->ops->forward(l, theta, input_of(m, p, i, 0, x), out, saved[0], ctx);
     }
 }
 
@@ -78,14 +76,14 @@ void ent_model_backward_at(ent_model *m, int i, int last, const float *theta, co
     float *saved[3];
     for (int k = 0; k <= last - i; k++) saved[k] = at(p, p->saved, i + k);
     if (last > i) {
-        ent_fused_backward(l, last - i + 1, theta, ent_model_input_of(m, p, i, 0, x), out, saved,
+        ent_fused_backward(l, last - i + 1, theta, input_of(m, p, i, 0, x), out, saved,
                            dout, at(p, p->grad, i), din_of(m, i, 0), grad, ctx);
     } else if (l->ops->backward_n) {
-        const float *in[2] = {ent_model_input_of(m, p, i, 0, x), ent_model_input_of(m, p, i, 1, x)};
+        const float *in[2] = {input_of(m, p, i, 0, x), input_of(m, p, i, 1, x)};
         float *din[2] = {din_of(m, i, 0), din_of(m, i, 1)};
         l->ops->backward_n(l, theta, in, out, saved[0], dout, din, grad, ctx);
     } else {
-        l->ops->backward(l, theta, ent_model_input_of(m, p, i, 0, x), out, saved[0], dout,
+        l->ops->backward(l, theta, input_of(m, p, i, 0, x), out, saved[0], dout,
                          din_of(m, i, 0), grad, ctx);
     }
     ctx->din_add[0] = ctx->din_add[1] = 0;
@@ -108,6 +106,8 @@ ent_status ent_model_run(ent_model *m, const float *theta, float *buffers,
     if (n < 1 || n > m->max_batch)
         return ent_fail(ENT_EINVAL, "batch of %lld samples, model planned for 1..%lld",
                         (long long)n, (long long)m->max_batch);
+    ent_status s = grad ? ent_model_train_workspace(m) : ENT_OK;
+    if (s != ENT_OK) return s;
     const ent_plan *p = grad ? &m->train : &m->eval;
     ent_ctx ctx = {.train = train, .n = n, .rng = rng, .buffers = buffers,
                    .scratch = m->scratch, .y = y};
