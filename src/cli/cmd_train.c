@@ -55,8 +55,14 @@ static int train_spec(ent_arg *a, ent_train_config *c, train_extra *x) {
     ent_optim_params *o = &c->optim;
     ent_model_opts *m = &c->model_opts;
     int n = 0;
-#define OPT(NAME, TYPE, DST, CAP, CHOICES, HELP, ...) \
-    a[n++] = (ent_arg){.name = NAME, .type = TYPE, .dst = DST, .cap = CAP, .choices = CHOICES, .help = HELP, __VA_ARGS__}
+/* An option past N_TRAIN_ARGS is a programming error: stop rather than
+ * write past the caller's array (every test that runs train would). */
+#define OPT(NAME, TYPE, DST, CAP, CHOICES, HELP, ...)                                                   \
+    do {                                                                                              \
+        if (n >= N_TRAIN_ARGS) abort();                                                               \
+        a[n++] = (ent_arg){.name = NAME, .type = TYPE, .dst = DST, .cap = CAP, .choices = CHOICES,     \
+                           .help = HELP, __VA_ARGS__};                                                \
+    } while (0)
     OPT("model", ARG_STRING, c->model, sizeof c->model, NULL,
         preset_list(presets_help, sizeof presets_help, " | "));
     OPT("model-file", ARG_STRING, c->model_file, sizeof c->model_file, NULL,
