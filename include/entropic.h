@@ -250,6 +250,10 @@ typedef struct {
     void (*tell)(const void *ctx, uint64_t pos[2]);       /* epoch, index */
     void (*seek)(void *ctx, const uint64_t pos[2]);
     void (*free)(void *ctx);
+    /* NULL, or for sources whose batches continue streams (tokens): 1 when
+     * the batch next() gave last begins the streams anew (the first window
+     * of an epoch), so carried recurrent state must start from zero. */
+    int (*restarted)(const void *ctx);
 } ent_batches_ops;
 
 typedef struct {
@@ -257,6 +261,8 @@ typedef struct {
     void *ctx;
     int64_t batch;   /* the most samples one next() gives */
     int64_t c, h, w; /* a sample's shape */
+    int64_t y_per_sample; /* labels per sample: 1 (images), T (a window of T tokens) */
+    int carried;     /* 1: sample b of a batch continues sample b of the one before */
 } ent_batches;
 
 /* Augmentation, as torchvision's RandomCrop(size, padding=crop_pad) and
@@ -278,6 +284,40 @@ ent_status ent_batches_images(ent_batches *out, const ent_dataset *d, int64_t ba
 ent_status ent_augment_parse(const char *text, ent_augment *out);
 void ent_augment_text(const ent_augment *a, char *buf, size_t cap);
 void ent_batches_free(ent_batches *b);
+
+/* ---- Text: vocabularies, token streams (sequence models) ----
+ * A vocabulary maps tokens (UTF-8 strings: one character for character
+ * models, a word for word models) to ids 0 .. size-1. A split of a corpus
+ * is a stream of ids. */
+typedef struct ent_vocab ent_vocab;
+typedef enum { ENT_VOCAB_CHARS = 0, ENT_VOCAB_WORDS = 1 } ent_vocab_kind;
+typedef struct {
+    int64_t n;      /* tokens */
+    int32_t *ids;   /* n ids in [0, vocabulary size) */
+    char name[64];  /* "brown-ptb", a file's base name, ... */
+} ent_tokens;
+
+ent_vocab_kind ent_vocab_kind_of(const ent_vocab *v);
+int64_t ent_vocab_size(const ent_vocab *v);
+const char *ent_vocab_token(const ent_vocab *v, int32_t id); /* NUL-terminated UTF-8 */
+int32_t ent_vocab_find(const ent_vocab *v, const char *token, size_t len); /* -1: none */
+/* The vocabulary as JSON ({"kind": "chars"|"words", "tokens": [...]}), for
+ * checkpoints (malloc'd; NULL: out of memory), and back (ENT_EFORMAT naming
+ * `what` on anything else). */
+char *ent_vocab_to_json(const ent_vocab *v);
+ent_status ent_vocab_from_json(ent_vocab **out, const char *json, const char *what);
+void ent_vocab_free(ent_vocab *v);
+void ent_tokens_free(ent_tokens *t);
+
+/* Windows of a token stream for truncated back-propagation through time,
+ * as Zaremba et al.'s reader: the stream is cut into `batch` consecutive
+ * streams of L = n / batch tokens (the rest dropped); window k gives x[b, t]
+ * = stream b's token k*steps + t (as a float id, sample shape steps x 1 x 1)
+ * and the labels y[b*steps + t] = the token after it; an epoch is
+ * (L - 1) / steps windows in order (no shuffling), and the next epoch
+ * begins the streams again (restarted = 1). y_per_sample = steps,
+ * carried = 1. t must outlive the source. */
+ent_status ent_batches_tokens(ent_batches *out, const ent_tokens *t, int64_t batch, int64_t steps);
 
 /* ------------------------------------------------------------------ models */
 
@@ -340,6 +380,24 @@ ent_status ent_model_run(ent_model *m, const float *theta, float *buffers,
                          const float *x, const int32_t *y, int64_t n,
                          int train, ent_rng *rng, float *grad, double *loss,
                          int64_t *correct);
+/* Carried recurrent state (sequence models): the floats per sample that
+ * one batch hands to the next (an LSTM's h and c of every layer, in that
+ * order per layer), 0 for feed-forward networks. It is neither a
+ * parameter nor a buffer: whoever streams the batches owns it (the
+ * network objective keeps it beside the data position). */
+int64_t ent_model_state_size(const ent_model *m);
+/* Labels per sample: 1, or T for a sequence model over windows of T
+ * tokens (one label per position; the loss and *correct count tokens). */
+int64_t ent_model_positions(const ent_model *m);
+/* ent_model_run with carried state: state_in [n, S] (S =
+ * ent_model_state_size, sample-major; NULL = zeros) is the state before
+ * the batch, state_out [n, S] (NULL = not wanted) gets the state after it;
+ * the two may not overlap. No gradient flows into state_in (truncated
+ * back-propagation through time). ent_model_run is this with both NULL. */
+ent_status ent_model_run_state(ent_model *m, const float *theta, float *buffers,
+                               const float *state_in, float *state_out, const float *x,
+                               const int32_t *y, int64_t n, int train, ent_rng *rng,
+                               float *grad, double *loss, int64_t *correct);
 /* Logits of the last ent_model_run (n x n_classes, borrowed). */
 const float *ent_model_logits(const ent_model *m);
 

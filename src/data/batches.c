@@ -75,7 +75,7 @@ static void images_free(void *ctx) {
     free(im);
 }
 
-static const ent_batches_ops images_ops = {images_next, images_tell, images_seek, images_free};
+static const ent_batches_ops images_ops = {images_next, images_tell, images_seek, images_free, NULL};
 
 ent_status ent_batches_images(ent_batches *out, const ent_dataset *d, int64_t batch,
                               uint64_t seed, const ent_augment *aug) {
@@ -97,7 +97,8 @@ ent_status ent_batches_images(ent_batches *out, const ent_dataset *d, int64_t ba
         images_free(im);
         return s;
     }
-    *out = (ent_batches){&images_ops, im, batch, d->c, d->h, d->w};
+    *out = (ent_batches){.ops = &images_ops, .ctx = im, .batch = batch, .c = d->c, .h = d->h,
+                         .w = d->w, .y_per_sample = 1};
     return ENT_OK;
 }
 
