@@ -176,6 +176,7 @@ typedef struct {
     char name[32];  /* "fashion-mnist" | "mnist" | "cifar10" | "arrays" */
     char dir[512];  /* "" = the data set's default */
     char train_x[512], train_y[512], test_x[512], test_y[512]; /* "arrays" */
+    char text[512]; /* "text": the UTF-8 file */
 } ent_data_source;
 /* One split of a source. "arrays" reads the split's pair, and the other
  * pair too when both of its files are given (ent_arrays_load); the .npy
@@ -309,6 +310,18 @@ ent_status ent_vocab_from_json(ent_vocab **out, const char *json, const char *wh
 void ent_vocab_free(ent_vocab *v);
 void ent_tokens_free(ent_tokens *t);
 
+/* A corpus: its vocabulary and three splits of the token stream. */
+typedef struct {
+    ent_vocab *vocab;
+    ent_tokens *train, *valid, *test;
+} ent_corpus;
+
+/* The token data sets of a source: "text" (the characters of src->text)
+ * or "ptb" (word files in src->dir, the loader's default); ENT_EUSAGE for
+ * any other name. ent_corpus_free frees the parts and zeroes *c. */
+ent_status ent_corpus_load(ent_corpus *out, const ent_data_source *src);
+void ent_corpus_free(ent_corpus *c);
+
 /* Windows of a token stream for truncated back-propagation through time,
  * as Zaremba et al.'s reader: the stream is cut into `batch` consecutive
  * streams of L = n / batch tokens (the rest dropped); window k gives x[b, t]
@@ -405,6 +418,16 @@ const float *ent_model_logits(const ent_model *m);
 ent_status ent_model_evaluate(ent_model *m, const float *theta,
                               float *buffers, const ent_dataset *d,
                               double *loss, double *error);
+
+/* A sequence model over a whole token stream, eval mode: `batch` streams
+ * (ent_batches_tokens) in windows of the model's T positions, the carried
+ * state from zero at the start and handed from each window to the next.
+ * *loss: mean cross-entropy per token (perplexity exp(loss), bits per
+ * character loss / ln 2); *error: the fraction of next tokens predicted
+ * wrong. Covers every window (the tokens past the last whole one are
+ * left out, as in training). */
+ent_status ent_model_evaluate_tokens(ent_model *m, const float *theta, float *buffers, const ent_tokens *t,
+                                     int64_t batch, double *loss, double *error);
 
 /* ---- Networks as graphs: the builder ----
  * A network is a list of named nodes in order; each reads the model input
@@ -509,6 +532,21 @@ ent_batches *ent_netobj_batches(ent_netobj *o); /* for checkpoints */
 ent_rng *ent_netobj_dropout_rng(ent_netobj *o);
 int64_t ent_netobj_correct(const ent_netobj *o); /* of the last eval */
 int64_t ent_netobj_batch_size(const ent_netobj *o); /* of the last batch */
+/* A recurrent model on token windows: the carried state the next batch
+ * starts from ([batch, ent_model_state_size], *n floats; NULL and 0 when
+ * there is none). Checkpoints save it beside the data position and restore
+ * it by writing here; it is never averaged over replicas. */
+float *ent_netobj_state(ent_netobj *o, int64_t *n);
+
+/* Gradient-norm clipping (torch.nn.utils.clip_grad_norm_): the objective
+ * inner, whose gradients of norm above max_norm (> 0) are scaled by
+ * max_norm / (norm + 1e-6). w holds the state and must outlive the result;
+ * last_norm is the norm of the last gradient before clipping. */
+typedef struct {
+    ent_objective inner;
+    double max_norm, last_norm;
+} ent_clip_objective;
+ent_objective ent_clip_gradients(ent_clip_objective *w, ent_objective inner, double max_norm);
 
 /* Analytic objectives (for tests and demonstrations). */
 typedef struct ent_analytic ent_analytic;
@@ -756,9 +794,14 @@ ent_status ent_replicas_set_scalar(ent_replicas *r, const char *name, uint64_t v
 typedef struct {
     char model[32];          /* preset name (or the network file's name) */
     char model_file[512];    /* "" or a network file (docs/models.md) */
-    char dataset[32];        /* "fashion-mnist" | "mnist" | "cifar10" | "arrays" */
+    char dataset[32];        /* "fashion-mnist" | "mnist" | "cifar10" | "arrays" | "text" | "ptb" */
     char data_dir[512];      /* "" = the data set's default */
     char train_x[512], train_y[512], test_x[512], test_y[512]; /* "arrays": .npy files */
+    char text[512];          /* "text": the UTF-8 file of a character model */
+    int64_t bptt;            /* sequence models: positions per window (0 = the preset's) */
+    double clip_grad_norm;   /* > 0: every gradient clipped to this Euclidean norm */
+    double lr_decay_after;   /* > 0: lr *= lr_decay^max(0, floor(e) + 1 - after), e the effective */
+    double lr_decay;         /*      epoch (Zaremba et al.'s schedule: after 6, 1/1.2 medium) */
     char out_dir[512];       /* run directory */
     char init_from[512];     /* "" or a checkpoint to take weights from */
     int resume;              /* 1: continue the run in out_dir exactly */
@@ -788,6 +831,8 @@ typedef struct {
 ent_train_config ent_train_config_default(void);
 /* Check every setting; ENT_EUSAGE with a message naming the bad one. */
 ent_status ent_train_config_check(const ent_train_config *c);
+/* 1 for the token data sets ("text", "ptb"): sequence models, perplexity. */
+int ent_train_config_is_text(const ent_train_config *c);
 /* Train; writes out_dir/config.json, metrics.csv, checkpoint.safetensors.
  * Returns ENT_EDIVERGED (and keeps the last good checkpoint) if the loss
  * becomes NaN or infinite. */

@@ -29,7 +29,23 @@ ent_status ent_ckpt_build(ent_ckpt *c, const ent_dataset *d, int64_t max_batch);
  * others too; gcn-zca reads the run's ENT_ZCA_FILE beside the checkpoint
  * (a one-line error if it is not there). */
 ent_status ent_ckpt_preprocess(const ent_ckpt *c, ent_dataset *d, ent_dataset *const *more, int n_more);
+/* Token models, between open and build: the checkpoint's vocabulary and
+ * the window it was trained with (ENT_EFORMAT naming the file when it has
+ * none); then its network for windows of `steps` tokens (1 to sample). */
+ent_status ent_ckpt_vocab(const ent_ckpt *c, ent_vocab **vocab, int64_t *bptt);
+ent_status ent_ckpt_build_tokens(ent_ckpt *c, const ent_vocab *v, int64_t steps, int64_t max_batch);
 void ent_ckpt_free(ent_ckpt *c);
+
+/* `entropic eval` of a token model (cmd_eval_tokens.c): split 0 test,
+ * 1 train, 2 validation; batch <= 0: the run's (metadata data.batch). */
+typedef struct {
+    double loss, error; /* per token */
+    int64_t tokens;     /* predicted */
+    int chars;          /* a character vocabulary: bits per character apply */
+    char model[32];
+} ent_token_eval;
+ent_status ent_cli_eval_tokens(const char *ckpt, const char *model, const ent_data_source *data, int split,
+                               int64_t batch, ent_token_eval *out);
 
 /* Split `split` of the data source (ent_data_load), the first n samples
  * (n <= 0 or n >= size: all). */

@@ -58,15 +58,16 @@ ent_status ent_ckpt_preprocess(const ent_ckpt *c, ent_dataset *d, ent_dataset *c
     return s;
 }
 
-ent_status ent_ckpt_build(ent_ckpt *c, const ent_dataset *d, int64_t max_batch) {
+static ent_status ckpt_build_shape(ent_ckpt *c, int64_t in_c, int64_t in_h, int64_t in_w, int64_t classes,
+                                   int64_t max_batch) {
     ent_model_opts o = ent_model_opts_default();
     o.dropout = meta_float(c->file, "model.dropout", o.dropout);
     o.input_dropout = meta_float(c->file, "model.input_dropout", o.input_dropout);
     o.bn_momentum = meta_float(c->file, "model.bn_momentum", o.bn_momentum);
     o.bn_eps = meta_float(c->file, "model.bn_eps", o.bn_eps);
     ent_net *net = NULL;
-    ent_status s = ckpt_net(c, &o, d->n_classes, &net);
-    if (s == ENT_OK) s = ent_model_new_net(&c->m, net, d->c, d->h, d->w, d->n_classes, max_batch);
+    ent_status s = ckpt_net(c, &o, classes, &net);
+    if (s == ENT_OK) s = ent_model_new_net(&c->m, net, in_c, in_h, in_w, classes, max_batch);
     if (s == ENT_OK) snprintf(c->model, sizeof c->model, "%s", ent_net_name(net));
     ent_net_free(net);
     if (s == ENT_OK) {
@@ -78,6 +79,26 @@ ent_status ent_ckpt_build(ent_ckpt *c, const ent_dataset *d, int64_t max_batch) 
     ent_st_file_free(c->file);
     c->file = NULL;
     return s;
+}
+
+ent_status ent_ckpt_build(ent_ckpt *c, const ent_dataset *d, int64_t max_batch) {
+    return ckpt_build_shape(c, d->c, d->h, d->w, d->n_classes, max_batch);
+}
+
+ent_status ent_ckpt_vocab(const ent_ckpt *c, ent_vocab **vocab, int64_t *bptt) {
+    const char *js = ent_st_meta(c->file, "entropic.vocab"), *T = ent_st_meta(c->file, "data.bptt");
+    if (!js || !js[0])
+        return ent_fail(ENT_EFORMAT, "%s: no vocabulary in the metadata (entropic.vocab): not a checkpoint of a "
+                        "model trained on text", c->path);
+    char *end = NULL;
+    const long long t = T ? strtoll(T, &end, 10) : 0;
+    if (!T || *end || t < 1) return ent_fail(ENT_EFORMAT, "%s: data.bptt missing or not a positive integer", c->path);
+    *bptt = t;
+    return ent_vocab_from_json(vocab, js, c->path);
+}
+
+ent_status ent_ckpt_build_tokens(ent_ckpt *c, const ent_vocab *v, int64_t steps, int64_t max_batch) {
+    return ckpt_build_shape(c, steps, 1, 1, ent_vocab_size(v), max_batch);
 }
 
 void ent_ckpt_free(ent_ckpt *c) {

@@ -7,6 +7,7 @@
 
 int ent_cmd_train(int argc, char **argv);
 int ent_cmd_eval(int argc, char **argv);
+int ent_cmd_sample(int argc, char **argv);
 int ent_cmd_compare(int argc, char **argv);
 int ent_cmd_hessian(int argc, char **argv);
 int ent_cmd_flatness(int argc, char **argv);

@@ -1,4 +1,5 @@
 /* cmd_eval.c — `entropic eval`: loss and error of a checkpoint on a data set. */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,14 +25,47 @@ static ent_status evaluate(const char *ckpt, const char *model, const ent_data_s
     return s;
 }
 
+static int eval_tokens(const char *ckpt, const char *model, const ent_data_source *data, int split, int64_t batch,
+                       int json) {
+    static const char *const SPLITS[3] = {"test", "train", "valid"};
+    ent_token_eval e;
+    ent_status s = ent_cli_eval_tokens(ckpt, model, data, split, batch, &e);
+    if (s != ENT_OK) return ent_cli_status(s, "eval");
+    if (json) {
+        ent_json j;
+        ent_json_init(&j);
+        ent_json_begin_object(&j, NULL);
+        ent_json_string(&j, "checkpoint", ckpt);
+        ent_json_string(&j, "model", e.model);
+        ent_json_string(&j, "dataset", data->name);
+        ent_json_string(&j, "split", SPLITS[split]);
+        ent_json_int(&j, "tokens", e.tokens);
+        ent_json_number(&j, "loss", e.loss);
+        ent_json_number(&j, "error", e.error);
+        ent_json_number(&j, "perplexity", exp(e.loss));
+        if (e.chars) ent_json_number(&j, "bpc", e.loss / log(2.0));
+        ent_json_end_object(&j);
+        printf("%.*s\n", (int)j.len, j.buf);
+        ent_json_free(&j);
+    } else {
+        printf("%s on %s/%s (%lld tokens): loss %.4f  perplexity %.3f", e.model, data->name, SPLITS[split],
+               (long long)e.tokens, e.loss, exp(e.loss));
+        if (e.chars) printf("  bpc %.4f", e.loss / log(2.0));
+        printf("  error %.2f%%\n", 100 * e.error);
+    }
+    return 0;
+}
+
 int ent_cmd_eval(int argc, char **argv) {
     char ckpt[512] = "", model_opt[512] = "";
     ent_data_source data = {.name = "fashion-mnist"};
     int split = 0, json = 0, threads = 0, help = 0;
+    int64_t batch = 0;
     ent_arg own[] = {
         {.name = "checkpoint", .type = ARG_STRING, .dst = ckpt, .cap = sizeof ckpt, .help = "checkpoint file (safetensors) to evaluate"},
         {.name = "model", .type = ARG_STRING, .dst = model_opt, .cap = sizeof model_opt, .help = "network preset, for a checkpoint without entropic metadata (PyTorch's save_file)"},
-        {.name = "split", .type = ARG_CHOICE, .dst = &split, .choices = "test|train", .help = "which split"},
+        {.name = "split", .type = ARG_CHOICE, .dst = &split, .choices = "test|train|valid", .help = "which split (valid: text and ptb)"},
+        {.name = "batch-size", .type = ARG_I64, .dst = &batch, .help = "text, ptb: streams read at once (0 = the training run's)"},
         {.name = "json", .type = ARG_BOOL, .dst = &json, .help = "print JSON"},
         {.name = "threads", .type = ARG_INT, .dst = &threads, .help = "threads (0 = all cores)"},
         {.name = "help", .type = ARG_BOOL, .dst = &help, .help = "this help"},
@@ -40,9 +74,11 @@ int ent_cmd_eval(int argc, char **argv) {
     int n = ent_cli_spec_with_data(spec, own, (int)(sizeof own / sizeof own[0]), 2, &data);
     if (ent_args_parse(spec, n, argc, argv, "eval", NULL, 0, NULL) != 0) return 2;
     if (help) {
-        printf("usage: entropic eval --checkpoint FILE [--model NAME] --dataset " ENT_CLI_DATASETS " [--split test|train] [--json]\n\n"
+        printf("usage: entropic eval --checkpoint FILE [--model NAME] --dataset " ENT_CLI_DATASETS "|" ENT_CLI_TEXT_DATASETS
+               " [--split test|train|valid] [--json]\n\n"
                "Prints the mean cross-entropy loss and the error of the checkpoint's network\n"
-               "(evaluation mode: no dropout, batch-norm running statistics).\n\n");
+               "(evaluation mode: no dropout, batch-norm running statistics). Models trained on text\n"
+               "print perplexity (and bits per character) over the split, read as their run read it.\n\n");
         ent_args_help(spec, n);
         return 0;
     }
@@ -51,6 +87,11 @@ int ent_cmd_eval(int argc, char **argv) {
         return 2;
     }
     ent_set_threads(threads);
+    if (strcmp(data.name, "text") == 0 || strcmp(data.name, "ptb") == 0) return eval_tokens(ckpt, model_opt, &data, split, batch, json);
+    if (split == 2) {
+        fprintf(stderr, "entropic eval: --split valid: only text and ptb have a validation split\n");
+        return 2;
+    }
     double loss = 0, err = 0;
     int64_t count = 0;
     char model[32] = "";

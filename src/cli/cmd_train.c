@@ -18,7 +18,7 @@ typedef struct {
     ent_data_source data; /* parsed here, then copied into the config */
 } train_extra;
 
-#define N_TRAIN_ARGS 80
+#define N_TRAIN_ARGS 96
 
 /* The presets and optimizers the library has, joined by sep: usage lines
  * and option help come from these tables, so they cannot drift. */
@@ -86,6 +86,12 @@ static int train_spec(ent_arg *a, ent_train_config *c, train_extra *x) {
         "step: the milestones alone; cosine: also annealed to 0 over the budget after the warm-up");
     OPT("warmup-epochs", ARG_DOUBLE, &c->warmup_epochs, 0, NULL,
         "linear warm-up of the learning rate from 0 over this many effective epochs");
+    OPT("lr-decay-after", ARG_DOUBLE, &c->lr_decay_after, 0, NULL,
+        "Zaremba et al.'s schedule: lr *= lr-decay each epoch from this (1-based) effective epoch on (0 = none)");
+    OPT("lr-decay", ARG_DOUBLE, &c->lr_decay, 0, NULL, "factor per epoch of --lr-decay-after (ptblstm-medium 0.8, -large 1/1.15)");
+    OPT("clip-grad-norm", ARG_DOUBLE, &c->clip_grad_norm, 0, NULL,
+        "clip every gradient to this Euclidean norm, as torch.nn.utils.clip_grad_norm_ (0 = none; the LSTMs: 5)");
+    OPT("bptt", ARG_I64, &c->bptt, 0, NULL, "sequence models: tokens per window of back-propagation through time (0 = the preset's)");
     OPT("momentum", ARG_DOUBLE, &o->momentum, 0, NULL, "momentum (Entropy-SGD: of the outer step)", .kinds = SGD_KINDS);
     OPT("dampening", ARG_DOUBLE, &o->dampening, 0, NULL, "momentum dampening: buf = m buf + (1 - dampening) g after the first step", .kinds = SGD_KINDS);
     OPT("nesterov", ARG_BOOL, &o->nesterov, 0, NULL, "Nesterov momentum (needs --momentum > 0 and --dampening 0; --no-nesterov)", .kinds = SGD_KINDS);
@@ -199,6 +205,7 @@ static void apply_choices(ent_train_config *c, const train_extra *x) {
     snprintf(c->train_y, sizeof c->train_y, "%s", d->train_y);
     snprintf(c->test_x, sizeof c->test_x, "%s", d->test_x);
     snprintf(c->test_y, sizeof c->test_y, "%s", d->test_y);
+    snprintf(c->text, sizeof c->text, "%s", d->text);
     c->optim.coupling_schedule = (ent_coupling_schedule)x->schedule;
     c->optim.noise_code = x->noise_conv;
     c->optim.inner_momentum_grad_only = x->momentum_on;
@@ -260,7 +267,7 @@ static void print_own_options(const ent_arg *spec, int n, ent_optim_kind kind) {
 
 static void train_help(ent_arg *spec, int n, ent_optim_kind kind) {
     char presets[512], optimizers[512];
-    printf("usage: entropic train --model %s --dataset " ENT_CLI_DATASETS "\n"
+    printf("usage: entropic train --model %s --dataset " ENT_CLI_DATASETS "|" ENT_CLI_TEXT_DATASETS "\n"
            "                      --optimizer %s\n"
            "                      --epochs N --batch-size B --seed S --threads T --out RUNDIR [options]\n\n",
            preset_list(presets, sizeof presets, "|"), optimizer_list(optimizers, sizeof optimizers, "|"));

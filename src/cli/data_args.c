@@ -8,7 +8,8 @@ int ent_cli_data_args(ent_arg *a, ent_data_source *d) {
 #define OPT(NAME, DST, HELP) a[n++] = (ent_arg){.name = NAME, .type = ARG_STRING, .dst = DST, .cap = sizeof DST, .help = HELP}
     OPT("dataset", d->name,
         "fashion-mnist | mnist | cifar10 (IDX or CIFAR-10 binary files in --data-dir) | arrays (.npy files: "
-        "--train-x ...)");
+        "--train-x ...) | text (characters of --text FILE) | ptb (word files ptb.{train,valid,test}.txt in "
+        "--data-dir)");
     OPT("data-dir", d->dir,
         "folder with the data set's files (default: fashion-mnist /usr/share/datasets/fashion-mnist, "
         "cifar10 /usr/share/datasets/cifar10)");
@@ -16,6 +17,7 @@ int ent_cli_data_args(ent_arg *a, ent_data_source *d) {
     OPT("train-y", d->train_y, "arrays: training labels, .npy (N,) integers >= 0");
     OPT("test-x", d->test_x, "arrays: test inputs, .npy (same per-sample shape as --train-x)");
     OPT("test-y", d->test_y, "arrays: test labels, .npy (N,) integers >= 0");
+    OPT("text", d->text, "text: a UTF-8 file, split 80/10/10 into train, validation and test characters");
 #undef OPT
     return n;
 }

@@ -6,10 +6,11 @@
 #include "cli/args.h"
 #include "entropic.h"
 
-#define ENT_CLI_DATA_ARGS 6
+#define ENT_CLI_DATA_ARGS 7
 #define ENT_CLI_DATASETS "fashion-mnist|mnist|cifar10|arrays"
+#define ENT_CLI_TEXT_DATASETS "text|ptb" /* train, eval, sample */
 
-/* Appends --dataset, --data-dir, --train-x, --train-y, --test-x, --test-y
+/* Appends --dataset, --data-dir, --train-x, --train-y, --test-x, --test-y, --text
  * (parsed into d) to spec a; returns how many (ENT_CLI_DATA_ARGS). */
 int ent_cli_data_args(ent_arg *a, ent_data_source *d);
 /* out = own[0..at), the data options, own[at..n_own); returns the count.

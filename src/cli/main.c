@@ -20,6 +20,7 @@ static const struct {
 } commands[] = {
     {"train", ent_cmd_train, "train a network (sgd, adam, entropy-sgd)"},
     {"eval", ent_cmd_eval, "loss and error of a checkpoint on a data set"},
+    {"sample", ent_cmd_sample, "text from a model trained on text"},
     {"compare", ent_cmd_compare, "side-by-side table of training runs"},
     {"hessian", ent_cmd_hessian, "Hessian spectrum of a checkpoint (exact, Lanczos, SLQ density)"},
     {"flatness", ent_cmd_flatness, "local energy and local entropy of checkpoints"},

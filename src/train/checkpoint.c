@@ -2,6 +2,8 @@
  * Model tensors keep their PyTorch state_dict names and layouts; optimizer
  * vectors go under "optim."; integers of the run state are metadata strings.
  * Data-parallel runs (K ranks) add each rank's data streams as "rankK.*";
+ * token runs their vocabulary (metadata entropic.vocab, JSON) and the
+ * carried recurrent state (data.state, not part of the state_dict);
  * replica methods save the centre as the model and every replica under
  * "replica.A." (checkpoint_replicas.c). */
 #include <inttypes.h>
@@ -100,6 +102,9 @@ static ent_status add_single(ent_ckb *b, const ent_run_state *r) {
             ent_ckb_meta_u64(b, key, all[4 * k + j]);
         }
     if (r->ranks > 1) ent_ckb_meta_u64(b, "dist.ranks", (uint64_t)r->ranks);
+    int64_t S = 0; /* token runs: the carried state the next batch starts from (one process) */
+    const float *state = ent_netobj_state(r->w[0].obj, &S);
+    if (S > 0) ent_ckb_vec(b, "data.state", state, S);
     return s;
 }
 
@@ -121,6 +126,12 @@ ent_status ent_checkpoint_save(const char *path, const ent_run_state *r) {
     ent_ckb_meta(&b, "entropic.network", net.failed ? "" : net.buf);
     ent_json_free(&net);
     ent_ckb_meta(&b, "dataset", r->cfg->dataset);
+    if (r->vocab) { /* token runs: sample and eval need nothing else */
+        char *v = ent_ckb_keep(&b, ent_vocab_to_json(r->vocab));
+        ent_ckb_meta(&b, "entropic.vocab", v ? v : "");
+        ent_ckb_meta_u64(&b, "data.bptt", (uint64_t)ent_model_positions(r->model));
+        ent_ckb_meta_u64(&b, "data.batch", (uint64_t)r->cfg->batch); /* eval's streams, as the run's */
+    }
     ent_ckb_meta(&b, "data.preprocess", r->cfg->preprocess == ENT_PREPROCESS_GCN_ZCA ? "gcn-zca" : "none");
     ent_ckb_meta(&b, "optimizer", ent_optim_kind_name(r->cfg->optim.kind));
     ent_ckb_meta_f32(&b, "model.dropout", r->model_opts.dropout);
@@ -165,11 +176,26 @@ static ent_status resume_single(const ent_st_file *f, const char *path, ent_run_
         else snprintf(key, sizeof key, "rank%d.%s", r->rank, STREAM_KEYS[j]);
         s = ent_ckb_get_u64(f, path, key, &st[j]);
     }
+    int64_t S = 0;
+    float *state = ent_netobj_state(r->w[0].obj, &S);
+    if (s == ENT_OK && S > 0) s = ent_ckb_get_vec(f, path, "data.state", state, S);
     if (s != ENT_OK) return s;
     r->batches->ops->seek(r->batches->ctx, st);
     r->dropout_rng->key = st[2];
     r->dropout_rng->counter = st[3];
     return ENT_OK;
+}
+
+ent_status ent_checkpoint_check_vocab(const ent_st_file *f, const char *path, const ent_vocab *v) {
+    const char *saved = ent_st_meta(f, "entropic.vocab");
+    char *ours = ent_vocab_to_json(v);
+    ent_status s = ENT_OK;
+    if (!ours) s = ent_fail(ENT_ENOMEM, "out of memory");
+    else if (!saved || strcmp(saved, ours) != 0)
+        s = ent_fail(ENT_EFORMAT, "%s: %s; the checkpoint's tokens would mean other tokens of this data", path,
+                     saved ? "its vocabulary is not the one of this data" : "it holds no vocabulary (not a token model)");
+    free(ours);
+    return s;
 }
 
 ent_status ent_checkpoint_resume(const char *path, ent_run_state *r) {
@@ -185,6 +211,7 @@ ent_status ent_checkpoint_resume(const char *path, ent_run_state *r) {
     else if (opt && strcmp(opt, want) != 0 && (r->reps || ent_optim_kind_is_replica(r->cfg->optim.kind) ||
                                                ent_st_meta(f, "replicas")))
         s = ent_fail(ENT_EUSAGE, "%s: checkpoint of optimizer '%s', the run uses '%s'", path, opt, want);
+    if (s == ENT_OK && r->vocab) s = ent_checkpoint_check_vocab(f, path, r->vocab);
     if (s == ENT_OK) s = ent_checkpoint_read_weights(f, path, r->model, r->theta, r->buffers);
     if (s == ENT_OK) s = r->reps ? ent_checkpoint_resume_replicas(f, path, r) : resume_single(f, path, r);
     uint64_t step = 0, evals = 0;

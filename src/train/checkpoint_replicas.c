@@ -4,6 +4,7 @@
  *
  *   replica.A.theta, replica.A.buffers         replica A's weights, buffers
  *   replica.A.optim.NAME                       its optimizer's state vectors
+ *   replica.A.data.state                       its carried recurrent state (token runs)
  *   center.optim.NAME                          the explicit rSGD centre's
  *   metadata: replicas (y), replicas.t, replicas.coupling0, dist.ranks,
  *   replica.A.{sampler_epoch, sampler_pos, dropout_rng_key,
@@ -128,6 +129,9 @@ ent_status ent_checkpoint_add_replicas(ent_ckb *b, const ent_run_state *r) {
         snprintf(key, sizeof key, "optim.%s", v[j].name);
         s = add_vecs(b, r, local, P, ptr, key); /* the builder copies the pointers */
     }
+    int64_t S = 0;
+    for (int i = 0; i < nl; i++) local[i] = ent_netobj_state(r->w[i].obj, &S);
+    if (s == ENT_OK && S > 0) s = add_vecs(b, r, local, S, ptr, "data.state"); /* carried, never averaged */
     if (s == ENT_OK) s = add_scalars(b, r);
     if (s == ENT_OK && ent_replicas_center_optim(reps)) add_center_optim(b, ent_replicas_center_optim(reps));
     return s;
@@ -180,6 +184,10 @@ static ent_status resume_one(const ent_st_file *f, const char *path, ent_run_sta
         snprintf(key, sizeof key, "replica.%d.%s", a, STREAM[j]);
         s = ent_ckb_get_u64(f, path, key, &x[j]);
     }
+    int64_t S = 0;
+    float *state = ent_netobj_state(r->w[i].obj, &S);
+    snprintf(key, sizeof key, "replica.%d.data.state", a);
+    if (s == ENT_OK && S > 0) s = ent_ckb_get_vec(f, path, key, state, S);
     if (s != ENT_OK) return s;
     ent_batches *src = ent_netobj_batches(r->w[i].obj);
     src->ops->seek(src->ctx, x);

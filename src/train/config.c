@@ -18,11 +18,16 @@ ent_train_config ent_train_config_default(void) {
     c.seed = 42;
     c.eval_every = 1;
     c.lr_factor = 0.1;
+    c.lr_decay = 1.0;
     c.progress = 1;
     return c;
 }
 
 #define BAD(...) return ent_fail(ENT_EUSAGE, __VA_ARGS__)
+
+int ent_train_config_is_text(const ent_train_config *c) {
+    return strcmp(c->dataset, "text") == 0 || strcmp(c->dataset, "ptb") == 0;
+}
 
 ent_status ent_train_config_check(const ent_train_config *c) {
     if (!(c->epochs > 0 && c->epochs <= 1e6)) BAD("--epochs must be in (0, 1e6], got %g", c->epochs);
@@ -42,9 +47,18 @@ ent_status ent_train_config_check(const ent_train_config *c) {
     if (c->val_split < 0) BAD("--val-split must be >= 0 training samples to hold out (0 = none), got %lld",
                               (long long)c->val_split);
     if (c->keep_last < 0) BAD("--keep-last must be >= 0 checkpoints (0 = none), got %d", c->keep_last);
-    if (c->keep_best && c->val_split == 0)
+    if (c->keep_best && c->val_split == 0 && !ent_train_config_is_text(c))
         BAD("--keep-best needs --val-split N: the best checkpoint is chosen on validation error, and without "
             "--val-split there is no validation set");
+    if (c->bptt < 0 || c->bptt > 100000) BAD("--bptt must be in 0..100000 positions (0 = the preset's), got %lld",
+                                             (long long)c->bptt);
+    if (!(c->clip_grad_norm >= 0 && isfinite(c->clip_grad_norm)))
+        BAD("--clip-grad-norm must be >= 0 (0 = no clipping), got %g", c->clip_grad_norm);
+    if (!(c->lr_decay_after >= 0) || !(c->lr_decay > 0 && c->lr_decay <= 1))
+        BAD("--lr-decay must be in (0, 1] and --lr-decay-after >= 0, got %g and %g", c->lr_decay, c->lr_decay_after);
+    if (ent_train_config_is_text(c) && (c->val_split || c->augment.crop_pad || c->augment.flip || c->preprocess))
+        BAD("--dataset %s has its own validation split and takes no --val-split, --augment or --preprocess",
+            c->dataset);
     if (!c->out_dir[0]) BAD("--out must name a run directory");
     if (c->optim.replicas < 0) BAD("--replicas must be >= 1, got %d", c->optim.replicas);
     ent_optim_params o = c->optim;
@@ -104,6 +118,11 @@ ent_status ent_train_config_save(const ent_train_config *c, const ent_model_opts
         ent_json_string(&j, "test_x", c->test_x);
         ent_json_string(&j, "test_y", c->test_y);
     }
+    if (strcmp(c->dataset, "text") == 0) ent_json_string(&j, "text", c->text);
+    if (ent_train_config_is_text(c)) ent_json_int(&j, "bptt", c->bptt);
+    ent_json_number(&j, "clip_grad_norm", c->clip_grad_norm);
+    ent_json_number(&j, "lr_decay_after", c->lr_decay_after);
+    ent_json_number(&j, "lr_decay", c->lr_decay);
     ent_json_string(&j, "init_from", c->init_from);
     ent_json_float(&j, "dropout", mo->dropout);
     ent_json_float(&j, "input_dropout", mo->input_dropout);

@@ -116,11 +116,17 @@ static ent_status prune_epoch_files(const ent_run *R, int64_t now) {
     return s;
 }
 
-/* Whether e is the new best: the lowest validation error so far, the
+/* What the best is chosen on: the validation error, or for token runs
+ * the validation loss (perplexity, which their papers report). */
+static double val_score(const ent_run *R, const ent_eval_point *e) {
+    return R->text ? e->val_loss : e->val_err;
+}
+
+/* Whether e is the new best: the lowest validation score so far, the
  * earliest of equals. */
 static int improves(const ent_run *R, const ent_eval_point *e) {
-    if (!R->val || isnan(e->val_err)) return 0;
-    return !R->has_best || as_printed(e->val_err) < as_printed(R->best.val_err);
+    if ((!R->val && !R->text) || isnan(val_score(R, e))) return 0;
+    return !R->has_best || as_printed(val_score(R, e)) < as_printed(val_score(R, &R->best));
 }
 
 ent_status ent_keep_after_eval(ent_run *R, const ent_eval_point *e) {
@@ -242,23 +248,35 @@ static void begin_point(ent_json *j, const char *key, const ent_eval_point *e, i
     }
 }
 
+/* Token runs: perplexity exp(loss), and bits per character loss / ln 2. */
+static void text_measures(ent_json *j, const ent_run *R, const ent_eval_point *e) {
+    if (!R->text) return;
+    ent_json_number(j, "test_perplexity", exp(e->test_loss));
+    ent_json_number(j, "val_perplexity", exp(e->val_loss));
+    if (ent_vocab_kind_of(R->text->c.vocab) != ENT_VOCAB_CHARS) return;
+    ent_json_number(j, "test_bpc", e->test_loss / log(2.0));
+    ent_json_number(j, "val_bpc", e->val_loss / log(2.0));
+}
+
 static const char *NO_VALIDATION =
     "no validation set (--val-split N holds N training samples out), so no best is chosen: "
     "choosing it on the test set would report a biased test error";
 
 static ent_status write_summary(const ent_run *R, const char *path) {
-    const int val = R->val != NULL;
+    const int val = R->val != NULL || R->text != NULL;
     ent_json j;
     ent_json_init(&j);
     ent_json_begin_object(&j, NULL);
     ent_json_int(&j, "val_split", R->r.cfg->val_split);
     if (R->n_evals) {
         begin_point(&j, "final", &R->last, val);
+        text_measures(&j, R, &R->last);
         ent_json_end_object(&j);
     }
     if (R->has_best) {
         begin_point(&j, "best", &R->best, val);
-        ent_json_string(&j, "chosen_on", "val_error");
+        text_measures(&j, R, &R->best);
+        ent_json_string(&j, "chosen_on", R->text ? "val_loss" : "val_error");
         ent_json_string(&j, "checkpoint", R->r.cfg->keep_best ? BEST_NAME : "");
         ent_json_end_object(&j);
     } else {
@@ -276,6 +294,16 @@ ent_status ent_keep_summary(ent_run *R) {
     ent_status s = write_summary(R, path);
     if (s != ENT_OK || !R->r.cfg->progress || !R->n_evals) return s;
     const ent_eval_point *f = &R->last, *b = &R->best;
+    if (R->text) {
+        printf("final: effective epoch %.2f, step %lld: test perplexity %.3f, val perplexity %.3f\n", f->eff_epoch,
+               (long long)f->step, exp(f->test_loss), exp(f->val_loss));
+        if (R->has_best)
+            printf("best by validation perplexity: effective epoch %.2f, step %lld: val %.3f, test %.3f%s\n",
+                   b->eff_epoch, (long long)b->step, exp(b->val_loss), exp(b->test_loss),
+                   R->r.cfg->keep_best ? " -> " BEST_NAME : "");
+        fflush(stdout);
+        return ENT_OK;
+    }
     printf("final: effective epoch %.2f, step %lld: test error %.2f%%", f->eff_epoch, (long long)f->step,
            100 * f->test_err);
     if (R->val) printf(", val error %.2f%%", 100 * f->val_err);

@@ -24,13 +24,18 @@ static double effective_epoch(const ent_run *R, int64_t step) {
 }
 
 /* The learning-rate factor at an effective epoch: the step milestones,
- * times a linear warm-up from 0 over warmup_epochs, times cosine annealing
+ * times Zaremba et al.'s decay (lr_decay per epoch from epoch index
+ * lr_decay_after - 1 on, as their reader counts epochs), times a linear warm-up from 0 over warmup_epochs, times cosine annealing
  * to 0 over the rest of the budget (the warm-up and cosine schedules of
  * Hugging Face's transformers, by effective epoch instead of update). */
 static double lr_scale_at(const ent_train_config *c, double eff_epoch) {
     double s = 1.0;
     for (int i = 0; i < c->n_milestones; i++)
         if (eff_epoch >= c->lr_milestones[i] - 1e-9) s *= c->lr_factor;
+    if (c->lr_decay_after > 0) {
+        const double k = floor(eff_epoch + 1e-9) + 1 - c->lr_decay_after;
+        if (k > 0) s *= pow(c->lr_decay, k);
+    }
     const double w = c->warmup_epochs;
     if (w > 0 && eff_epoch < w) return s * eff_epoch / w;
     if (c->lr_cosine) {
@@ -78,7 +83,10 @@ static const char *METRICS_HEADER =
  * methods the coupling, the ensemble, the mean replica error and every
  * replica's error after the common columns. */
 static void metrics_header(const ent_run *R, char *buf, size_t len) {
-    size_t k = (size_t)snprintf(buf, len, "%s%s", METRICS_HEADER, R->val ? ",val_loss,val_error" : "");
+    size_t k = (size_t)snprintf(buf, len, "%s%s", METRICS_HEADER, R->val || R->text ? ",val_loss,val_error" : "");
+    if (R->text)
+        k += (size_t)snprintf(buf + k, len - k, ",test_perplexity,val_perplexity%s",
+                              ent_vocab_kind_of(R->text->c.vocab) == ENT_VOCAB_CHARS ? ",test_bpc,val_bpc" : "");
     if (R->r.reps) {
         k += (size_t)snprintf(buf + k, len - k, ",coupling,ensemble_loss,ensemble_error,mean_replica_error");
         for (int a = 0; a < ent_replicas_count(R->r.reps) && k < len; a++)
@@ -126,7 +134,10 @@ static ent_status metrics_append(ent_run *R, const eval_row *e) {
     fprintf(f, "%.6f,%.6f,%lld,%.6f,%.6f,%.6f,%.3f,%lld,%.6g,%.6g", eff / ent_optim_batches_per_step(lead_optim(R)),
             eff, (long long)R->r.step, e->train_loss, e->test_loss, e->test_err, R->r.wall_seconds,
             (long long)R->r.grad_evals, e->lr, ent_optim_gamma(lead_optim(R)));
-    if (R->val) fprintf(f, ",%.6f,%.6f", e->val_loss, e->val_err);
+    if (R->val || R->text) fprintf(f, ",%.6f,%.6f", e->val_loss, e->val_err);
+    if (R->text) fprintf(f, ",%.6f,%.6f", exp(e->test_loss), exp(e->val_loss));
+    if (R->text && ent_vocab_kind_of(R->text->c.vocab) == ENT_VOCAB_CHARS)
+        fprintf(f, ",%.6f,%.6f", e->test_loss / log(2.0), e->val_loss / log(2.0));
     if (R->r.reps) {
         const int y = ent_replicas_count(R->r.reps);
         double mean = 0.0;
@@ -148,12 +159,16 @@ static void progress(ent_run *R, double loss, int force) {
     double el = now - R->session_start;
     int64_t done = R->r.step - R->step_at_start;
     double rate = el > 0 ? (double)done / el : 0;
-    double sps = rate * R->grads_per_step * (double)R->r.cfg->batch;
+    /* samples, or for token runs tokens (T per sample), per second */
+    double sps = rate * R->grads_per_step * (double)R->r.cfg->batch * (R->text ? (double)R->text->steps : 1.0);
     double eta = rate > 0 ? (double)(R->total_steps - R->r.step) / rate : 0;
-    fprintf(stderr, "%s[%s] eff.epoch %.2f/%.4g  step %lld/%lld  loss %.4f  %.0f samples/s  ETA %dm%02ds%s",
+    char ppl[32] = "";
+    if (R->text) snprintf(ppl, sizeof ppl, " (ppl %.2f)", exp(loss));
+    fprintf(stderr, "%s[%s] eff.epoch %.2f/%.4g  step %lld/%lld  loss %.4f%s  %.0f %s/s  ETA %dm%02ds%s",
             R->tty ? "\r\033[K" : "", ent_optim_kind_name(R->r.cfg->optim.kind),
             effective_epoch(R, R->r.step), R->r.cfg->epochs, (long long)R->r.step,
-            (long long)R->total_steps, loss, sps, (int)eta / 60, (int)eta % 60, R->tty ? "" : "\n");
+            (long long)R->total_steps, loss, ppl, sps, R->text ? "tokens" : "samples", (int)eta / 60, (int)eta % 60,
+            R->tty ? "" : "\n");
     fflush(stderr);
 }
 
@@ -162,7 +177,12 @@ static void progress(ent_run *R, double loss, int force) {
 static ent_status evaluate_replicas(ent_run *R, eval_row *e, double sums[2]) {
     ent_status s = ent_replicas_sync(R->r.reps);
     if (s == ENT_OK) s = ent_replica_average_buffers(&R->r);
-    if (s == ENT_OK) s = ent_replica_evaluate(&R->r, R->test, R->probs, R->rep_err, &e->ens_loss, &e->ens_err);
+    if (s == ENT_OK && R->text) { /* the centre's perplexity only: no ensemble of sequence models yet */
+        e->ens_loss = e->ens_err = NAN;
+        for (int a = 0; a < ent_replicas_count(R->r.reps); a++) R->rep_err[a] = NAN;
+    } else if (s == ENT_OK) {
+        s = ent_replica_evaluate(&R->r, R->test, R->probs, R->rep_err, &e->ens_loss, &e->ens_err);
+    }
     if (s == ENT_OK) s = ent_dist_allreduce_sum_f64(sums, 2);
     return s;
 }
@@ -172,8 +192,12 @@ static ent_status evaluate(ent_run *R, double lr) {
     eval_row e = {.lr = lr, .val_loss = NAN, .val_err = NAN};
     double sums[2] = {R->interval_loss, (double)R->interval_steps};
     ent_status s = r->reps ? evaluate_replicas(R, &e, sums) : ENT_OK;
-    if (s == ENT_OK && r->rank == 0)
+    if (s == ENT_OK && r->rank == 0 && R->text) {
+        s = ent_run_text_evaluate(R, R->text->c.test, &e.test_loss, &e.test_err);
+        if (s == ENT_OK) s = ent_run_text_evaluate(R, R->text->c.valid, &e.val_loss, &e.val_err);
+    } else if (s == ENT_OK && r->rank == 0) {
         s = ent_model_evaluate(r->model, r->theta, r->buffers, R->test, &e.test_loss, &e.test_err);
+    }
     if (s == ENT_OK && r->rank == 0 && R->val)
         s = ent_model_evaluate(r->model, r->theta, r->buffers, R->val, &e.val_loss, &e.val_err);
     if (s != ENT_OK) return s;
@@ -192,8 +216,11 @@ static ent_status evaluate(ent_run *R, double lr) {
     if (s == ENT_OK && r->rank == 0) s = ent_keep_after_eval(R, &at);
     if (r->cfg->progress) {
         if (R->tty) fprintf(stderr, "\r\033[K");
-        printf("eff.epoch %7.2f  step %7lld  train_loss %.4f  test_loss %.4f  test_error %6.2f%%", effective_epoch(R, r->step),
-               (long long)r->step, e.train_loss, e.test_loss, 100 * e.test_err);
+        printf("eff.epoch %7.2f  step %7lld  train_loss %.4f  test_loss %.4f", effective_epoch(R, r->step),
+               (long long)r->step, e.train_loss, e.test_loss);
+        if (R->text) printf("  test_ppl %8.3f  val_ppl %8.3f", exp(e.test_loss), exp(e.val_loss));
+        else printf("  test_error %6.2f%%", 100 * e.test_err);
+        if (R->text && ent_vocab_kind_of(R->text->c.vocab) == ENT_VOCAB_CHARS) printf("  val_bpc %.4f", e.val_loss / log(2.0));
         if (R->val) printf("  val_error %6.2f%%", 100 * e.val_err);
         if (r->reps) printf("  ensemble %6.2f%%", 100 * e.ens_err);
         printf("  %.1fs\n", r->wall_seconds);

@@ -40,6 +40,7 @@ static ent_status whiten(ent_run *R) {
 
 static ent_status load_data(ent_run *R) {
     const ent_train_config *c = R->r.cfg;
+    if (ent_train_config_is_text(c)) return ent_run_text_load(R);
     ent_data_source src;
     snprintf(src.name, sizeof src.name, "%s", c->dataset);
     snprintf(src.dir, sizeof src.dir, "%s", c->data_dir);
@@ -60,6 +61,7 @@ static ent_status load_data(ent_run *R) {
 static ent_status build_worker(ent_run *R, int i, uint64_t stream_seed) {
     const ent_train_config *c = R->r.cfg;
     ent_worker *w = &R->r.w[i];
+    if (R->text) return ent_run_text_worker(R, w, stream_seed);
     int64_t max_batch = c->batch > ENT_EVAL_BATCH ? c->batch : ENT_EVAL_BATCH;
     ent_net *net = NULL;
     ent_status s = ent_net_named(&net, c->model_file[0] ? c->model_file : c->model, &c->model_opts,
@@ -108,11 +110,17 @@ static ent_status build_replicas(ent_run *R) {
     }
     r->theta = ent_replicas_center(r->reps);
     r->buffers = ent_alloc(sizeof(float) * (size_t)(B + 1));
-    R->probs = ent_alloc(sizeof(float) * (size_t)(ENT_EVAL_BATCH * R->train->n_classes));
+    const int64_t classes = R->text ? ent_vocab_size(R->text->c.vocab) : R->train->n_classes;
+    R->probs = ent_alloc(sizeof(float) * (size_t)(ENT_EVAL_BATCH * classes));
     R->rep_err = calloc((size_t)y, sizeof *R->rep_err);
     R->objs = calloc((size_t)r->n_workers, sizeof *R->objs);
     if (!r->buffers || !R->probs || !R->rep_err || !R->objs) return ent_fail(ENT_ENOMEM, "cannot allocate the replicas");
-    for (int i = 0; i < r->n_workers; i++) R->objs[i] = ent_netobj_objective(r->w[i].obj);
+    R->clips = calloc((size_t)r->n_workers, sizeof *R->clips);
+    if (!R->clips) return ent_fail(ENT_ENOMEM, "cannot allocate the replicas");
+    for (int i = 0; i < r->n_workers; i++) {
+        R->objs[i] = ent_netobj_objective(r->w[i].obj);
+        if (c->clip_grad_norm > 0) R->objs[i] = ent_clip_gradients(&R->clips[i], R->objs[i], c->clip_grad_norm);
+    }
     R->batches_per_step = ent_optim_batches_per_step(ent_replicas_optim(r->reps, 0));
     R->grads_per_step = ent_optim_grads_per_step(ent_replicas_optim(r->reps, 0)) * y;
     return ENT_OK;
@@ -132,12 +140,18 @@ ent_status ent_train_build(ent_run *R) {
     r->model = r->w[0].model;
     r->model_opts = ent_model_get_opts(r->model);
     r->batches = ent_netobj_batches(r->w[0].obj);
+    r->vocab = R->text ? R->text->c.vocab : NULL;
     r->dropout_rng = ent_netobj_dropout_rng(r->w[0].obj);
-    R->steps_per_epoch = ent_batches_per_epoch(R->train->n, c->batch);
+    R->steps_per_epoch = R->text ? (R->text->c.train->n / c->batch - 1) / R->text->steps
+                                 : ent_batches_per_epoch(R->train->n, c->batch);
     R->total_steps = (int64_t)llround(c->epochs * (double)R->steps_per_epoch / R->batches_per_step);
     if (R->total_steps < 1) R->total_steps = 1;
+    if (R->text && r->ranks > 1 && !replica)
+        return ent_fail(ENT_EUSAGE, "sequence models train in one process, or as replicas under mpirun (one "
+                        "per rank), not data-parallel: every rank would read the same streams");
     if (!replica && r->ranks > 1) R->obj = ent_dist_data_parallel(&R->dp, ent_netobj_objective(r->w[0].obj));
     else if (!replica) R->obj = ent_netobj_objective(r->w[0].obj);
+    if (!replica && c->clip_grad_norm > 0) R->obj = ent_clip_gradients(&R->clip, R->obj, c->clip_grad_norm);
     return ENT_OK;
 }
 
@@ -156,8 +170,10 @@ void ent_train_cleanup(ent_run *R) {
     ent_free_aligned(R->probs);
     free(R->rep_err);
     free(R->objs);
+    free(R->clips);
     ent_dataset_free(R->train);
     ent_dataset_free(R->test);
     ent_dataset_free(R->val);
+    ent_run_text_free(R->text);
     free(R->val_idx);
 }

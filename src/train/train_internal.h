@@ -35,6 +35,7 @@ typedef struct {
     ent_optim *optim;            /* single-vector optimizers */
     ent_replicas *reps;          /* replica methods */
     ent_batches *batches;        /* w[0]'s data edge */
+    const ent_vocab *vocab;      /* token runs: the vocabulary (checkpoints keep it), else NULL */
     ent_rng *dropout_rng;        /* w[0]'s */
     int64_t step;                /* optimizer updates done */
     int64_t grad_evals;          /* mini-batch gradients computed, all ranks and replicas */
@@ -82,6 +83,9 @@ ent_status ent_checkpoint_save(const char *path, const ent_run_state *r);
 /* val_idx: the c->val_split held-out training indices (NULL when none). */
 ent_status ent_train_config_save(const ent_train_config *c, const ent_model_opts *mo,
                                  const int64_t *val_idx, const char *path);
+/* Token runs: the checkpoint's vocabulary (metadata entropic.vocab) must be v
+ * (ENT_EFORMAT naming the file otherwise). */
+ent_status ent_checkpoint_check_vocab(const ent_st_file *f, const char *path, const ent_vocab *v);
 /* Every rank reads the file and restores its own part. */
 ent_status ent_checkpoint_resume(const char *path, ent_run_state *r);
 /* Replica methods' share of the checkpoint (checkpoint_replicas.c). */

@@ -13,15 +13,25 @@ typedef struct {
     double test_loss, test_err, val_loss, val_err;
 } ent_eval_point;
 
+/* The token data of a sequence-model run (--dataset text | ptb): the
+ * vocabulary and the three splits of the stream. */
+typedef struct {
+    ent_corpus c;
+    int64_t steps;             /* positions per window (the model's T) */
+} ent_run_text;
+
 typedef struct {
     ent_run_state r;
     ent_train_config cfg;      /* the resolved configuration r.cfg points to */
-    ent_dataset *train, *test;
+    ent_dataset *train, *test; /* image runs */
+    ent_run_text *text;        /* token runs (train, test NULL) */
+    ent_clip_objective clip;   /* --clip-grad-norm */
     ent_dataset *val;          /* --val-split: the held-out training samples, or NULL */
     int64_t *val_idx;          /* their indices in the training set (config.json) */
     ent_objective obj;         /* single-vector: the worker's (averaged over ranks) */
     ent_dp_objective dp;
     ent_objective *objs;       /* replica methods: one per local replica */
+    ent_clip_objective *clips; /* replica methods with --clip-grad-norm: one per local replica */
     float *probs;              /* replica methods: ensemble scratch */
     double *rep_err;           /* replica methods: y test errors */
     char ckpt_path[600], metrics_path[600];
@@ -42,6 +52,14 @@ typedef struct {
 } ent_run;
 
 ent_status ent_train_build(ent_run *R);
+/* Token runs (text_run.c): the corpus and its vocabulary; a worker's
+ * model (input T x 1 x 1, the vocabulary's classes, batches of exactly
+ * --batch-size) and its token windows; the loss and error of the model
+ * over a split. */
+ent_status ent_run_text_load(ent_run *R);
+ent_status ent_run_text_worker(ent_run *R, ent_worker *w, uint64_t stream_seed);
+ent_status ent_run_text_evaluate(ent_run *R, const ent_tokens *split, double *loss, double *err);
+void ent_run_text_free(ent_run_text *t);
 /* mkdir -p path (train.c). */
 ent_status ent_run_make_dir(const char *path);
 void ent_train_cleanup(ent_run *R);
