@@ -159,6 +159,5 @@ ENT_TEST(text_bad_input) {
     if (f) fclose(f);
     snprintf(out, sizeof out, "--model charlstm --dataset text --text %s", path);
     CHECK_TRAIN_USAGE(out, "latin1.txt");
-    CHECK_TRAIN_USAGE("--model charlstm --dataset text", "--text");
     CHECK_TRAIN_USAGE("--model charlstm --dataset text --text x.txt --val-split 10", "validation split");
 }

@@ -17,7 +17,8 @@ int ent_cli_data_args(ent_arg *a, ent_data_source *d) {
     OPT("train-y", d->train_y, "arrays: training labels, .npy (N,) integers >= 0");
     OPT("test-x", d->test_x, "arrays: test inputs, .npy (same per-sample shape as --train-x)");
     OPT("test-y", d->test_y, "arrays: test labels, .npy (N,) integers >= 0");
-    OPT("text", d->text, "text: a UTF-8 file, split 80/10/10 into train, validation and test characters");
+    OPT("text", d->text, "text: a UTF-8 file, split 80/10/10 into train, validation and test characters "
+        "(default: the Brown corpus of scripts/setup.sh)");
 #undef OPT
     return n;
 }

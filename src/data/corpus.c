@@ -9,8 +9,7 @@ ent_status ent_corpus_load(ent_corpus *out, const ent_data_source *src) {
     memset(out, 0, sizeof *out);
     ent_status s;
     if (strcmp(src->name, "text") == 0) {
-        if (!src->text[0]) return ent_fail(ENT_EUSAGE, "--dataset text needs --text FILE (any UTF-8 text)");
-        s = ent_chars_load(src->text, &out->vocab, &out->train, &out->valid, &out->test);
+        s = ent_text_load(src->text, &out->vocab, &out->train, &out->valid, &out->test);
     } else if (strcmp(src->name, "ptb") == 0) {
         s = ent_words_load_dir(src->dir[0] ? src->dir : NULL, &out->vocab, &out->train, &out->valid, &out->test);
     } else {
