@@ -76,10 +76,10 @@ ENT_TEST(text_charlstm_learns_periodic_text) {
     const char *l = strstr(out, "\"loss\": ");
     CHECK_MSG(l && fabs(atof(l + 8) - test_loss) < 1e-5, "eval's loss differs from the run's test loss %g: %s",
               test_loss, out);
-    rc = ent_test_run(out, sizeof out, "%s sample --checkpoint %s/checkpoint.safetensors --prime abc --length 12 "
+    rc = ent_test_run(out, sizeof out, "%s sample --checkpoint %s/checkpoint.safetensors --prime abc --length 13 "
                       "--temperature 0.5 --seed 3", ent_test_cli(), dir);
     CHECK_MSG(rc == 0 && strncmp(out, "abcdefgh\nabcdefg", 16) == 0, "sample: exit %d: %s", rc, out);
-    CHECK_USAGE("unknown prime", "prime", "%s sample --checkpoint %s/checkpoint.safetensors --prime xyz",
+    CHECK_USAGE("unknown prime", "not in the vocabulary", "%s sample --checkpoint %s/checkpoint.safetensors --prime xyz",
                 ent_test_cli(), dir);
     char other[600];
     snprintf(other, sizeof other, "%s/other.txt", t);
