@@ -15,6 +15,10 @@ as src/cli/bench_ours.c does:
          eps 1e-4, alpha 0.75, Nesterov inner momentum 0.9, outer lr 1),
          written plainly with torch.randn noise; counted as L x batch samples.
 
+Sequence presets (charlstm, ptblstm-*) run the same three on a stream of
+uniform token ids read in windows of T as in training, the state carried
+from window to window and detached; they count tokens (T per sample).
+
 Protocol: one discarded warm-up window, then --repeats timed windows of
 --seconds each (every window runs at least one iteration); the rate of a
 window is samples / elapsed. Prints one JSON object on standard output.
@@ -57,6 +61,10 @@ from gen_fixtures import PRESETS  # noqa: E402
 
 MODELS = dict(PRESETS)
 CIFAR = ("allcnn", "resnet18", "wrn-16-4")  # 3x32x32 inputs; the rest 1x28x28
+# Sequence presets: (vocabulary, tokens per window T), as bench_ours.c has
+# them; rates are then tokens/s (T per sample).
+SEQUENCE = {"charlstm": (87, 50), "tiny-charlstm": (96, 50),
+            "ptblstm-medium": (10000, 35), "ptblstm-large": (10000, 35)}
 
 N_CLASSES = 10
 BATCHES_IN_SET = 16  # the synthetic set holds 16 batches, as in bench_ours.c
@@ -185,6 +193,84 @@ def bench_esgd(model, x, y, a):
     return timed_windows(lambda: opt.step(closure), a.L * a.batch, a.seconds, a.repeats)
 
 
+class Windows:
+    """Zaremba et al.'s reader over a token stream: `batch` consecutive
+    streams, window k = tokens kT .. kT+T-1 of each, labels the next ones;
+    cycles through the windows in order (as ent_batches_tokens)."""
+
+    def __init__(self, ids, batch, steps):
+        length = len(ids) // batch
+        self.streams = ids[:batch * length].view(batch, length)
+        self.steps, self.k, self.n = steps, 0, (length - 1) // steps
+
+    def next(self):
+        i = self.k * self.steps
+        self.k = (self.k + 1) % self.n
+        return self.streams[:, i:i + self.steps], self.streams[:, i + 1:i + 1 + self.steps]
+
+
+def detach(state):
+    return None if state is None else tuple(t.detach() for t in state)
+
+
+def seq_loss(model, xb, yb, state):
+    logits, state = model(xb, state)
+    return F.cross_entropy(logits.flatten(0, 1), yb.flatten()), state
+
+
+def seq_train(model, win, a, T):
+    model.train()
+    opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, nesterov=True)
+    state = [None]
+
+    def it():
+        xb, yb = win.next()
+        opt.zero_grad(set_to_none=True)
+        loss, st = seq_loss(model, xb, yb, detach(state[0]))
+        state[0] = st
+        loss.backward()
+        opt.step()
+    return timed_windows(it, a.batch * T, a.seconds, a.repeats)
+
+
+def seq_infer(model, win, a, T):
+    model.eval()
+    state = [None]
+
+    def it():
+        with torch.inference_mode():
+            xb, yb = win.next()
+            logits, state[0] = model(xb, state[0])
+            F.cross_entropy(logits.flatten(0, 1), yb.flatten())
+            (logits.argmax(2) == yb).sum()
+    return timed_windows(it, a.batch * T, a.seconds, a.repeats)
+
+
+def seq_esgd(model, win, a, T):
+    model.train()
+    opt = EntropySGD(model.parameters(), L=a.L)
+    state = [None]
+
+    def closure():
+        xb, yb = win.next()
+        model.zero_grad(set_to_none=True)
+        loss, st = seq_loss(model, xb, yb, detach(state[0]))
+        state[0] = st
+        loss.backward()
+    return timed_windows(lambda: opt.step(closure), a.L * a.batch * T, a.seconds, a.repeats)
+
+
+def bench_sequence(name, kind, a):
+    """A sequence preset on a stream of uniform token ids, 16 windows of
+    every stream (as bench_ours.c), the state carried from window to
+    window and detached (truncated back-propagation through time)."""
+    V, T = SEQUENCE[name]
+    ids = torch.randint(0, V, (a.batch * (BATCHES_IN_SET * T + 1),))
+    win = Windows(ids, a.batch, T)
+    fn = {"train": seq_train, "infer": seq_infer, "esgd": seq_esgd}[kind]
+    return fn(MODELS[name](vocab=V), win, a, T)
+
+
 KINDS = {"train": bench_train, "infer": bench_infer, "esgd": bench_esgd}
 
 
@@ -262,14 +348,15 @@ def main():
     torch.manual_seed(0)
     results = []
     for name in a.models.split(","):
-        x, y = make_data(a.batch, name)
+        x, y = (None, None) if name in SEQUENCE else make_data(a.batch, name)
         for kind in a.kinds.split(","):
             r = {"model": name, "kind": kind}
             if name not in MODELS:
                 r["error"] = "no PyTorch module for this preset in bench/torch_bench.py"
             else:
                 torch.manual_seed(1)
-                rates = KINDS[kind](MODELS[name](), x, y, a)
+                rates = (bench_sequence(name, kind, a) if name in SEQUENCE
+                         else KINDS[kind](MODELS[name](), x, y, a))
                 r.update(median=statistics.median(rates), min=min(rates),
                          max=max(rates), windows=len(rates))
             results.append(r)
