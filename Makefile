@@ -12,7 +12,10 @@ comma   := ,
 BUILD   ?= build
 OPT     ?= -O3
 SAN     ?=
-CFLAGS  := -std=c11 $(OPT) -g -fno-math-errno -Wall -Wextra -Wno-unused-parameter -fopenmp \
+# -fno-trapping-math: nothing here reads floating-point exception flags; it
+# lets GCC compute both sides of a float select and blend them, which the
+# vector loops over core/vmath.h need (the values are the same).
+CFLAGS  := -std=c11 $(OPT) -g -fno-math-errno -fno-trapping-math -Wall -Wextra -Wno-unused-parameter -fopenmp \
            -D_POSIX_C_SOURCE=200809L -Iinclude -Isrc $(SAN) $(EXTRA_CFLAGS) $(shell pkg-config --cflags cairo)
 OPENBLAS_DIR ?= $(firstword $(wildcard /usr/lib/x86_64-linux-gnu/openblas-openmp /usr/lib/*/openblas-openmp))
 LDLIBS  := $(if $(OPENBLAS_DIR),-L$(OPENBLAS_DIR) -Wl$(comma)-rpath$(comma)$(OPENBLAS_DIR)) -lopenblas -llapack -lz -lm $(shell pkg-config --libs cairo)
