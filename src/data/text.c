@@ -44,8 +44,8 @@ static ent_tokens *split_of(const int32_t *ids, int64_t from, int64_t to, const 
 static ent_status read_text(const char *path, char **text, size_t *len) {
     ent_status s = ent_read_file(path, text, len);
     if (s == ENT_ENOENT)
-        return ent_fail(s, "%s: no such file (%s: give --text FILE, any UTF-8 text, or run %s)", path,
-                        "the character corpus", ENT_TEXT_SETUP_HINT);
+        return ent_fail(s, "%s: no such file (the character corpus: --text FILE, any UTF-8 text; the default %s/brown.txt: %s)",
+                        path, ENT_TEXT_DEFAULT_DIR, ENT_TEXT_SETUP_HINT);
     if (s != ENT_OK) return s;
     if (*len == 0) {
         free(*text);
