@@ -37,8 +37,8 @@ int ent_cmd_data(int argc, char **argv) {
     int help = 0;
     ent_arg spec[] = {
         {.name = "src", .type = ARG_STRING, .dst = src, .cap = sizeof src, .help = "folder with the Brown files (the package's package/)"},
-        {.name = "out", .type = ARG_STRING, .dst = out, .cap = sizeof out, .help = "output folder [" ENT_TEXT_DEFAULT_DIR "]"},
-        {.name = "vocab", .type = ARG_I64, .dst = &vocab, .help = "vocabulary size of ptb.*.txt, <unk> included [10000]"},
+        {.name = "out", .type = ARG_STRING, .dst = out, .cap = sizeof out, .help = "output folder"},
+        {.name = "vocab", .type = ARG_I64, .dst = &vocab, .help = "vocabulary size of ptb.*.txt, <unk> included"},
         {.name = "help", .type = ARG_BOOL, .dst = &help, .help = "this help"},
     };
     const int n = (int)(sizeof spec / sizeof spec[0]);
