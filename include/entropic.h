@@ -361,7 +361,10 @@ ent_status ent_brown_to_ptb(const char *src_dir, const char *out_dir, int64_t vo
  * and the labels y[b*steps + t] = the token after it; an epoch is
  * (L - 1) / steps windows in order (no shuffling), and the next epoch
  * begins the streams again (restarted = 1). y_per_sample = steps,
- * carried = 1. t must outlive the source. */
+ * carried = 1. The position is (epoch, the next window's index); a window
+ * index at or past the epoch's end gives the next epoch's first window.
+ * ENT_EINVAL for batch < 1, steps < 1 or L < steps + 1 (no window). t must
+ * outlive the source. */
 ent_status ent_batches_tokens(ent_batches *out, const ent_tokens *t, int64_t batch, int64_t steps);
 
 /* ------------------------------------------------------------------ models */
