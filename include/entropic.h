@@ -349,10 +349,11 @@ ent_status ent_words_load_dir(const char *dir, ent_vocab **vocab, ent_tokens **t
  * train; tags cut after the last '/'; one sentence a line, words separated
  * by one space. ptb.*.txt: words in ASCII lower case, and every word
  * outside the vocab_size - 1 most frequent training words (ties in byte
- * order) as "<unk>" (vocab_size counts "<unk>"; 10000 as PTB).
+ * order) as "<unk>" (vocab_size counts "<unk>"). The default 9999 makes
+ * the word readers' vocabulary, which adds "<eos>", 10,000 words as PTB's.
  * brown.txt: the whole corpus in its original case (the character corpus).
  * The bytes depend on nothing but the input. */
-#define ENT_BROWN_VOCAB 10000
+#define ENT_BROWN_VOCAB 9999
 ent_status ent_brown_to_ptb(const char *src_dir, const char *out_dir, int64_t vocab_size);
 
 /* A corpus: its vocabulary and three splits of the token stream. */

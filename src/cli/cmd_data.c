@@ -38,7 +38,7 @@ int ent_cmd_data(int argc, char **argv) {
     ent_arg spec[] = {
         {.name = "src", .type = ARG_STRING, .dst = src, .cap = sizeof src, .help = "folder with the Brown files (the package's package/)"},
         {.name = "out", .type = ARG_STRING, .dst = out, .cap = sizeof out, .help = "output folder"},
-        {.name = "vocab", .type = ARG_I64, .dst = &vocab, .help = "vocabulary size of ptb.*.txt, <unk> included"},
+        {.name = "vocab", .type = ARG_I64, .dst = &vocab, .help = "words of ptb.*.txt, <unk> included (the readers add <eos>: 10,000 as PTB)"},
         {.name = "help", .type = ARG_BOOL, .dst = &help, .help = "this help"},
     };
     const int n = (int)(sizeof spec / sizeof spec[0]);
