@@ -346,7 +346,9 @@ ent_model_opts ent_model_opts_default(void);
  * static); *n gets their count. Benchmarks and help texts iterate over it. */
 const char *const *ent_model_presets(int *n);
 /* The input shape of the data a preset is made for: 1x28x28 (MNIST,
- * Fashion-MNIST) or 3x32x32 (CIFAR-10). Every preset takes either. */
+ * Fashion-MNIST) or 3x32x32 (CIFAR-10), which every image preset takes;
+ * T x 1 x 1 for the sequence models (windows of T token ids: charlstm and
+ * tiny-charlstm 50, ptblstm-large and ptblstm-medium 35), which take any T. */
 ent_status ent_model_preset_input(const char *preset, int64_t *c, int64_t *h, int64_t *w);
 /* Presets: "mnistfc", "lenet". in_c/h/w: per-sample input shape.
  * max_batch: largest batch any forward will see (plans all buffers). */
@@ -432,6 +434,21 @@ int ent_net_avgpool(ent_net *net, const char *name, int in, int64_t kernel, int6
                     int64_t padding);
 int ent_net_global_avgpool(ent_net *net, const char *name, int in);
 int ent_net_add(ent_net *net, const char *name, int a, int b);
+/* Sequence models: a sample is [T, 1, features] (T steps). */
+/* nn.Linear on the last dimension: [c, h, in] -> [c, h, out] at every
+ * position (the dense layer's file setting flatten false); bias 0 =
+ * nn.Linear(bias=False). */
+int ent_net_linear(ent_net *net, const char *name, int in, int64_t out_features, int bias);
+/* nn.Embedding(vocab, dim): token ids [T, 1, 1] (as floats) -> [T, 1, dim]. */
+int ent_net_embedding(ent_net *net, const char *name, int in, int64_t vocab, int64_t dim);
+/* F.one_hot(x, vocab).float(): ids [T, 1, 1] -> [T, 1, vocab], no parameters. */
+int ent_net_onehot(ent_net *net, const char *name, int in, int64_t vocab);
+/* nn.LSTM(in, hidden, num_layers=layers, batch_first=True, dropout):
+ * [T, 1, in] -> [T, 1, hidden]; init_range 0: PyTorch's init, r > 0:
+ * U(-r, r) for all its tensors. Its h and c are carried state
+ * (ent_model_run_state). */
+int ent_net_lstm(ent_net *net, const char *name, int in, int64_t hidden, int64_t layers,
+                 float dropout, float init_range);
 int ent_net_size(const ent_net *net);   /* nodes so far */
 const char *ent_net_name(const ent_net *net);
 ent_status ent_net_status(const ent_net *net); /* the first builder error, or ENT_OK */
