@@ -948,7 +948,9 @@ static inline ent_status ent_hvp_apply(const ent_hvp *h, const double *v,
 }
 
 /* Network Hessian at the weights theta (converted once), on the n samples
- * x[n, c, h, w], y[n] (borrowed: they must outlive the operator),
+ * x[n, c, h, w], y[n] (y[n * T] for a sequence model of T positions, whose
+ * loss is the mean over the tokens, from a zero carried state; borrowed:
+ * they must outlive the operator),
  * processed in chunks of opts->batch. The loss is the mean cross-entropy
  * over all n samples. Dropout is off; batch-norm uses the running
  * statistics in `buffers` (eval mode) unless opts->bn_train (then each

@@ -597,3 +597,103 @@ ENT_TEST(lstm_fixture_charlstm_model) {
     ent_model_free(m);
     ent_fixture_free(f);
 }
+
+/* ------------------------------------- Hessian-vector products (R-op) */
+
+static uint64_t splitmix64(uint64_t s) {
+    uint64_t z = s + 0x9E3779B97F4A7C15ULL;
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+    return z ^ (z >> 31);
+}
+
+/* tools/gen_hvp_fixtures.py's formula: float32((u - 0.5) * 2 * bound). */
+static void formula(float *dst, int64_t n, uint64_t key, double bound) {
+    for (int64_t i = 0; i < n; i++) {
+        const double u = (double)(splitmix64((key << 32) + (uint64_t)i) >> 11) * 0x1.0p-53;
+        dst[i] = (float)((u - 0.5) * 2.0 * bound);
+    }
+}
+
+/* Hv of model m (windows [4, 10]) at the fixture's theta along its v,
+ * against PyTorch's double back-propagation in float64: tolerance as
+ * tests/test_hvp_fixtures.c's (double 1.2e-7 |want| + 1e-10 max |want|;
+ * the float engine 1e-5 max |want|). Chunks of 3 samples: two chunks. The
+ * double engine's gradient is checked against the float model's too. */
+static void check_hvp(const char *file, ent_model *m, int single) {
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s", ent_test_fixture_dir(), file);
+    ent_fixture *f = NULL;
+    CHECK_OK(ent_fixture_load(&f, path));
+    int nt = 0;
+    const ent_tensor_info *t = m ? ent_model_params(m, &nt) : NULL;
+    const int64_t P = m ? ent_model_n_param(m) : 0, n = 4, T = 10;
+    const float *x = fx_get(f, "x", n * T), *y = fx_get(f, "y", n * T), *tk = fx_get(f, "tkeys", nt);
+    const float *tb = fx_get(f, "tbounds", nt), *vk = fx_get(f, "vkeys", nt);
+    const float *loss = fx_get(f, "loss", 1), *hv = fx_get(f, "hv", P), *vhv = fx_get(f, "vhv", 1);
+    if (!m || !x || !y || !tk || !tb || !vk || !loss || !hv || !vhv) {
+        ent_fixture_free(f);
+        return;
+    }
+    float *theta = zalloc(P), *vf = zalloc(P), *g32 = zalloc(P);
+    int32_t yi[40];
+    double *v = malloc(sizeof(double) * (size_t)P), *got = malloc(sizeof(double) * (size_t)P);
+    double *g64 = malloc(sizeof(double) * (size_t)P);
+    for (int i = 0; i < nt; i++) {
+        formula(theta + t[i].offset, t[i].numel, (uint64_t)tk[i], (double)tb[i]);
+        formula(vf + t[i].offset, t[i].numel, (uint64_t)vk[i], 1.0);
+    }
+    for (int i = 0; i < 40; i++) yi[i] = (int32_t)y[i];
+    for (int64_t i = 0; i < P; i++) v[i] = vf[i];
+    ent_nethess *h = NULL;
+    ent_nethess_opts no = {.batch = 3, .single = single};
+    CHECK_OK(ent_nethess_new(&h, m, theta, NULL, x, yi, n, &no));
+    if (h) {
+        ent_hvp op = ent_nethess_hvp(h);
+        double l = 0, big = 0, worst = 0, dot = 0, l32, gbig = 0, gd = 0;
+        CHECK_OK(ent_nethess_grad(h, g64, &l, NULL));
+        CHECK_OK(ent_hvp_apply(&op, v, got));
+        for (int64_t i = 0; i < P; i++) big = fmax(big, fabs(hv[i]));
+        int64_t bad = -1;
+        const double rt = single ? 0.0 : 1.2e-7, at = single ? 1e-5 : 1e-10;
+        for (int64_t i = 0; i < P; i++) {
+            const double d = fabs(got[i] - hv[i]);
+            if (d > rt * fabs(hv[i]) + at * big && bad < 0) bad = i;
+            worst = fmax(worst, single ? d / big : d / (fabs(hv[i]) + 1e-10 * big));
+            dot += v[i] * got[i];
+        }
+        CHECK_OK(ent_model_run(m, theta, NULL, x, yi, n, 0, NULL, g32, &l32, NULL));
+        for (int64_t i = 0; i < P; i++) gbig = fmax(gbig, fabs(g64[i])), gd = fmax(gd, fabs(g64[i] - g32[i]));
+        printf("    %-22s %s %lld params: loss %.7f vs %.7f; Hv max |diff| / %s %.1e (tol %.1e); "
+               "v.Hv %.6e vs %.6e; float model's gradient %.1e of max (tol 1e-5)\n",
+               file, single ? "float " : "double", (long long)P, l, (double)*loss,
+               single ? "max |ref|" : "(|ref| + 1e-10 max)", worst, single ? 1e-5 : 1.2e-7, dot,
+               (double)*vhv, gd / gbig);
+        CHECK_MSG(bad < 0, "%s: Hv[%lld] = %.9g, PyTorch %.9g", file, (long long)bad, bad < 0 ? 0 : got[bad],
+                  bad < 0 ? 0 : hv[bad]);
+        CHECK(fabs(l - *loss) <= (single ? 1e-5 : 1.2e-7) * fabs(*loss));
+        CHECK(fabs(dot - *vhv) <= (single ? 1e-5 : 1.2e-7) * fabs(*vhv));
+        CHECK(fabs(l32 - l) <= 1e-5 * fabs(l) && gd <= 1e-5 * gbig);
+    }
+    ent_nethess_free(h);
+    ent_free_aligned(theta), ent_free_aligned(vf), ent_free_aligned(g32);
+    free(v), free(got), free(g64);
+    ent_fixture_free(f);
+}
+
+/* tiny-charlstm (one-hot, LSTM, linear without bias) at V = 96. */
+ENT_TEST(lstm_hvp_tiny_charlstm_vs_torch) {
+    ent_model *m = NULL;
+    CHECK_OK(ent_model_new(&m, "tiny-charlstm", NULL, 10, 1, 1, 96, 4));
+    check_hvp("hvp_tiny_charlstm.bin", m, 0);
+    check_hvp("hvp_tiny_charlstm.bin", m, 1);
+    ent_model_free(m);
+}
+
+/* Embedding, a 2-layer LSTM, a linear layer with bias. */
+ENT_TEST(lstm_hvp_embed_lstm_vs_torch) {
+    ent_model *m = small_charlstm(11, 6, 5, 2, 10, 4);
+    check_hvp("hvp_embed_lstm.bin", m, 0);
+    check_hvp("hvp_embed_lstm.bin", m, 1);
+    ent_model_free(m);
+}

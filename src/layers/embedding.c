@@ -62,4 +62,4 @@ static void embedding_backward(const ent_layer *l, const float *theta, const flo
 
 const ent_layer_ops ent_embedding_ops = {.kind_name = "embedding", .plan = embedding_plan,
                                          .init = embedding_init, .forward = embedding_forward,
-                                         .backward = embedding_backward, .n_in = 1};
+                                         .backward = embedding_backward, .n_in = 1, .rop = &ent_rop_embedding};

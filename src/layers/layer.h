@@ -187,7 +187,8 @@ extern const ent_layer_ops ent_onehot_ops;
 extern const ent_layer_ops ent_lstm_ops;
 /* analysis/rop.c: the R-operators the ops tables point to */
 extern const ent_rop_kind ent_rop_dense, ent_rop_conv2d, ent_rop_batchnorm, ent_rop_relu,
-    ent_rop_maxpool, ent_rop_dropout, ent_rop_avgpool, ent_rop_add;
+    ent_rop_maxpool, ent_rop_dropout, ent_rop_avgpool, ent_rop_add, ent_rop_embedding,
+    ent_rop_onehot, ent_rop_lstm;
 
 const ent_layer_ops *ent_layer_ops_of(ent_layer_kind kind);
 

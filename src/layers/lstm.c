@@ -319,4 +319,4 @@ static void lstm_backward(const ent_layer *l, const float *theta, const float *i
 }
 
 const ent_layer_ops ent_lstm_ops = {.kind_name = "lstm", .plan = lstm_plan, .init = lstm_init,
-                                    .forward = lstm_forward, .backward = lstm_backward, .n_in = 1};
+                                    .forward = lstm_forward, .backward = lstm_backward, .n_in = 1, .rop = &ent_rop_lstm};

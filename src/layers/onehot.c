@@ -34,4 +34,5 @@ static void onehot_backward(const ent_layer *l, const float *theta, const float 
 
 const ent_layer_ops ent_onehot_ops = {.kind_name = "onehot", .plan = onehot_plan,
                                       .forward = onehot_forward, .backward = onehot_backward,
-                                      .n_in = 1};
+                                      .n_in = 1,
+        .rop = &ent_rop_onehot};
