@@ -370,7 +370,8 @@ const ent_tensor_info *ent_model_buffers(const ent_model *m, int *count);
 void ent_model_init_params(const ent_model *m, float *theta, float *buffers,
                            uint64_t seed);
 
-/* Forward (and backward) on one batch x[n, c, h, w], labels y[n].
+/* Forward (and backward) on one batch x[n, c, h, w], labels y[n] (y[n * T],
+ * sample-major, for a model of T positions: ent_model_positions).
  * train: dropout on, batch-norm uses batch statistics and updates the
  * running statistics in `buffers`. grad != NULL: writes the gradient of
  * the mean cross-entropy (overwrites). Returns the mean loss in *loss and
@@ -400,7 +401,8 @@ ent_status ent_model_run_state(ent_model *m, const float *theta, float *buffers,
                                const float *state_in, float *state_out, const float *x,
                                const int32_t *y, int64_t n, int train, ent_rng *rng,
                                float *grad, double *loss, int64_t *correct);
-/* Logits of the last ent_model_run (n x n_classes, borrowed). */
+/* Logits of the last ent_model_run (n x n_classes, borrowed; n x T x V
+ * for a sequence model). */
 const float *ent_model_logits(const ent_model *m);
 
 /* Mean loss and error (fraction) over a whole data set, eval mode. */

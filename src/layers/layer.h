@@ -33,11 +33,16 @@
  * the model's last node): it reads ctx->y and leaves the mean loss and
  * the count of right predictions in the context.
  *
+ * Sequence models: a sample is a sequence, shape [c = T steps, h = 1,
+ * w = features]; an LSTM (lstm.c) keeps its unrolled gates in `saved`.
+ * The state it carries from one batch to the next is neither a parameter
+ * nor a buffer but the caller's: l->state floats per sample, read from
+ * ctx->state_in and written to ctx->state_out at l->state_off
+ * (ent_model_run_state), and copied into `saved` by the forward, so the
+ * backward never reads the state pointers. The loss sees logits [T, 1, V]
+ * as V classes at T positions (ent_loss_positions).
+ *
  * How the layers still to come fit this contract:
- * - Recurrent layers (LSTM): a sample is a sequence, shape [c = T steps,
- *   h = 1, w = features]; the unrolled gates are `saved`; the hidden state
- *   carried from one batch to the next is a buffer tensor (like batch-norm's
- *   running statistics), so replicas and checkpoints carry it for free.
  * - Replicas: layers read theta through offsets only, so one model
  *   description evaluates any replica's vector; each replica needs only its
  *   own workspace (activations, saved, scratch). */
