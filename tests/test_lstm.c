@@ -697,3 +697,46 @@ ENT_TEST(lstm_hvp_embed_lstm_vs_torch) {
     check_hvp("hvp_embed_lstm.bin", m, 1);
     ent_model_free(m);
 }
+
+/* The gradient of a training run (dropout between the LSTM layers) is the
+ * same, bit for bit, on 1 and 2 threads: sizes above the threshold where
+ * the element-wise loops, the bias sums and the embedding's gradient
+ * fork. */
+ENT_TEST(lstm_thread_count_invariant) {
+    const int64_t V = 40, T = 20, n = 8;
+    ent_net *net = ent_net_new("seq");
+    int i = ent_net_embedding(net, "embed", ENT_NET_INPUT, V, 64);
+    i = ent_net_lstm(net, "lstm", i, 64, 2, 0.3f, 0.0f);
+    ent_net_linear(net, "fc", i, V, 1);
+    ent_model *m = NULL;
+    CHECK_OK(ent_model_new_net(&m, net, T, 1, 1, V, n));
+    ent_net_free(net);
+    if (!m) return;
+    const int64_t P = ent_model_n_param(m), S = ent_model_state_size(m);
+    float *th = zalloc(P), *g[2] = {zalloc(P), zalloc(P)}, *x = zalloc(n * T), *st = zalloc(n * S);
+    float *so[2] = {zalloc(n * S), zalloc(n * S)};
+    int32_t *y = malloc(sizeof(int32_t) * (size_t)(n * T));
+    ent_model_init_params(m, th, NULL, 2);
+    random_ids(x, y, n * T, V, 3);
+    ent_rng r;
+    ent_rng_init(&r, 5, 0);
+    ent_rng_uniform_fill(&r, st, n * S, -0.5f, 0.5f);
+    const int threads = ent_get_threads();
+    double loss[2];
+    for (int k = 0; k < 2; k++) {
+        ent_set_threads(k + 1);
+        ent_rng_init(&r, 7, 1);
+        CHECK_OK(ent_model_run_state(m, th, NULL, st, so[k], x, y, n, 1, &r, g[k], &loss[k], NULL));
+    }
+    ent_set_threads(threads);
+    int64_t diff = 0;
+    for (int64_t k = 0; k < P; k++) diff += memcmp(&g[0][k], &g[1][k], sizeof(float)) != 0;
+    printf("    %lld parameters: %lld gradient values differ between 1 and 2 threads; loss %.8f vs %.8f\n",
+           (long long)P, (long long)diff, loss[0], loss[1]);
+    CHECK(diff == 0 && loss[0] == loss[1]);
+    CHECK(memcmp(so[0], so[1], sizeof(float) * (size_t)(n * S)) == 0);
+    free(y);
+    float *p[] = {th, g[0], g[1], x, st, so[0], so[1]};
+    for (size_t k = 0; k < sizeof p / sizeof p[0]; k++) ent_free_aligned(p[k]);
+    ent_model_free(m);
+}

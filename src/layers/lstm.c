@@ -198,6 +198,7 @@ static void layer_forward(const ent_layer *l, const float *theta, const float *x
     const int64_t n = ctx->n, T = steps(l), H = l->lstm.hidden, G4 = 4 * H;
     const int64_t in_k = k ? H : l->in_w, rows = n * T;
     const float *bih = tensor_at(l, theta, k, B_IH), *bhh = tensor_at(l, theta, k, B_HH);
+#pragma omp parallel for if (rows * G4 > ENT_PAR_MIN)
     for (int64_t r = 0; r < rows; r++)
         for (int64_t j = 0; j < G4; j++) b->gates[r * G4 + j] = bih[j] + bhh[j];
     ent_gemm(0, 1, rows, G4, in_k, 1.0f, x, in_k, tensor_at(l, theta, k, W_IH), in_k, 1.0f,
@@ -226,17 +227,28 @@ static void lstm_forward(const ent_layer *l, const float *theta, const float *in
     }
 }
 
-/* db (+)= the column sums of dg [rows, G4], in double in row order. */
-ENT_CLONES static void bias_sums(const float *restrict dg, int64_t rows, int64_t G4,
-                                 double *restrict acc, float *restrict db1,
-                                 float *restrict db2, int store) {
-    for (int64_t j = 0; j < G4; j++) acc[j] = 0.0;
+/* db (+)= the column sums of dg [rows, G4] for columns j0 .. j1-1, in
+ * double in row order. */
+ENT_CLONES static void bias_sums_cols(const float *restrict dg, int64_t rows, int64_t G4, int64_t j0,
+                                      int64_t j1, double *restrict acc, float *restrict db1,
+                                      float *restrict db2, int store) {
+    for (int64_t j = j0; j < j1; j++) acc[j] = 0.0;
     for (int64_t r = 0; r < rows; r++)
-        for (int64_t j = 0; j < G4; j++) acc[j] += dg[r * G4 + j];
-    for (int64_t j = 0; j < G4; j++) {
+        for (int64_t j = j0; j < j1; j++) acc[j] += dg[r * G4 + j];
+    for (int64_t j = j0; j < j1; j++) {
         db1[j] = (float)acc[j] + (store ? 0.0f : db1[j]);
         db2[j] = (float)acc[j] + (store ? 0.0f : db2[j]);
     }
+}
+
+/* Threads own column blocks: the same sums whatever their number. */
+static void bias_sums(const float *dg, int64_t rows, int64_t G4, double *acc, float *db1, float *db2,
+                      int store) {
+    const int64_t cols = 256, blocks = (G4 + cols - 1) / cols;
+#pragma omp parallel for if (rows * G4 > ENT_PAR_MIN)
+    for (int64_t b = 0; b < blocks; b++)
+        bias_sums_cols(dg, rows, G4, b * cols, b * cols + cols < G4 ? b * cols + cols : G4, acc, db1,
+                       db2, store);
 }
 
 /* The scratch of backward (lstm_plan). */
