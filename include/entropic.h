@@ -408,7 +408,9 @@ ent_model_opts ent_model_opts_default(void);
  * static); *n gets their count. Benchmarks and help texts iterate over it. */
 const char *const *ent_model_presets(int *n);
 /* The input shape of the data a preset is made for: 1x28x28 (MNIST,
- * Fashion-MNIST) or 3x32x32 (CIFAR-10). Every preset takes either. */
+ * Fashion-MNIST) or 3x32x32 (CIFAR-10), which every image preset takes;
+ * T x 1 x 1 for the sequence models (windows of T token ids: charlstm and
+ * tiny-charlstm 50, ptblstm-large and ptblstm-medium 35), which take any T. */
 ent_status ent_model_preset_input(const char *preset, int64_t *c, int64_t *h, int64_t *w);
 /* Presets: "mnistfc", "lenet". in_c/h/w: per-sample input shape.
  * max_batch: largest batch any forward will see (plans all buffers). */
@@ -430,7 +432,8 @@ const ent_tensor_info *ent_model_buffers(const ent_model *m, int *count);
 void ent_model_init_params(const ent_model *m, float *theta, float *buffers,
                            uint64_t seed);
 
-/* Forward (and backward) on one batch x[n, c, h, w], labels y[n].
+/* Forward (and backward) on one batch x[n, c, h, w], labels y[n] (y[n * T],
+ * sample-major, for a model of T positions: ent_model_positions).
  * train: dropout on, batch-norm uses batch statistics and updates the
  * running statistics in `buffers`. grad != NULL: writes the gradient of
  * the mean cross-entropy (overwrites). Returns the mean loss in *loss and
@@ -460,7 +463,8 @@ ent_status ent_model_run_state(ent_model *m, const float *theta, float *buffers,
                                const float *state_in, float *state_out, const float *x,
                                const int32_t *y, int64_t n, int train, ent_rng *rng,
                                float *grad, double *loss, int64_t *correct);
-/* Logits of the last ent_model_run (n x n_classes, borrowed). */
+/* Logits of the last ent_model_run (n x n_classes, borrowed; n x T x V
+ * for a sequence model). */
 const float *ent_model_logits(const ent_model *m);
 
 /* Mean loss and error (fraction) over a whole data set, eval mode. */
@@ -504,6 +508,21 @@ int ent_net_avgpool(ent_net *net, const char *name, int in, int64_t kernel, int6
                     int64_t padding);
 int ent_net_global_avgpool(ent_net *net, const char *name, int in);
 int ent_net_add(ent_net *net, const char *name, int a, int b);
+/* Sequence models: a sample is [T, 1, features] (T steps). */
+/* nn.Linear on the last dimension: [c, h, in] -> [c, h, out] at every
+ * position (the dense layer's file setting flatten false); bias 0 =
+ * nn.Linear(bias=False). */
+int ent_net_linear(ent_net *net, const char *name, int in, int64_t out_features, int bias);
+/* nn.Embedding(vocab, dim): token ids [T, 1, 1] (as floats) -> [T, 1, dim]. */
+int ent_net_embedding(ent_net *net, const char *name, int in, int64_t vocab, int64_t dim);
+/* F.one_hot(x, vocab).float(): ids [T, 1, 1] -> [T, 1, vocab], no parameters. */
+int ent_net_onehot(ent_net *net, const char *name, int in, int64_t vocab);
+/* nn.LSTM(in, hidden, num_layers=layers, batch_first=True, dropout):
+ * [T, 1, in] -> [T, 1, hidden]; init_range 0: PyTorch's init, r > 0:
+ * U(-r, r) for all its tensors. Its h and c are carried state
+ * (ent_model_run_state). */
+int ent_net_lstm(ent_net *net, const char *name, int in, int64_t hidden, int64_t layers,
+                 float dropout, float init_range);
 int ent_net_size(const ent_net *net);   /* nodes so far */
 const char *ent_net_name(const ent_net *net);
 ent_status ent_net_status(const ent_net *net); /* the first builder error, or ENT_OK */
@@ -1025,7 +1044,9 @@ static inline ent_status ent_hvp_apply(const ent_hvp *h, const double *v,
 }
 
 /* Network Hessian at the weights theta (converted once), on the n samples
- * x[n, c, h, w], y[n] (borrowed: they must outlive the operator),
+ * x[n, c, h, w], y[n] (y[n * T] for a sequence model of T positions, whose
+ * loss is the mean over the tokens, from a zero carried state; borrowed:
+ * they must outlive the operator),
  * processed in chunks of opts->batch. The loss is the mean cross-entropy
  * over all n samples. Dropout is off; batch-norm uses the running
  * statistics in `buffers` (eval mode) unless opts->bn_train (then each

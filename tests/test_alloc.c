@@ -134,3 +134,39 @@ ENT_TEST(alloc_none_in_training_steps) {
     steps_allocate_nothing("mnistfc", ENT_OPTIM_ENTROPY_SGD);
     steps_allocate_nothing("lenet", ENT_OPTIM_ENTROPY_SGD);
 }
+
+/* A sequence model's training run (embedding, a 2-layer LSTM with dropout
+ * between its layers, per-token linear and loss) with carried state in and
+ * out: after the first run, which allocates the training workspace, runs
+ * allocate nothing. */
+ENT_TEST(alloc_none_in_lstm_runs) {
+    ent_net *n = ent_net_new("seq");
+    int i = ent_net_embedding(n, "embed", ENT_NET_INPUT, 13, 8);
+    i = ent_net_dropout(n, "drop", i, 0.3f);
+    i = ent_net_lstm(n, "lstm", i, 6, 2, 0.4f, 0.0f);
+    ent_net_linear(n, "fc", i, 13, 1);
+    ent_model *m = NULL;
+    CHECK_OK(ent_model_new_net(&m, n, 7, 1, 1, 13, 5));
+    ent_net_free(n);
+    if (!m) return;
+    const int64_t P = ent_model_n_param(m), S = ent_model_state_size(m);
+    float *theta = ent_alloc(4 * (size_t)P), *grad = ent_alloc(4 * (size_t)P);
+    float *x = ent_alloc(4 * 35), *s0 = ent_alloc(4 * (size_t)(5 * S)), *s1 = ent_alloc(4 * (size_t)(5 * S));
+    int32_t y[35];
+    for (int k = 0; k < 35; k++) x[k] = (float)(k * 7 % 13), y[k] = k * 5 % 13;
+    ent_model_init_params(m, theta, NULL, 1);
+    ent_rng rng;
+    ent_rng_init(&rng, 2, 0);
+    double loss;
+    CHECK_OK(ent_model_run_state(m, theta, NULL, NULL, s0, x, y, 5, 1, &rng, grad, &loss, NULL));
+    long before = n_alloc;
+    for (int k = 0; k < 4; k++) {
+        CHECK_OK(ent_model_run_state(m, theta, NULL, k % 2 ? s1 : s0, k % 2 ? s0 : s1, x, y, 5, 1, &rng,
+                                     grad, &loss, NULL));
+        CHECK_OK(ent_model_run_state(m, theta, NULL, s0, NULL, x, y, 5, 0, NULL, NULL, &loss, NULL));
+    }
+    CHECK_MSG(n_alloc == before, "lstm: %ld allocations in 8 runs", n_alloc - before);
+    ent_free_aligned(theta), ent_free_aligned(grad), ent_free_aligned(x);
+    ent_free_aligned(s0), ent_free_aligned(s1);
+    ent_model_free(m);
+}

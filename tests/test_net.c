@@ -174,25 +174,26 @@ ENT_TEST(net_residual_float_gradient_matches_double) {
 
 /* Written out and read back, a network builds the same model: the same
  * tensors, and the same logits bit for bit. */
-static void check_roundtrip(const ent_net *net, int64_t c, int64_t hw) {
+static void check_roundtrip(const ent_net *net, int64_t c, int64_t h, int64_t w) {
     ent_json j;
     ent_json_init(&j);
     ent_net_write_json(net, &j);
     ent_net *back = NULL;
     CHECK_OK(ent_net_parse(&back, j.buf, j.len, "roundtrip.json"));
     ent_model *a = NULL, *b = NULL;
-    if (back) CHECK_OK(ent_model_new_net(&a, net, c, hw, hw, 10 > K ? 10 : K, 4));
-    if (back) CHECK_OK(ent_model_new_net(&b, back, c, hw, hw, 10 > K ? 10 : K, 4));
+    if (back) CHECK_OK(ent_model_new_net(&a, net, c, h, w, 10 > K ? 10 : K, 4));
+    if (back) CHECK_OK(ent_model_new_net(&b, back, c, h, w, 10 > K ? 10 : K, 4));
     if (a && b) {
         int na, nb;
         const ent_tensor_info *ta = ent_model_params(a, &na), *tb = ent_model_params(b, &nb);
         CHECK(na == nb && ent_model_n_param(a) == ent_model_n_param(b));
         for (int i = 0; i < na && i < nb; i++) CHECK(strcmp(ta[i].name, tb[i].name) == 0);
         CHECK(ent_model_n_nodes(a) == ent_model_n_nodes(b));
-        const int64_t P = ent_model_n_param(a), nx = 4 * c * hw * hw;
+        const int64_t P = ent_model_n_param(a), nx = 4 * c * h * w, ny = 4 * ent_model_positions(a);
         float *th = malloc(sizeof(float) * P), *buf = calloc((size_t)ent_model_n_buffer(a) + 1, 4);
         float *x = malloc(sizeof(float) * nx);
-        int32_t y[4] = {0, 1, 2, 3};
+        int32_t *y = malloc(sizeof(int32_t) * (size_t)ny); /* 0, 1, 2, 3 for one label a sample */
+        for (int64_t i = 0; i < ny; i++) y[i] = (int32_t)(i % 4);
         ent_rng r;
         ent_rng_init(&r, 9, 0);
         ent_rng_normal_fill(&r, x, nx, 1.0f);
@@ -200,7 +201,7 @@ static void check_roundtrip(const ent_net *net, int64_t c, int64_t hw) {
         CHECK_OK(ent_model_run(a, th, buf, x, y, 4, 0, NULL, NULL, NULL, NULL));
         CHECK_OK(ent_model_run(b, th, buf, x, y, 4, 0, NULL, NULL, NULL, NULL));
         CHECK(memcmp(ent_model_logits(a), ent_model_logits(b), sizeof(float) * 40) == 0);
-        free(th), free(buf), free(x);
+        free(th), free(buf), free(x), free(y);
     }
     ent_model_free(a), ent_model_free(b);
     ent_net_free(back);
@@ -215,12 +216,15 @@ ENT_TEST(net_file_roundtrip_presets) {
         ent_model_opts o = ent_model_opts_default();
         o.dropout = 0.3f, o.bn_eps = 2e-5f, o.bn_momentum = 0.05f; /* settings that must survive */
         CHECK_OK(ent_net_preset(&net, names[i], &o, 10));
-        if (net) check_roundtrip(net, 1, 28);
+        int64_t c, h, w; /* the image nets on 1x28x28; the sequence models on 3 steps */
+        CHECK_OK(ent_model_preset_input(names[i], &c, &h, &w));
+        if (net) check_roundtrip(net, h == 1 && w == 1 ? 3 : 1, h == 1 && w == 1 ? 1 : 28,
+                                 h == 1 && w == 1 ? 1 : 28);
         ent_net_free(net);
     }
     ent_net *net = tiny_residual();
     ent_net_dense(net, "fc10", ent_net_size(net) - 1, 10); /* 10 classes, as the check uses */
-    check_roundtrip(net, C, HW);
+    check_roundtrip(net, C, HW, HW);
     ent_net_free(net);
 }
 
@@ -228,7 +232,7 @@ ENT_TEST(net_file_roundtrip_presets) {
 ENT_TEST(net_file_errors) {
     static const struct { const char *text, *want; } cases[] = {
         {"{\"nodes\": []}", "non-empty \"nodes\""},
-        {"{\"nodes\": [{\"name\": \"a\", \"kind\": \"lstm\"}]}", "unknown kind 'lstm'"},
+        {"{\"nodes\": [{\"name\": \"a\", \"kind\": \"gru\"}]}", "unknown kind 'gru'"},
         {"{\"nodes\": [{\"name\": \"a\", \"kind\": \"dense\", \"out_feature\": 3}]}", "does not take: out_feature"},
         {"{\"nodes\": [{\"name\": \"a\", \"kind\": \"dense\"}]}", "lacks the setting out_features"},
         {"{\"nodes\": [{\"name\": \"a\", \"kind\": \"dense\", \"out_features\": 2.5}]}", "out_features must be an integer"},

@@ -273,9 +273,80 @@ class WRN16_4(nn.Module):
         return self.fc(F.relu(self.bn1(x)).mean((2, 3)))
 
 
+class CharLSTM(nn.Module):
+    """entropic preset "charlstm": Embedding(V, 85), a 2-layer LSTM of 128
+    units, Linear(128, V) at every step; 262,720 parameters at V = 96.
+    Windows of T = 50 characters; the loss is the mean cross-entropy over
+    every position (F.cross_entropy(logits.flatten(0, 1), y.flatten()))."""
+
+    def __init__(self, vocab=96, dropout=0.0, embed=85, hidden=128, layers=2):
+        super().__init__()
+        self.embed = nn.Embedding(vocab, embed)
+        self.lstm = nn.LSTM(embed, hidden, num_layers=layers, batch_first=True, dropout=dropout)
+        self.fc = nn.Linear(hidden, vocab)
+
+    def forward(self, x, state=None):     # x: [N, T] (or [N, T, 1, 1]) token ids; state: (h, c)
+        h, state = self.lstm(self.embed(x.reshape(len(x), -1).long()), state)
+        return self.fc(h), state          # logits [N, T, V], the state after the window
+
+
+class PTBLSTM(nn.Module):
+    """Zaremba et al. (2014)'s regularised word-level LSTM: dropout on the
+    embedding, between the two LSTM layers and on the top layer's output;
+    every tensor U(-init_range, init_range). Windows of T = 35 words."""
+
+    def __init__(self, vocab=10000, units=1500, dropout=0.65, init_range=0.04):
+        super().__init__()
+        self.embed = nn.Embedding(vocab, units)
+        self.drop_in = nn.Dropout(dropout)
+        self.lstm = nn.LSTM(units, units, num_layers=2, batch_first=True, dropout=dropout)
+        self.drop_out = nn.Dropout(dropout)
+        self.fc = nn.Linear(units, vocab)
+        for p in self.parameters():
+            nn.init.uniform_(p, -init_range, init_range)
+
+    def forward(self, x, state=None):     # x: [N, T] (or [N, T, 1, 1]) token ids; state: (h, c)
+        h, state = self.lstm(self.drop_in(self.embed(x.reshape(len(x), -1).long())), state)
+        return self.fc(self.drop_out(h)), state
+
+
+class PTBLSTMLarge(PTBLSTM):
+    """entropic preset "ptblstm-large": 1500 units, dropout 0.65, init
+    U(-0.04, 0.04); 66,034,000 parameters at V = 10,000."""
+
+    def __init__(self, vocab=10000, dropout=0.65):
+        super().__init__(vocab, 1500, dropout, 0.04)
+
+
+class PTBLSTMMedium(PTBLSTM):
+    """entropic preset "ptblstm-medium": 650 units, dropout 0.5, init
+    U(-0.05, 0.05); 19,780,400 parameters at V = 10,000."""
+
+    def __init__(self, vocab=10000, dropout=0.5):
+        super().__init__(vocab, 650, dropout, 0.05)
+
+
+class TinyCharLSTM(nn.Module):
+    """entropic preset "tiny-charlstm": one-hot(V), LSTM(V, 48),
+    Linear(48, V) without bias; 32,640 parameters at V = 96."""
+
+    def __init__(self, vocab=96):
+        super().__init__()
+        self.vocab = vocab
+        self.lstm = nn.LSTM(vocab, 48, batch_first=True)
+        self.fc = nn.Linear(48, vocab, bias=False)
+
+    def forward(self, x, state=None):     # x: [N, T] (or [N, T, 1, 1]) token ids; state: (h, c)
+        x = F.one_hot(x.reshape(len(x), -1).long(), self.vocab).float()
+        h, state = self.lstm(x, state)
+        return self.fc(h), state
+
+
 PRESETS = {"mnistfc": MnistFC, "lenet": LeNet, "small-mnistfc": SmallMnistFC,
            "tiny-mnistfc": TinyMnistFC, "small-lenet": SmallLeNet, "allcnn": AllCNN,
-           "resnet18": ResNet18, "wrn-16-4": WRN16_4}
+           "resnet18": ResNet18, "wrn-16-4": WRN16_4, "charlstm": CharLSTM,
+           "ptblstm-large": PTBLSTMLarge, "ptblstm-medium": PTBLSTMMedium,
+           "tiny-charlstm": TinyCharLSTM}
 # --- end models ---
 
 
@@ -392,6 +463,49 @@ def cross_entropy():
             ("prob", torch.softmax(logits, 1)), ("dlogits", logits.grad)]
 
 
+def lstm_layer():
+    """nn.LSTM(5, 4, num_layers=2, batch_first=True) on x [3, 6, 5] from a
+    non-zero state h0, c0 [2, 3, 4]; loss (out * r).sum() (the final state
+    gets no gradient, as entropic's truncated BPTT); stored: x, h0, c0, r,
+    the 8 tensors under their state_dict names, out [3, 6, 4], h_n, c_n
+    [2, 3, 4], dx and d<name> of every tensor."""
+    torch.manual_seed(21)
+    m = torch.nn.LSTM(5, 4, num_layers=2, batch_first=True)
+    x = torch.randn(3, 6, 5, requires_grad=True)
+    h0, c0 = torch.randn(2, 3, 4) * 0.5, torch.randn(2, 3, 4) * 0.5
+    out, (hn, cn) = m(x, (h0, c0))
+    r = torch.randn_like(out)
+    names = [n for n, _ in m.named_parameters()]
+    got = grads(out, r, [x] + [p for _, p in m.named_parameters()])
+    arrays = [("x", x), ("h0", h0), ("c0", c0), ("r", r)]
+    arrays += [(n, p) for n, p in m.named_parameters()]
+    arrays += [("out", out), ("h_n", hn), ("c_n", cn), ("dx", got[0])]
+    arrays += [("d" + n, g) for n, g in zip(names, got[1:])]
+    return arrays
+
+
+def charlstm_model():
+    """CharLSTM(vocab=11, embed=6, hidden=5, layers=2) on ids x [3, 7]
+    from a non-zero state, labels y [3, 7] (the next tokens); computed in
+    float64 from float32 values. Stored: every tensor (state_dict names),
+    x and y (as floats), h0, c0 [2, 3, 5], logits [3, 7, 11], loss (mean CE
+    over the 21 tokens), h_n, c_n, grad.<name> of every tensor."""
+    torch.manual_seed(22)
+    model = CharLSTM(vocab=11, embed=6, hidden=5, layers=2)
+    x = torch.randint(0, 11, (3, 7))
+    y = torch.randint(0, 11, (3, 7))
+    h0, c0 = torch.randn(2, 3, 5) * 0.5, torch.randn(2, 3, 5) * 0.5
+    arrays = [(n, p.detach().clone()) for n, p in model.named_parameters()]
+    arrays += [("x", x.float()), ("y", y.float()), ("h0", h0), ("c0", c0)]
+    model.double()
+    logits, (hn, cn) = model(x, (h0.double(), c0.double()))
+    loss = F.cross_entropy(logits.flatten(0, 1), y.flatten())
+    loss.backward()
+    arrays += [("logits", logits), ("loss", loss), ("h_n", hn), ("c_n", cn)]
+    arrays += [("grad." + n, p.grad) for n, p in model.named_parameters()]
+    return arrays
+
+
 FORMULA_MIN = 65536
 N_SUB = 4096
 
@@ -486,34 +600,46 @@ def model_fixture(cls, seed, x_shape=(16, 1, 28, 28), formula_min=FORMULA_MIN, n
 
 
 def main():
+    """gen_fixtures.py [outdir] [NAME ...]: every fixture, or only the
+    named ones (the others' float bits depend on the CPU that made them, so
+    a new fixture is added without rewriting the old)."""
     outdir = sys.argv[1] if len(sys.argv) > 1 else "tests/fixtures"
+    only = set(sys.argv[2:])
     os.makedirs(outdir, exist_ok=True)
     torch.set_default_dtype(torch.float32)
     torch.set_num_threads(1)
     fixtures = {
-        "linear": linear(),
-        "conv2d": conv2d(),
-        "maxpool": maxpool(),
-        "batchnorm1d_train": batchnorm(1, True, 6, (8, 5)),
-        "batchnorm2d_train": batchnorm(2, True, 7, (3, 4, 5, 5)),
-        "batchnorm2d_eval": batchnorm(2, False, 8, (3, 4, 5, 5)),
-        "relu": relu(),
-        "cross_entropy": cross_entropy(),
-        "model_mnistfc": model_fixture(MnistFC, 11),
-        "model_lenet": model_fixture(LeNet, 12),
+        "linear": lambda: linear(),
+        "conv2d": lambda: conv2d(),
+        "maxpool": lambda: maxpool(),
+        "batchnorm1d_train": lambda: batchnorm(1, True, 6, (8, 5)),
+        "batchnorm2d_train": lambda: batchnorm(2, True, 7, (3, 4, 5, 5)),
+        "batchnorm2d_eval": lambda: batchnorm(2, False, 8, (3, 4, 5, 5)),
+        "relu": lambda: relu(),
+        "cross_entropy": lambda: cross_entropy(),
+        "model_mnistfc": lambda: model_fixture(MnistFC, 11),
+        "model_lenet": lambda: model_fixture(LeNet, 12),
         # the graph presets: tensors of more than 4096 values by formula,
         # 256 sampled gradient entries each, to keep the files small
-        "model_allcnn": model_fixture(AllCNN, 13, (4, 3, 32, 32), 4096, 256, torch.float64,
-                                      dropout=0.0, input_dropout=0.0),
-        "model_resnet18": model_fixture(ResNet18, 14, (2, 3, 32, 32), 4096, 256, torch.float64,
-                                        n_classes=10),
-        "model_wrn-16-4": model_fixture(WRN16_4, 15, (2, 3, 32, 32), 4096, 256, torch.float64,
-                                        dropout=0.0),
+        "model_allcnn": lambda: model_fixture(AllCNN, 13, (4, 3, 32, 32), 4096, 256, torch.float64,
+                                              dropout=0.0, input_dropout=0.0),
+        "model_resnet18": lambda: model_fixture(ResNet18, 14, (2, 3, 32, 32), 4096, 256,
+                                                torch.float64, n_classes=10),
+        "model_wrn-16-4": lambda: model_fixture(WRN16_4, 15, (2, 3, 32, 32), 4096, 256,
+                                                torch.float64, dropout=0.0),
+        # sequence models (tests/test_lstm.c)
+        "lstm": lambda: lstm_layer(),
+        "model_charlstm_small": lambda: charlstm_model(),
     }
-    total = 0
-    for name, arrays in fixtures.items():
-        total += write_fixture(os.path.join(outdir, name + ".bin"), arrays)
-    print(f"wrote {len(fixtures)} fixtures, {total} bytes, to {outdir}")
+    unknown = only - set(fixtures)
+    assert not unknown, f"no fixture named {sorted(unknown)}"
+    total, written = 0, 0
+    for name, make in fixtures.items():
+        if only and name not in only:
+            continue
+        total += write_fixture(os.path.join(outdir, name + ".bin"), make())
+        written += 1
+    print(f"wrote {written} fixtures, {total} bytes, to {outdir}")
 
 
 if __name__ == "__main__":

@@ -27,6 +27,17 @@ imported from there). Arrays:
 uniform(key, i) = (splitmix64(key * 2^32 + i) >> 11) * 2^-53, splitmix64 as
 in gen_fixtures.py. bound_t = float32(1 / sqrt(fan_in)) of the tensor's layer
 (the PyTorch default initialisation's range), used as that float32 value.
+
+Sequence models (hvp_tiny_charlstm: the preset tiny-charlstm at V = 96;
+hvp_embed_lstm: Embedding(11, 6), a 2-layer LSTM of 5, Linear(5, 11)):
+the same, with x [4, 10] token ids (as float32) and y [4, 10] the labels
+of every position; loss = F.cross_entropy(logits.flatten(0, 1),
+y.flatten()), the mean over the 40 tokens, from a zero state. An LSTM
+tensor's bound is 1 / sqrt(hidden), an embedding's 1.
+
+    /usr/bin/python3 tools/gen_hvp_fixtures.py [outdir] [NAME ...]
+writes only the named fixtures (the others' bits depend on the CPU that
+made them).
 """
 import os
 import sys
@@ -91,6 +102,86 @@ def forward_resblock(p, x):
     return F.linear(F.relu(h + s).mean((2, 3)), p["fc.weight"], p["fc.bias"])
 
 
+def lstm_table(prefix, layers, n_in, hidden):
+    """nn.LSTM's tensors in state_dict order, fan-in hidden (its init range)."""
+    t = []
+    for k in range(layers):
+        t += [(f"{prefix}.weight_ih_l{k}", (4 * hidden, n_in if k == 0 else hidden), hidden),
+              (f"{prefix}.weight_hh_l{k}", (4 * hidden, hidden), hidden),
+              (f"{prefix}.bias_ih_l{k}", (4 * hidden,), hidden),
+              (f"{prefix}.bias_hh_l{k}", (4 * hidden,), hidden)]
+    return t
+
+
+TINY_CHARLSTM = lstm_table("lstm", 1, 96, 48) + [("fc.weight", (96, 48), 48)]
+EMBED_LSTM = ([("embed.weight", (11, 6), 1)] + lstm_table("lstm", 2, 6, 5) +
+              [("fc.weight", (11, 5), 5), ("fc.bias", (11,), 5)])
+
+
+def run_lstm(p, x, prefix, layers):
+    h = x
+    for k in range(layers):
+        n, T, _ = h.shape
+        H = p[f"{prefix}.weight_hh_l{k}"].shape[1]
+        ht, ct, out = h.new_zeros(n, H), h.new_zeros(n, H), []
+        for t in range(T):
+            a = (F.linear(h[:, t], p[f"{prefix}.weight_ih_l{k}"], p[f"{prefix}.bias_ih_l{k}"]) +
+                 F.linear(ht, p[f"{prefix}.weight_hh_l{k}"], p[f"{prefix}.bias_hh_l{k}"]))
+            i, f, g, o = a.chunk(4, 1)
+            ct = torch.sigmoid(f) * ct + torch.sigmoid(i) * torch.tanh(g)
+            ht = torch.sigmoid(o) * torch.tanh(ct)
+            out.append(ht)
+        h = torch.stack(out, 1)
+    return h
+
+
+def forward_tiny_charlstm(p, x):
+    h = run_lstm(p, F.one_hot(x.long(), 96).double(), "lstm", 1)
+    return F.linear(h, p["fc.weight"])
+
+
+def forward_embed_lstm(p, x):
+    h = run_lstm(p, F.embedding(x.long(), p["embed.weight"]), "lstm", 2)
+    return F.linear(h, p["fc.weight"], p["fc.bias"])
+
+
+def seq_fixture(table, forward, seed, key0, vocab):
+    """The sequence models' fixture: ids x [4, 10], labels y [4, 10]; the
+    hand-written LSTM above is checked against nn.LSTM here."""
+    torch.manual_seed(seed)
+    x = torch.randint(0, vocab, (4, 10))
+    y = torch.randint(0, vocab, (4, 10))
+    tkeys = [key0 + t for t in range(len(table))]
+    vkeys = [key0 + 100 + t for t in range(len(table))]
+    bounds = [float(np.float32(1.0 / np.sqrt(np.float64(fan)))) for _, _, fan in table]
+    theta = torch.cat([formula(k, s, b).flatten()
+                       for k, (_, s, _), b in zip(tkeys, table, bounds)])
+    v = torch.cat([formula(k, s, 1.0).flatten()
+                   for k, (_, s, _) in zip(vkeys, table)])
+    sizes = [int(np.prod(s)) for _, s, _ in table]
+
+    def params(flat):
+        return {name: t.reshape(s) for (name, s, _), t in zip(table, torch.split(flat, sizes))}
+
+    def loss_of(flat):
+        return F.cross_entropy(forward(params(flat), x).flatten(0, 1), y.flatten())
+
+    # the unrolled cell is nn.LSTM's
+    p = params(theta.double())
+    layers = sum(1 for name, _, _ in table if "weight_hh" in name)
+    n_in, hidden = p["lstm.weight_ih_l0"].shape[1], p["lstm.weight_hh_l0"].shape[1]
+    ref = torch.nn.LSTM(n_in, hidden, num_layers=layers, batch_first=True).double()
+    ref.load_state_dict({k[5:]: p[k] for k in p if k.startswith("lstm.")})
+    xin = torch.randn(4, 10, n_in, dtype=torch.float64)
+    assert torch.allclose(ref(xin)[0], run_lstm(p, xin, "lstm", layers), atol=1e-12)
+
+    loss, hv = torch.autograd.functional.hvp(loss_of, theta.double(), v.double())
+    return [("x", x.float()), ("y", y.float()), ("tkeys", [float(k) for k in tkeys]),
+            ("tbounds", bounds), ("vkeys", [float(k) for k in vkeys]),
+            ("loss", loss.reshape(())), ("hv", hv),
+            ("vhv", (v.double() * hv).sum().reshape(()))]
+
+
 def fixture(table, forward, seed, key0):
     torch.manual_seed(seed)
     x = torch.randn(16, 1, 28, 28)
@@ -120,15 +211,23 @@ def fixture(table, forward, seed, key0):
 
 def main():
     outdir = sys.argv[1] if len(sys.argv) > 1 else "tests/fixtures"
+    only = set(sys.argv[2:])
     os.makedirs(outdir, exist_ok=True)
     torch.set_num_threads(1)
-    out = {"hvp_small_mnistfc": fixture(SMALL_MNISTFC, forward_mnistfc, 21, 1),
-           "hvp_small_lenet": fixture(SMALL_LENET, forward_lenet, 22, 11),
-           "hvp_resblock": fixture(RESBLOCK, forward_resblock, 23, 31)}
-    total = 0
-    for name, arrays in out.items():
-        total += write_fixture(os.path.join(outdir, name + ".bin"), arrays)
-    print(f"wrote {len(out)} fixtures, {total} bytes, to {outdir}")
+    out = {"hvp_small_mnistfc": lambda: fixture(SMALL_MNISTFC, forward_mnistfc, 21, 1),
+           "hvp_small_lenet": lambda: fixture(SMALL_LENET, forward_lenet, 22, 11),
+           "hvp_resblock": lambda: fixture(RESBLOCK, forward_resblock, 23, 31),
+           "hvp_tiny_charlstm": lambda: seq_fixture(TINY_CHARLSTM, forward_tiny_charlstm, 24, 51, 96),
+           "hvp_embed_lstm": lambda: seq_fixture(EMBED_LSTM, forward_embed_lstm, 25, 71, 11)}
+    unknown = only - set(out)
+    assert not unknown, f"no fixture named {sorted(unknown)}"
+    total, written = 0, 0
+    for name, make in out.items():
+        if only and name not in only:
+            continue
+        total += write_fixture(os.path.join(outdir, name + ".bin"), make())
+        written += 1
+    print(f"wrote {written} fixtures, {total} bytes, to {outdir}")
 
 
 if __name__ == "__main__":

@@ -2,7 +2,9 @@
  * cross-entropy over a fixed sample set, exact, by the R-operator of
  * rop.h, in double (default) or float. The samples are processed in
  * chunks of `batch` (nethess_run.h); no dropout; batch-norm on the running
- * statistics unless bn_train. All workspace is planned and allocated here:
+ * statistics unless bn_train. A sequence model's loss is the mean over
+ * the n*T tokens (y holds T labels per sample) from a zero carried state.
+ * All workspace is planned and allocated here:
  * one set at creation, and one more per thread the first time many
  * products are asked for at once (apply_many: the exact Hessian's columns,
  * one product per thread, since the small GEMMs of one product do not
@@ -30,6 +32,7 @@ typedef struct {
 struct ent_nethess {
     const ent_model *m;
     int64_t P, n, batch;
+    int64_t positions;        /* labels per sample (T for a sequence model, else 1) */
     int bn_train, single;
     size_t esz;               /* bytes per value: 8 or 4 */
     const float *x;
@@ -170,8 +173,9 @@ ent_status ent_nethess_grad(ent_nethess *h, double *grad, double *loss, double *
     } else {
         run_all_f64(h, w, NULL, grad, NULL, &sum, &right);
     }
-    if (loss) *loss = sum / (double)h->n;
-    if (error) *error = 1.0 - (double)right / (double)h->n;
+    const double tokens = (double)(h->n * h->positions);
+    if (loss) *loss = sum / tokens;
+    if (error) *error = 1.0 - (double)right / tokens;
     return ENT_OK;
 }
 
@@ -183,10 +187,11 @@ ent_status ent_nethess_new(ent_nethess **out, const ent_model *m, const float *t
     if (n < 1 || o.batch < 1)
         return ent_fail(ENT_EINVAL, "hessian: %lld samples in chunks of %lld", (long long)n,
                         (long long)o.batch);
-    for (int64_t i = 0; i < n; i++)
+    const int64_t T = ent_model_positions(m);
+    for (int64_t i = 0; i < n * T; i++)
         if (y[i] < 0 || y[i] >= m->n_classes)
             return ent_fail(ENT_EINVAL, "hessian: label %d of sample %lld outside 0..%lld",
-                            (int)y[i], (long long)i, (long long)m->n_classes - 1);
+                            (int)y[i], (long long)(i / T), (long long)m->n_classes - 1);
     for (int i = 0; i < m->n_layers - 1; i++)
         if (!ent_rop_supports(&m->layers[i]))
             return ent_fail(ENT_EUSAGE, "hessian: node '%s' of %s is a %s, which has no R-operator",
@@ -194,7 +199,7 @@ ent_status ent_nethess_new(ent_nethess **out, const ent_model *m, const float *t
     ent_nethess *h = ent_alloc(sizeof *h);
     if (!h) return ent_fail(ENT_ENOMEM, "hessian: out of memory");
     memset(h, 0, sizeof *h);
-    h->m = m, h->P = m->n_param, h->n = n, h->batch = o.batch < n ? o.batch : n;
+    h->m = m, h->P = m->n_param, h->n = n, h->batch = o.batch < n ? o.batch : n, h->positions = T;
     h->bn_train = o.bn_train, h->single = o.single, h->x = x, h->y = y;
     h->esz = h->single ? sizeof(float) : sizeof(double);
     ent_status s = plan(h);

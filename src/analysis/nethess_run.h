@@ -34,8 +34,9 @@ static void FN(run_chunk)(const ent_nethess *h, nethess_ws *w, int64_t s, int64_
                                  saved + h->soff[i], &c);
     }
     int64_t right = 0;
-    *loss += FN(ent_rop_softmax_ce)(act + h->off[logits], v ? ract + h->off[logits] : NULL, h->y + s,
-                                    nc, m->n_classes, 1.0 / (double)h->n, g + h->off[logits],
+    const int64_t T = h->positions; /* labels per sample: the loss is over n*T tokens */
+    *loss += FN(ent_rop_softmax_ce)(act + h->off[logits], v ? ract + h->off[logits] : NULL, h->y + s * T,
+                                    nc * T, m->n_classes, 1.0 / (double)(h->n * T), g + h->off[logits],
                                     v ? rg + h->off[logits] : NULL, &right);
     *correct += right;
     for (int i = L - 1; i >= 0; i--) {

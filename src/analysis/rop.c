@@ -18,6 +18,17 @@ static int64_t conv_scratch(const ent_layer *l, int64_t batch) {
     return 2 * CKK * NP + 2 * l->out_c * NP;
 }
 
+/* lstm (rop_lstm_impl.h): gates and their R (4H each), c, Rc, h, Rh per
+ * token and layer; backward: gh, Rgh, h', Rh' (H), ga, Rga (4H) per token,
+ * gc, Rgc per sample. */
+static int64_t lstm_saved(const ent_layer *l, int64_t batch) {
+    return l->lstm.layers * batch * l->in_c * 12 * l->lstm.hidden;
+}
+
+static int64_t lstm_scratch(const ent_layer *l, int64_t batch) {
+    return 12 * batch * l->in_c * l->lstm.hidden + 2 * batch * l->lstm.hidden;
+}
+
 #define FNS(k) .forward_f64 = ent_rop_##k##_fwd_f64, .backward_f64 = ent_rop_##k##_bwd_f64, \
                .forward_f32 = ent_rop_##k##_fwd_f32, .backward_f32 = ent_rop_##k##_bwd_f32
 const ent_rop_kind ent_rop_dense = {FNS(dense)};
@@ -28,6 +39,9 @@ const ent_rop_kind ent_rop_maxpool = {.saved = pool_saved, FNS(maxpool)};
 const ent_rop_kind ent_rop_dropout = {FNS(dropout)};
 const ent_rop_kind ent_rop_avgpool = {FNS(avgpool)}; /* the global one too */
 const ent_rop_kind ent_rop_add = {FNS(add)};
+const ent_rop_kind ent_rop_embedding = {FNS(embedding)};
+const ent_rop_kind ent_rop_onehot = {FNS(onehot)};
+const ent_rop_kind ent_rop_lstm = {.saved = lstm_saved, .scratch = lstm_scratch, FNS(lstm)};
 #undef FNS
 
 int64_t ent_rop_saved(const ent_layer *l, int64_t batch) {

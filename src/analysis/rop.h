@@ -67,7 +67,7 @@ struct ent_rop_kind {
 
 /* The kinds that have one (rop_impl.h; rop.c makes their tables). */
 #define ENT_ROP_KINDS(X) X(dense) X(conv2d) X(batchnorm) X(relu) X(maxpool) X(dropout) \
-    X(avgpool) X(add)
+    X(avgpool) X(add) X(embedding) X(onehot) X(lstm)
 #define ENT_ROP_DECLARE(k, R, S)                                                            \
     void ent_rop_##k##_fwd_##S(const ent_layer *l, const R *th, const R *v,                 \
                                const R *const *in, const R *const *rin, R *out, R *rout,    \
@@ -106,8 +106,8 @@ void ent_rop_backward_f32(const ent_layer *l, const float *th, const float *v,
                           const float *rgout, float *gin, float *rgin,
                           float *gth, float *rgth, ent_rop_ctx *c);
 
-/* Softmax cross-entropy head on logits z [n, k]: returns the SUM of the n
- * losses (in double); g = (p - onehot) * scale and, if rz != NULL,
+/* Softmax cross-entropy head on logits z [n, k] (a sequence model's
+ * [n*T, V] rows, one per token): returns the SUM of the n losses (in double); g = (p - onehot) * scale and, if rz != NULL,
  * rg = R{g} = scale * p (Rz - <p, Rz>) (scale = 1 / total samples: the mean
  * loss). Counts correct argmax predictions into *correct if not NULL. */
 double ent_rop_softmax_ce_f64(const double *z, const double *rz, const int32_t *y,

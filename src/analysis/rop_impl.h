@@ -7,7 +7,8 @@
  * the add: their second derivatives vanish, so R{.} is the same linear
  * map applied to R of the input) and the softmax cross-entropy head;
  * dense/conv2d and batch-norm come from rop_linear_impl.h and
- * rop_bn_impl.h. Sums are taken in double in both
+ * rop_bn_impl.h, the LSTM, embedding and one-hot from rop_lstm_impl.h.
+ * Sums are taken in double in both
  * precisions. See rop.h for the conventions. */
 #include <math.h>
 #include <string.h>
@@ -199,6 +200,9 @@ ROP_BWD(add) {
         if (RGIN(j)) sum2(N_IN, rgout, NULL, rgin[j]);
     }
 }
+
+/* the stacked LSTM, the embedding and the one-hot (sequence models) */
+#include "analysis/rop_lstm_impl.h"
 
 #undef N_IN
 #undef RGIN

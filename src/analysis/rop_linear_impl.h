@@ -24,16 +24,34 @@ static void add_colsum(const REAL *g, int64_t n, int64_t no, REAL *out) {
 
 /* ------------------------------------------------------------------ dense */
 
+/* Rows and features of a dense layer's call: n samples flattened, or
+ * n * c * h positions of w features (per_position: nn.Linear on the last
+ * dimension, dense.c). */
+static int64_t dense_rows(const ent_layer *l, int64_t n) {
+    return l->dense.per_position ? n * l->in_c * l->in_h : n;
+}
+static int64_t dense_features(const ent_layer *l) {
+    return l->dense.per_position ? l->in_w : ent_layer_in_size(l);
+}
+
+/* y [n, NO] = b (0 without bias) */
+static void fill_bias(REAL *y, const REAL *b, int64_t n, int64_t no) {
+    for (int64_t i = 0; i < n; i++) {
+        if (b) memcpy(y + i * no, b, sizeof(REAL) * (size_t)no);
+        else memset(y + i * no, 0, sizeof(REAL) * (size_t)no);
+    }
+}
+
 static void dense_forward(const ent_layer *l, const REAL *th, const REAL *v,
                            const REAL *in, const REAL *rin, REAL *out,
                            REAL *rout, ent_rop_ctx *c) {
-    const int64_t n = c->n, NI = ent_layer_in_size(l), NO = l->dense.out;
+    const int64_t n = dense_rows(l, c->n), NI = dense_features(l), NO = l->dense.out;
     const REAL *W = tensor(l, th, ENT_T_WEIGHT), *b = tensor(l, th, ENT_T_BIAS);
-    for (int64_t i = 0; i < n; i++) memcpy(out + i * NO, b, sizeof(REAL) * (size_t)NO);
+    fill_bias(out, b, n, NO);
     GEMM(0, 1, n, NO, NI, 1.0, in, NI, W, NI, 1.0, out, NO);
     if (!v) return;
     const REAL *V = tensor(l, v, ENT_T_WEIGHT), *Vb = tensor(l, v, ENT_T_BIAS);
-    for (int64_t i = 0; i < n; i++) memcpy(rout + i * NO, Vb, sizeof(REAL) * (size_t)NO);
+    fill_bias(rout, Vb, n, NO);
     GEMM(0, 1, n, NO, NI, 1.0, in, NI, V, NI, 1.0, rout, NO);
     if (rin) GEMM(0, 1, n, NO, NI, 1.0, rin, NI, W, NI, 1.0, rout, NO);
 }
@@ -42,12 +60,13 @@ static void dense_backward(const ent_layer *l, const REAL *th, const REAL *v,
                             const REAL *in, const REAL *rin,
                             const REAL *gout, const REAL *rgout, REAL *gin,
                             REAL *rgin, REAL *gth, REAL *rgth, ent_rop_ctx *c) {
-    const int64_t n = c->n, NI = ent_layer_in_size(l), NO = l->dense.out;
+    const int64_t n = dense_rows(l, c->n), NI = dense_features(l), NO = l->dense.out;
+    const int bias = l->n_tensors > ENT_T_BIAS;
     const REAL *W = tensor(l, th, ENT_T_WEIGHT);
     if (gin) GEMM(0, 0, n, NI, NO, 1.0, gout, NO, W, NI, 0.0, gin, NI);
     if (gth) {
         GEMM(1, 0, NO, NI, n, 1.0, gout, NO, in, NI, 1.0, gth + l->tensors[ENT_T_WEIGHT].offset, NI);
-        add_colsum(gout, n, NO, gth + l->tensors[ENT_T_BIAS].offset);
+        if (bias) add_colsum(gout, n, NO, gth + l->tensors[ENT_T_BIAS].offset);
     }
     if (!v) return;
     const REAL *V = tensor(l, v, ENT_T_WEIGHT);
@@ -59,7 +78,7 @@ static void dense_backward(const ent_layer *l, const REAL *th, const REAL *v,
         REAL *hw = rgth + l->tensors[ENT_T_WEIGHT].offset;
         GEMM(1, 0, NO, NI, n, 1.0, rgout, NO, in, NI, 1.0, hw, NI);
         if (rin) GEMM(1, 0, NO, NI, n, 1.0, gout, NO, rin, NI, 1.0, hw, NI);
-        add_colsum(rgout, n, NO, rgth + l->tensors[ENT_T_BIAS].offset);
+        if (bias) add_colsum(rgout, n, NO, rgth + l->tensors[ENT_T_BIAS].offset);
     }
 }
 

@@ -53,11 +53,11 @@ static void print_summary(const ent_model *m, int64_t batch) {
 }
 
 int ent_cmd_model(int argc, char **argv) {
-    char input[64] = "1x28x28";
+    char input[64] = ""; /* "": the preset's input (T x 1 x 1 for a sequence model), else 1x28x28 */
     int64_t classes = 10, batch = 128;
     int help = 0;
     ent_arg spec[] = {
-        {.name = "input", .type = ARG_STRING, .dst = input, .cap = sizeof input, .help = "input shape per sample, CxHxW [1x28x28]"},
+        {.name = "input", .type = ARG_STRING, .dst = input, .cap = sizeof input, .help = "input shape per sample, CxHxW [a preset's own, else 1x28x28]"},
         {.name = "classes", .type = ARG_I64, .dst = &classes, .help = "number of classes [10]"},
         {.name = "batch", .type = ARG_I64, .dst = &batch, .help = "batch the workspace is planned for [128]"},
         {.name = "help", .type = ARG_BOOL, .dst = &help, .help = "this help"},
@@ -74,8 +74,9 @@ int ent_cmd_model(int argc, char **argv) {
         ent_args_help(spec, n);
         return help ? 0 : 2;
     }
-    int64_t c, h, w;
-    if (!parse_shape(input, &c, &h, &w)) {
+    int64_t c = 1, h = 28, w = 28;
+    if (!input[0] && ent_model_preset_input(pos[1], &c, &h, &w) != ENT_OK) c = 1, h = 28, w = 28;
+    if (input[0] && !parse_shape(input, &c, &h, &w)) {
         fprintf(stderr, "entropic model: --input must be CxHxW, like 3x32x32 (got '%s')\n", input);
         return 2;
     }

@@ -1,5 +1,8 @@
 /* dense.c — fully connected layer, PyTorch nn.Linear.
- * weight [out, in], bias [out]; in [n, in] (flattened c*h*w), out [n, out]. */
+ * weight [out, in], bias [out] (none with no_bias); in [n, in] (flattened
+ * c*h*w), out [n, out]. With per_position the layer is nn.Linear on the
+ * last dimension: in [n, c, h, w] -> out [n, c, h, out], i.e. the same map
+ * over n*c*h rows of w features (a sequence model's [T, 1, in]). */
 #include <math.h>
 
 #include "core/gemm_internal.h"
@@ -28,29 +31,40 @@ static int dense_transposed(int64_t n, int64_t O) {
            ent_gemm_backend_tiled(ent_gemm_active_backend());
 }
 
+/* Features per row and rows per sample. */
+static int64_t dense_in(const ent_layer *l) {
+    return l->dense.per_position ? l->in_w : ent_layer_in_size(l);
+}
+static int64_t dense_rows(const ent_layer *l) {
+    return l->dense.per_position ? l->in_c * l->in_h : 1;
+}
+
 static ent_status dense_plan(ent_layer *l) {
-    const int64_t in = ent_layer_in_size(l);
+    const int64_t in = dense_in(l);
     if (in <= 0 || l->dense.out <= 0)
         return ent_fail(ENT_ESHAPE, "%s: dense %lld -> %lld", l->name,
                         (long long)in, (long long)l->dense.out);
-    l->out_c = l->dense.out;
-    l->out_h = l->out_w = 1;
+    if (l->dense.per_position) l->out_c = l->in_c, l->out_h = l->in_h, l->out_w = l->dense.out;
+    else l->out_c = l->dense.out, l->out_h = l->out_w = 1;
     l->n_tensors = 0;
     ent_layer_add_tensor(l, "weight", 0, 0, 2, l->dense.out, in, 0, 0);
-    ent_layer_add_tensor(l, "bias", 0, 0, 1, l->dense.out, 0, 0, 0);
+    if (!l->dense.no_bias) ent_layer_add_tensor(l, "bias", 0, 0, 1, l->dense.out, 0, 0, 0);
     l->saved = 0;
     /* backward: column sums of dout, in double; forward: the transposed
      * output of batches up to TRANSPOSED_MAX (dense_forward) */
-    const int64_t tb = l->max_batch < TRANSPOSED_MAX ? l->max_batch : TRANSPOSED_MAX;
+    const int64_t rows = l->max_batch * dense_rows(l);
+    const int64_t tb = rows < TRANSPOSED_MAX ? rows : TRANSPOSED_MAX;
     l->scratch = 2 * l->dense.out > tb * l->dense.out ? 2 * l->dense.out : tb * l->dense.out;
     return ENT_OK;
 }
 
-/* U(-1/sqrt(in), 1/sqrt(in)) for both, as kaiming_uniform(a=sqrt(5)). */
+/* U(-1/sqrt(in), 1/sqrt(in)) for both, as kaiming_uniform(a=sqrt(5));
+ * U(-r, r) with init_range r > 0. */
 static void dense_init(const ent_layer *l, float *theta, float *buffers,
                        ent_rng *rng) {
-    const float b = 1.0f / sqrtf((float)ent_layer_in_size(l));
-    for (int i = ENT_T_WEIGHT; i <= ENT_T_BIAS; i++)
+    const float r = l->dense.init_range;
+    const float b = r > 0.0f ? r : 1.0f / sqrtf((float)dense_in(l));
+    for (int i = ENT_T_WEIGHT; i < l->n_tensors; i++)
         ent_rng_uniform_fill(rng, theta + l->tensors[i].offset,
                              l->tensors[i].numel, -b, b);
 }
@@ -68,7 +82,7 @@ typedef struct {
 static void bias_block(void *ctx, int64_t m0, int64_t m1, int64_t n0, int64_t n1) {
     const transposed_fwd *f = ctx;
     for (int64_t o = m0; o < m1; o++)
-        for (int64_t i = n0; i < n1; i++) f->t[o * f->n + i] = f->b[o];
+        for (int64_t i = n0; i < n1; i++) f->t[o * f->n + i] = f->b ? f->b[o] : 0.0f;
 }
 
 static void transpose_block(void *ctx, int64_t m0, int64_t m1, int64_t n0, int64_t n1) {
@@ -79,14 +93,18 @@ static void transpose_block(void *ctx, int64_t m0, int64_t m1, int64_t n0, int64
 static void dense_forward(const ent_layer *l, const float *theta,
                           const float *in, float *out, float *saved,
                           ent_ctx *ctx) {
-    const int64_t n = ctx->n, I = ent_layer_in_size(l), O = l->dense.out;
+    const int64_t n = ctx->n * dense_rows(l), I = dense_in(l), O = l->dense.out;
     const float *w = theta + l->tensors[ENT_T_WEIGHT].offset;
-    const float *b = theta + l->tensors[ENT_T_BIAS].offset;
+    const float *b = l->dense.no_bias ? NULL : theta + l->tensors[ENT_T_BIAS].offset;
     if (n <= 0) return;
     if (dense_transposed(n, O)) {
         transposed_fwd f = {b, ctx->scratch, out, n, O};
         const ent_gemm_hooks h = {bias_block, transpose_block, &f};
         ent_gemm_hooked(0, 1, O, n, I, 1.0f, w, I, in, I, 1.0f, f.t, n, &h);
+        return;
+    }
+    if (!b) {
+        ent_gemm(0, 1, n, O, I, 1.0f, in, I, w, I, 0.0f, out, O);
         return;
     }
     for (int64_t i = 0; i < n; i++)
@@ -130,15 +148,19 @@ static void dense_backward(const ent_layer *l, const float *theta,
                            const float *in, const float *out,
                            const float *saved, const float *dout, float *din,
                            float *dtheta, ent_ctx *ctx) {
-    const int64_t n = ctx->n, I = ent_layer_in_size(l), O = l->dense.out;
+    const int64_t n = ctx->n * dense_rows(l), I = dense_in(l), O = l->dense.out;
     const float *w = theta + l->tensors[ENT_T_WEIGHT].offset;
     float *dw = dtheta + l->tensors[ENT_T_WEIGHT].offset;
-    float *db = dtheta + l->tensors[ENT_T_BIAS].offset;
     if (n <= 0) return;
     const float beta = ctx->store ? 0.0f : 1.0f; /* layer.h: store mode */
-    bias_grad g = {dout, n, O, (double *)ctx->scratch, db, ctx->store};
-    const ent_gemm_hooks h = {NULL, bias_grad_rows, &g};
-    ent_gemm_hooked(1, 0, O, I, n, 1.0f, dout, O, in, I, beta, dw, I, &h);
+    if (l->dense.no_bias) {
+        ent_gemm(1, 0, O, I, n, 1.0f, dout, O, in, I, beta, dw, I);
+    } else {
+        float *db = dtheta + l->tensors[ENT_T_BIAS].offset;
+        bias_grad g = {dout, n, O, (double *)ctx->scratch, db, ctx->store};
+        const ent_gemm_hooks h = {NULL, bias_grad_rows, &g};
+        ent_gemm_hooked(1, 0, O, I, n, 1.0f, dout, O, in, I, beta, dw, I, &h);
+    }
     if (din) ent_gemm(0, 0, n, I, O, 1.0f, dout, O, w, I, ent_din_stores(ctx, 0) ? 0.0f : 1.0f,
                       din, I);
 }

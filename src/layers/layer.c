@@ -7,8 +7,11 @@
 void ent_layer_add_tensor(ent_layer *l, const char *suffix, int is_buffer,
                           int is_int64, int ndim, int64_t d0, int64_t d1,
                           int64_t d2, int64_t d3) {
-    if (l->n_tensors >= ENT_LAYER_MAX_TENSORS || ndim < 0 || ndim > 4)
-        return; /* internal misuse: plan functions add at most 5 */
+    if (l->n_tensors >= ENT_LAYER_MAX_TENSORS) {
+        l->too_many_tensors = 1; /* the model's plan fails naming the node */
+        return;
+    }
+    if (ndim < 0 || ndim > 4) return; /* internal misuse */
     ent_tensor_info *t = &l->tensors[l->n_tensors];
     const int64_t d[4] = {d0, d1, d2, d3};
     memset(t, 0, sizeof *t);
@@ -37,6 +40,9 @@ const ent_layer_ops *ent_layer_ops_of(ent_layer_kind kind) {
     case ENT_LAYER_AVGPOOL: return &ent_avgpool_ops;
     case ENT_LAYER_GLOBAL_AVGPOOL: return &ent_global_avgpool_ops;
     case ENT_LAYER_SOFTMAX_CE: return &ent_softmax_ce_ops;
+    case ENT_LAYER_EMBEDDING: return &ent_embedding_ops;
+    case ENT_LAYER_ONEHOT: return &ent_onehot_ops;
+    case ENT_LAYER_LSTM: return &ent_lstm_ops;
     default: return NULL;
     }
 }

@@ -33,11 +33,16 @@
  * the model's last node): it reads ctx->y and leaves the mean loss and
  * the count of right predictions in the context.
  *
+ * Sequence models: a sample is a sequence, shape [c = T steps, h = 1,
+ * w = features]; an LSTM (lstm.c) keeps its unrolled gates in `saved`.
+ * The state it carries from one batch to the next is neither a parameter
+ * nor a buffer but the caller's: l->state floats per sample, read from
+ * ctx->state_in and written to ctx->state_out at l->state_off
+ * (ent_model_run_state), and copied into `saved` by the forward, so the
+ * backward never reads the state pointers. The loss sees logits [T, 1, V]
+ * as V classes at T positions (ent_loss_positions).
+ *
  * How the layers still to come fit this contract:
- * - Recurrent layers (LSTM): a sample is a sequence, shape [c = T steps,
- *   h = 1, w = features]; the unrolled gates are `saved`; the hidden state
- *   carried from one batch to the next is a buffer tensor (like batch-norm's
- *   running statistics), so replicas and checkpoints carry it for free.
  * - Replicas: layers read theta through offsets only, so one model
  *   description evaluates any replica's vector; each replica needs only its
  *   own workspace (activations, saved, scratch). */
@@ -57,6 +62,9 @@ typedef enum {
     ENT_LAYER_AVGPOOL,    /* k x k windows, stride, zero padding counted */
     ENT_LAYER_GLOBAL_AVGPOOL, /* mean over each plane: [c, h, w] -> [c, 1, 1] */
     ENT_LAYER_SOFTMAX_CE, /* the loss: softmax + mean cross-entropy */
+    ENT_LAYER_EMBEDDING,  /* token ids [T, 1, 1] -> rows of a table [T, 1, E] */
+    ENT_LAYER_ONEHOT,     /* token ids [T, 1, 1] -> one-hot [T, 1, V] */
+    ENT_LAYER_LSTM,       /* stacked LSTM over [T, 1, in] -> [T, 1, H] */
     ENT_LAYER_COUNT
 } ent_layer_kind;
 
@@ -73,6 +81,13 @@ typedef struct {
     const int32_t *y;
     double loss;
     int64_t correct;
+    /* Carried recurrent state, [n, state_stride] sample-major: a layer with
+     * l->state > 0 reads its part at state_in + b * state_stride +
+     * l->state_off (NULL: zeros) and writes its final state to state_out
+     * the same way (NULL: not wanted). */
+    const float *state_in;
+    float *state_out;
+    int64_t state_stride;
 } ent_ctx;
 
 /* Whether a backward stores (rather than adds) its j-th input gradient. */
@@ -111,7 +126,10 @@ typedef struct {
     const ent_rop_kind *rop;
 } ent_layer_ops;
 
-#define ENT_LAYER_MAX_TENSORS 6
+/* The most tensors one layer has: an LSTM of 8 layers has 32. A kind that
+ * would add more sets too_many_tensors, and the model's plan fails naming
+ * the node (ent_layer_add_tensor never writes past the table). */
+#define ENT_LAYER_MAX_TENSORS 32
 
 struct ent_layer {
     const ent_layer_ops *ops;
@@ -124,10 +142,19 @@ struct ent_layer {
     int n_tensors;
     ent_tensor_info tensors[ENT_LAYER_MAX_TENSORS]; /* name = suffix ("weight") */
     int is_buffer[ENT_LAYER_MAX_TENSORS];
+    int too_many_tensors;   /* plan asked for more than ENT_LAYER_MAX_TENSORS */
     int64_t saved;          /* floats saved for backward (for max_batch) */
     int64_t scratch;        /* floats of scratch per call (for max_batch) */
-    /* Kind settings (only the kind's own struct is meaningful). */
-    struct { int64_t out; } dense;
+    /* Carried state per sample (floats; plan sets it) and its offset in the
+     * model's state vector of a sample (the model sets it). */
+    int64_t state, state_off;
+    /* Kind settings (only the kind's own struct is meaningful).
+     * dense: per_position applies nn.Linear to the last dimension w at each
+     * (c, h) position (the file setting flatten 0) instead of flattening;
+     * init_range > 0: U(-r, r) instead of PyTorch's default init. */
+    struct { int64_t out; int per_position, no_bias; float init_range; } dense;
+    struct { int64_t vocab, dim; float init_range; } embed; /* onehot: vocab */
+    struct { int64_t hidden, layers; float p, init_range; } lstm;
     struct { int64_t out_c, k, stride, pad; int no_bias; } conv;
     struct { int64_t k, stride, pad; } pool;
     struct { float eps, momentum; } bn;
@@ -160,11 +187,33 @@ extern const ent_layer_ops ent_add_ops;
 extern const ent_layer_ops ent_avgpool_ops;
 extern const ent_layer_ops ent_global_avgpool_ops;
 extern const ent_layer_ops ent_softmax_ce_ops;
+extern const ent_layer_ops ent_embedding_ops;
+extern const ent_layer_ops ent_onehot_ops;
+extern const ent_layer_ops ent_lstm_ops;
 /* analysis/rop.c: the R-operators the ops tables point to */
 extern const ent_rop_kind ent_rop_dense, ent_rop_conv2d, ent_rop_batchnorm, ent_rop_relu,
-    ent_rop_maxpool, ent_rop_dropout, ent_rop_avgpool, ent_rop_add;
+    ent_rop_maxpool, ent_rop_dropout, ent_rop_avgpool, ent_rop_add, ent_rop_embedding,
+    ent_rop_onehot, ent_rop_lstm;
 
 const ent_layer_ops *ent_layer_ops_of(ent_layer_kind kind);
+
+/* Token ids as floats: the index of id x in [0, vocab), clamped (the data
+ * layer validates ids; this only keeps a bad one from indexing out of
+ * bounds). NaN gives 0. */
+static inline int64_t ent_token_id(float x, int64_t vocab) {
+    if (!(x >= 0.0f)) return 0;
+    return x >= (float)(vocab - 1) ? vocab - 1 : (int64_t)x;
+}
+
+/* The loss node's view of its logits [c, h, w]: [T, 1, V] with V = w > 1
+ * is V classes at T = c positions (a sequence model, one label per
+ * position); any other shape is one position of c*h*w classes. */
+static inline int64_t ent_loss_positions(const ent_layer *l) {
+    return l->in_h == 1 && l->in_w > 1 ? l->in_c : 1;
+}
+static inline int64_t ent_loss_classes(const ent_layer *l) {
+    return ent_layer_in_size(l) / ent_loss_positions(l);
+}
 
 /* Softmax + mean cross-entropy over logits [n, k]. Writes probabilities
  * into prob (may alias nothing), returns the mean loss, counts correct

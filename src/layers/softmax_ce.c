@@ -1,5 +1,9 @@
 /* softmax_ce.c — the loss as the model's last node: softmax and mean
  * cross-entropy over logits [n, k] (nn.CrossEntropyLoss), in double.
+ * Logits [n, T, 1, V] (a sequence model) are V classes at each of T
+ * positions: ctx->y holds n*T labels (sample-major), the loss is the mean
+ * over all n*T tokens (nn.CrossEntropyLoss on the (n*T, V) rows) and
+ * ctx->correct counts right tokens (layer.h: ent_loss_positions).
  * Its output is the probabilities; its forward also leaves the gradient at
  * the logits, (p - onehot) / n, in `saved`, which backward hands down. */
 #include <math.h>
@@ -53,7 +57,8 @@ static ent_status ce_plan(ent_layer *l) {
 
 static void ce_forward(const ent_layer *l, const float *theta, const float *in, float *out,
                        float *saved, ent_ctx *ctx) {
-    ctx->loss = ent_softmax_ce(in, ctx->y, ctx->n, ent_layer_in_size(l), out, saved, &ctx->correct);
+    ctx->loss = ent_softmax_ce(in, ctx->y, ctx->n * ent_loss_positions(l), ent_loss_classes(l), out,
+                               saved, &ctx->correct);
 }
 
 static void ce_backward(const ent_layer *l, const float *theta, const float *in,

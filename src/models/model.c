@@ -43,9 +43,11 @@ static ent_status plan_nodes(ent_model *m) {
         l->max_batch = m->max_batch;
         ent_status s = l->ops->plan(l);
         if (s != ENT_OK) return s;
-        if (l->n_tensors > ENT_LAYER_MAX_TENSORS)
+        if (l->too_many_tensors)
             return ent_fail(ENT_EINVAL, "model %s: node '%s' (%s) declares more than %d tensors",
                             m->preset, l->name, l->ops->kind_name, ENT_LAYER_MAX_TENSORS);
+        l->state_off = m->state_size; /* carried state: the nodes' parts in node order */
+        m->state_size += l->state;
         for (int t = 0; t < l->n_tensors; t++) nd->grad_below |= !l->is_buffer[t];
         for (int j = 0; j < nd->n_in; j++)
             if (nd->in[j] != ENT_NODE_INPUT) {
@@ -92,7 +94,8 @@ static ent_status place_tensors(ent_model *m) {
 }
 
 /* The presets, their builders and the input of the data their papers
- * train them on (MNIST-like 1x28x28 or CIFAR-10's 3x32x32). */
+ * train them on (MNIST-like 1x28x28 or CIFAR-10's 3x32x32; for the
+ * sequence models windows of T tokens, T x 1 x 1). */
 static const struct {
     const char *name;
     ent_status (*build)(ent_net *n);
@@ -106,6 +109,10 @@ static const struct {
     {"allcnn", ent_preset_allcnn, 3, 32, 32},
     {"resnet18", ent_preset_resnet18, 3, 32, 32},
     {"wrn-16-4", ent_preset_wrn_16_4, 3, 32, 32},
+    {"charlstm", ent_preset_charlstm, 50, 1, 1},
+    {"ptblstm-large", ent_preset_ptblstm_large, 35, 1, 1},
+    {"ptblstm-medium", ent_preset_ptblstm_medium, 35, 1, 1},
+    {"tiny-charlstm", ent_preset_tiny_charlstm, 50, 1, 1},
 };
 #define N_PRESETS ((int)(sizeof presets / sizeof presets[0]))
 
@@ -133,7 +140,8 @@ static ent_status build_preset(ent_net *n, const char *preset) {
     const int i = preset_index(preset);
     if (i >= 0) return presets[i].build(n);
     return ent_fail(ENT_EUSAGE, "unknown model '%s' (known: mnistfc, lenet, small-mnistfc, small-lenet, "
-                    "tiny-mnistfc, allcnn, resnet18, wrn-16-4)", preset);
+                    "tiny-mnistfc, allcnn, resnet18, wrn-16-4, charlstm, ptblstm-large, ptblstm-medium, "
+                    "tiny-charlstm)", preset);
 }
 
 ent_status ent_net_preset(ent_net **out, const char *preset, const ent_model_opts *opts,
@@ -177,9 +185,9 @@ static ent_status finish(ent_model *m, const ent_net *net) {
     if (s == ENT_OK) s = plan_nodes(m);
     if (s != ENT_OK) return s;
     const ent_layer *loss = &m->layers[m->n_layers - 1];
-    if (ent_layer_in_size(loss) != m->n_classes)
+    if (ent_loss_classes(loss) != m->n_classes)
         return ent_fail(ENT_ESHAPE, "model %s ends with %lld outputs, want %lld classes", m->preset,
-                        (long long)ent_layer_in_size(loss), (long long)m->n_classes);
+                        (long long)ent_loss_classes(loss), (long long)m->n_classes);
     s = place_tensors(m);
     return s == ENT_OK ? ent_model_plan_memory(m) : s;
 }
@@ -234,6 +242,10 @@ const char *ent_model_preset(const ent_model *m) { return m->preset; }
 int64_t ent_model_n_param(const ent_model *m) { return m->n_param; }
 int64_t ent_model_n_buffer(const ent_model *m) { return m->n_buffer; }
 int64_t ent_model_max_batch(const ent_model *m) { return m->max_batch; }
+int64_t ent_model_state_size(const ent_model *m) { return m->state_size; }
+int64_t ent_model_positions(const ent_model *m) {
+    return ent_loss_positions(&m->layers[m->n_layers - 1]);
+}
 ent_model_opts ent_model_get_opts(const ent_model *m) { return m->opts; }
 
 const ent_tensor_info *ent_model_params(const ent_model *m, int *count) {

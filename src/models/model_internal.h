@@ -54,6 +54,7 @@ struct ent_model {
     ent_net *net;          /* the description it was built from */
     ent_model_opts opts;
     int64_t in_c, in_h, in_w, n_classes, max_batch;
+    int64_t state_size;    /* carried state per sample (layers' state, node order) */
     int n_layers, cap;     /* nodes (the last is the loss) and capacity */
     ent_layer *layers;     /* node i's layer */
     ent_node *nodes;       /* node i's edges */
@@ -116,5 +117,10 @@ ent_status ent_preset_tiny_mnistfc(ent_net *n);
 ent_status ent_preset_allcnn(ent_net *n);
 ent_status ent_preset_resnet18(ent_net *n);
 ent_status ent_preset_wrn_16_4(ent_net *n);
+/* lstm.c: the sequence models (input [T, 1, 1] token ids, V = n_classes) */
+ent_status ent_preset_charlstm(ent_net *n);
+ent_status ent_preset_ptblstm_large(ent_net *n);
+ent_status ent_preset_ptblstm_medium(ent_net *n);
+ent_status ent_preset_tiny_charlstm(ent_net *n);
 
 #endif

@@ -179,6 +179,43 @@ int ent_net_add(ent_net *n, const char *name, int a, int b) {
     return index_of(n);
 }
 
+int ent_net_linear(ent_net *n, const char *name, int in, int64_t out, int bias) {
+    positive(n, name, "out_features", out, 1);
+    ent_layer *l = ent_net_node(n, ENT_LAYER_DENSE, name, in, 0);
+    l->dense.out = out, l->dense.per_position = 1, l->dense.no_bias = !bias;
+    return index_of(n);
+}
+
+int ent_net_embedding(ent_net *n, const char *name, int in, int64_t vocab, int64_t dim) {
+    positive(n, name, "num_embeddings", vocab, 1);
+    positive(n, name, "embedding_dim", dim, 1);
+    ent_layer *l = ent_net_node(n, ENT_LAYER_EMBEDDING, name, in, 0);
+    l->embed.vocab = vocab, l->embed.dim = dim;
+    return index_of(n);
+}
+
+int ent_net_onehot(ent_net *n, const char *name, int in, int64_t vocab) {
+    positive(n, name, "num_classes", vocab, 1);
+    ent_net_node(n, ENT_LAYER_ONEHOT, name, in, 0)->embed.vocab = vocab;
+    return index_of(n);
+}
+
+int ent_net_lstm(ent_net *n, const char *name, int in, int64_t hidden, int64_t layers, float dropout,
+                 float init_range) {
+    positive(n, name, "hidden_size", hidden, 1);
+    positive(n, name, "num_layers", layers, 1);
+    if (!(dropout >= 0.0f && dropout < 1.0f) && n->err == ENT_OK)
+        fail(n, ent_fail(ENT_EINVAL, "network %s: node '%s' has dropout %g (0 to below 1)", n->name,
+                         name, (double)dropout));
+    if (!(init_range >= 0.0f) && n->err == ENT_OK)
+        fail(n, ent_fail(ENT_EINVAL, "network %s: node '%s' has init_range %g (0: PyTorch's, or > 0)",
+                         n->name, name, (double)init_range));
+    ent_layer *l = ent_net_node(n, ENT_LAYER_LSTM, name, in, 0);
+    l->lstm.hidden = hidden, l->lstm.layers = layers, l->lstm.p = dropout;
+    l->lstm.init_range = init_range;
+    return index_of(n);
+}
+
 int ent_net_size(const ent_net *n) { return n->n; }
 const char *ent_net_name(const ent_net *n) { return n->name; }
 ent_status ent_net_status(const ent_net *n) { return n->err; }

@@ -21,7 +21,10 @@
 
 /* The settings of each kind, in file order. */
 static const char *const keys_of[ENT_LAYER_COUNT][6] = {
-    [ENT_LAYER_DENSE] = {"out_features"},
+    [ENT_LAYER_DENSE] = {"out_features", "flatten", "bias", "init_range"},
+    [ENT_LAYER_EMBEDDING] = {"num_embeddings", "embedding_dim", "init_range"},
+    [ENT_LAYER_ONEHOT] = {"num_classes"},
+    [ENT_LAYER_LSTM] = {"hidden_size", "num_layers", "dropout", "init_range"},
     [ENT_LAYER_CONV2D] = {"out_channels", "kernel", "stride", "padding", "bias"},
     [ENT_LAYER_MAXPOOL] = {"kernel", "stride"},
     [ENT_LAYER_BATCHNORM] = {"eps", "momentum"},
@@ -42,7 +45,24 @@ static void write_node(const ent_net *n, int i, ent_json *j) {
         ent_json_end_array(j);
     }
     switch (l->kind) {
-    case ENT_LAYER_DENSE: ent_json_int(j, "out_features", l->dense.out); break;
+    case ENT_LAYER_DENSE:
+        ent_json_int(j, "out_features", l->dense.out);
+        if (l->dense.per_position) ent_json_bool(j, "flatten", 0);
+        if (l->dense.no_bias) ent_json_bool(j, "bias", 0);
+        if (l->dense.init_range > 0.0f) ent_json_float(j, "init_range", l->dense.init_range);
+        break;
+    case ENT_LAYER_EMBEDDING:
+        ent_json_int(j, "num_embeddings", l->embed.vocab);
+        ent_json_int(j, "embedding_dim", l->embed.dim);
+        ent_json_float(j, "init_range", l->embed.init_range);
+        break;
+    case ENT_LAYER_ONEHOT: ent_json_int(j, "num_classes", l->embed.vocab); break;
+    case ENT_LAYER_LSTM:
+        ent_json_int(j, "hidden_size", l->lstm.hidden);
+        ent_json_int(j, "num_layers", l->lstm.layers);
+        ent_json_float(j, "dropout", l->lstm.p);
+        ent_json_float(j, "init_range", l->lstm.init_range);
+        break;
     case ENT_LAYER_CONV2D:
         ent_json_int(j, "out_channels", l->conv.out_c);
         ent_json_int(j, "kernel", l->conv.k);
@@ -142,10 +162,45 @@ static ent_status check_keys(const where *w, const ent_jv *o, ent_layer_kind kin
     return ENT_OK;
 }
 
+/* An optional true/false setting; *v keeps its default when absent. */
+static ent_status get_bool(const where *w, const ent_jv *o, const char *key, int *v) {
+    const ent_jv *b = ent_jv_get(o, key);
+    if (!b) return ENT_OK;
+    if (b->type != ENT_JSON_BOOL)
+        return ent_fail(ENT_EFORMAT, "%s: node %d: %s must be true or false", w->path, w->node + 1, key);
+    *v = b->num != 0.0;
+    return ENT_OK;
+}
+
+static ent_status read_dense(const where *w, const ent_jv *o, ent_layer *l) {
+    int flatten = 1, bias = 1;
+    ent_status s = get_int(w, o, "out_features", 1, &l->dense.out);
+    if (s == ENT_OK) s = get_bool(w, o, "flatten", &flatten);
+    if (s == ENT_OK) s = get_bool(w, o, "bias", &bias);
+    if (s == ENT_OK) s = get_float(w, o, "init_range", 0.0f, 1e3f, &l->dense.init_range);
+    l->dense.per_position = !flatten, l->dense.no_bias = !bias;
+    return s;
+}
+
+static ent_status read_lstm(const where *w, const ent_jv *o, ent_layer *l) {
+    l->lstm.layers = 1;
+    ent_status s = get_int(w, o, "hidden_size", 1, &l->lstm.hidden);
+    if (s == ENT_OK && ent_jv_get(o, "num_layers")) s = get_int(w, o, "num_layers", 1, &l->lstm.layers);
+    if (s == ENT_OK) s = get_float(w, o, "dropout", 0.0f, 0.999999f, &l->lstm.p);
+    if (s == ENT_OK) s = get_float(w, o, "init_range", 0.0f, 1e3f, &l->lstm.init_range);
+    return s;
+}
+
 static ent_status read_settings(const where *w, const ent_jv *o, ent_layer *l) {
     ent_status s = ENT_OK;
     switch (l->kind) {
-    case ENT_LAYER_DENSE: return get_int(w, o, "out_features", 1, &l->dense.out);
+    case ENT_LAYER_DENSE: return read_dense(w, o, l);
+    case ENT_LAYER_EMBEDDING:
+        s = get_int(w, o, "num_embeddings", 1, &l->embed.vocab);
+        if (s == ENT_OK) s = get_int(w, o, "embedding_dim", 1, &l->embed.dim);
+        return s == ENT_OK ? get_float(w, o, "init_range", 0.0f, 1e3f, &l->embed.init_range) : s;
+    case ENT_LAYER_ONEHOT: return get_int(w, o, "num_classes", 1, &l->embed.vocab);
+    case ENT_LAYER_LSTM: return read_lstm(w, o, l);
     case ENT_LAYER_CONV2D: {
         const ent_jv *b = ent_jv_get(o, "bias");
         if (b && b->type != ENT_JSON_BOOL) return bad(w, "bias must be true or false", NULL);
@@ -182,7 +237,8 @@ static ent_status kind_of(const where *w, const ent_jv *o, ent_layer_kind *kind)
         if (i != ENT_LAYER_SOFTMAX_CE && strcmp(ent_layer_ops_of((ent_layer_kind)i)->kind_name, k->str) == 0)
             return (*kind = (ent_layer_kind)i), ENT_OK;
     return ent_fail(ENT_EFORMAT, "%s: node %d: unknown kind '%s' (dense, conv2d, batchnorm, relu, dropout, "
-                    "maxpool, avgpool, global_avgpool, add)", w->path, w->node + 1, k->str);
+                    "maxpool, avgpool, global_avgpool, add, embedding, onehot, lstm)", w->path, w->node + 1,
+                    k->str);
 }
 
 static ent_status read_node(ent_net *n, const where *w, const ent_jv *o) {
@@ -234,7 +290,8 @@ ent_status ent_net_named(ent_net **out, const char *what, const ent_model_opts *
         if (strcmp(names[i], what) == 0) return ent_net_preset(out, what, opts, n_classes);
     if (!strchr(what, '/') && !strchr(what, '.'))
         return ent_fail(ENT_EUSAGE, "unknown model '%s' (a preset: mnistfc, lenet, small-mnistfc, small-lenet, "
-                        "tiny-mnistfc, allcnn, resnet18, wrn-16-4; or a network file)", what);
+                        "tiny-mnistfc, allcnn, resnet18, wrn-16-4, charlstm, ptblstm-large, ptblstm-medium, "
+                        "tiny-charlstm; or a network file)", what);
     return ent_net_load(out, what);
 }
 

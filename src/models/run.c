@@ -103,6 +103,14 @@ ent_status ent_model_run(ent_model *m, const float *theta, float *buffers,
                          const float *x, const int32_t *y, int64_t n,
                          int train, ent_rng *rng, float *grad, double *loss,
                          int64_t *correct) {
+    return ent_model_run_state(m, theta, buffers, NULL, NULL, x, y, n, train, rng, grad, loss,
+                               correct);
+}
+
+ent_status ent_model_run_state(ent_model *m, const float *theta, float *buffers,
+                               const float *state_in, float *state_out, const float *x,
+                               const int32_t *y, int64_t n, int train, ent_rng *rng,
+                               float *grad, double *loss, int64_t *correct) {
     if (n < 1 || n > m->max_batch)
         return ent_fail(ENT_EINVAL, "batch of %lld samples, model planned for 1..%lld",
                         (long long)n, (long long)m->max_batch);
@@ -110,7 +118,8 @@ ent_status ent_model_run(ent_model *m, const float *theta, float *buffers,
     if (s != ENT_OK) return s;
     const ent_plan *p = grad ? &m->train : &m->eval;
     ent_ctx ctx = {.train = train, .n = n, .rng = rng, .buffers = buffers,
-                   .scratch = m->scratch, .y = y};
+                   .scratch = m->scratch, .y = y, .state_in = state_in, .state_out = state_out,
+                   .state_stride = m->state_size};
     for (int i = 0, span; i < m->n_layers; i += span) {
         span = ent_model_span(m, i);
         forward_call(m, p, i, span, theta, x, &ctx);
