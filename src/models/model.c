@@ -139,9 +139,10 @@ ent_status ent_model_preset_input(const char *preset, int64_t *c, int64_t *h, in
 static ent_status build_preset(ent_net *n, const char *preset) {
     const int i = preset_index(preset);
     if (i >= 0) return presets[i].build(n);
-    return ent_fail(ENT_EUSAGE, "unknown model '%s' (known: mnistfc, lenet, small-mnistfc, small-lenet, "
-                    "tiny-mnistfc, allcnn, resnet18, wrn-16-4, charlstm, ptblstm-large, ptblstm-medium, "
-                    "tiny-charlstm)", preset);
+    char known[512] = ""; /* from the table, so the message cannot drift from it */
+    for (int k = 0; k < N_PRESETS; k++)
+        snprintf(known + strlen(known), sizeof known - strlen(known), "%s%s", k ? ", " : "", presets[k].name);
+    return ent_fail(ENT_EUSAGE, "unknown model '%s' (known: %s)", preset, known);
 }
 
 ent_status ent_net_preset(ent_net **out, const char *preset, const ent_model_opts *opts,
