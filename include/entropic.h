@@ -1018,10 +1018,14 @@ typedef struct {
 ent_lanczos_opts ent_lanczos_opts_default(void); /* k 20, 200 steps, 1e-6 */
 /* The k largest (descending) and k smallest (ascending) eigenvalues with
  * their residual bounds |beta_m s_mi| >= the distance to a true eigenvalue.
- * k is capped by the steps done (*got: how many were filled). */
+ * k is capped by the steps done (*got: how many were filled).
+ * *converged (may be NULL) = 1 if every wanted value met tol, 0 if the
+ * step cap stopped it first: the values are then Ritz values with their
+ * (larger) residuals, still ENT_OK. */
 ent_status ent_lanczos_extremes(const ent_hvp *h, const ent_lanczos_opts *o,
                                 double *top, double *top_res, double *bottom,
-                                double *bottom_res, int *got, int *steps);
+                                double *bottom_res, int *got, int *steps,
+                                int *converged);
 
 /* Stochastic Lanczos quadrature (Ghorbani et al. 2019; PyHessian's density
  * defaults are m = 100 steps, 1 probe): for each of n_probe Rademacher

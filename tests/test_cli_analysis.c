@@ -126,6 +126,15 @@ ENT_TEST(cli_analysis_end_to_end) {
     CHECK_MSG(file_lines(q) == 7, "%s: %d lines, want 7", q, file_lines(q));
     snprintf(q, sizeof q, "%s/lz/hessian.svg", t);
     CHECK_MSG(is_svg(q), "%s is no SVG with text", q);
+    rc = ent_test_run(out, sizeof out, "cat %s/lz/summary.json", t);
+    CHECK(strstr(out, "\"converged\": ") && strstr(out, "\"top_residual\": [") && strstr(out, "\"bottom_residual\": ["));
+    /* capped at 4 steps with tol 1e-12, it cannot converge: a warning on
+     * stderr, exit 0, and the summary says so */
+    rc = ent_test_run(out, sizeof out, "%s hessian --dataset mnist --data-dir %s --checkpoint %s --method lanczos --top 2 --steps 4 --tol 1e-12 --samples 64 --threads 1 --out %s/lzcap 2>&1 >/dev/null",
+                      cli, d, p, t);
+    CHECK_MSG(rc == 0 && strstr(out, "warning") && strstr(out, "--steps") && ent_test_count_lines(out) == 1, "capped lanczos: %s", out);
+    rc = ent_test_run(out, sizeof out, "cat %s/lzcap/summary.json", t);
+    CHECK_MSG(strstr(out, "\"converged\": false") && strstr(out, "\"steps\": 4"), "capped summary: %s", out);
     rc = ent_test_run(out, sizeof out, "%s hessian --dataset mnist --data-dir %s --checkpoint %s --method slq --probes 2 --steps 20 --samples 64 --threads 1 --out %s/slq",
                       cli, d, p, t);
     CHECK_MSG(rc == 0, "hessian slq: %s", out);

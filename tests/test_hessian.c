@@ -83,9 +83,9 @@ ENT_TEST(hessian_lanczos_quadratic) {
     ent_lanczos_opts o = ent_lanczos_opts_default();
     o.k = K, o.tol = 1e-10, o.seed = 3;
     double t[K], tr[K], b[K], br[K];
-    int got = 0, steps = 0;
-    CHECK_OK(ent_lanczos_extremes(&h, &o, t, tr, b, br, &got, &steps));
-    CHECK(got == K);
+    int got = 0, steps = 0, conv = -1;
+    CHECK_OK(ent_lanczos_extremes(&h, &o, t, tr, b, br, &got, &steps, &conv));
+    CHECK(got == K && conv == 1);
     double err = 0, res = 0;
     for (int i = 0; i < K; i++) {
         CHECK_MSG(fabs(t[i] - top[i]) <= tr[i] + 1e-12 * 10, "top %d: %.12g vs %g (res %.1e)", i, t[i], top[i], tr[i]);
@@ -95,6 +95,49 @@ ENT_TEST(hessian_lanczos_quadratic) {
     }
     printf("    n 400: top/bottom 5 in %d steps, max error %.1e, max residual %.1e (tol 1e-10 |H|)\n", steps, err, res);
     CHECK(res <= 1e-10 * 10);
+    ent_quadop_free(q);
+}
+
+/* Nearest eigenvalue of lam[n] to x. */
+static double nearest(const double *lam, int n, double x) {
+    double d = INFINITY;
+    for (int i = 0; i < n; i++) d = fmin(d, fabs(lam[i] - x));
+    return d;
+}
+
+/* The step cap: a spectrum with no gaps (n = 300 evenly spaced in [0, 1])
+ * cannot give its 5 extremes to 1e-10 in 15 steps; the call must say so
+ * (converged 0, ENT_OK) and the residuals it reports must still bound the
+ * distance of each Ritz value to the true spectrum (Weyl), while at least
+ * one of them is above the tolerance. With 300 steps (the whole space)
+ * the same call converges. */
+ENT_TEST(hessian_lanczos_step_cap) {
+    enum { N = 300, K = 5 };
+    double lam[N];
+    for (int i = 0; i < N; i++) lam[i] = (double)i / (N - 1);
+    ent_quadop *q = NULL;
+    CHECK_OK(ent_quadop_new(&q, N, lam, NULL, 11));
+    if (!q) return;
+    ent_hvp h = ent_quadop_hvp(q);
+    ent_lanczos_opts o = ent_lanczos_opts_default();
+    o.k = K, o.tol = 1e-10, o.max_steps = 15;
+    double t[K], tr[K], b[K], br[K], worst = 0;
+    int got = 0, steps = 0, conv = -1;
+    CHECK_OK(ent_lanczos_extremes(&h, &o, t, tr, b, br, &got, &steps, &conv));
+    CHECK_MSG(conv == 0 && steps == 15 && got == K, "capped: converged %d, steps %d, got %d", conv, steps, got);
+    for (int i = 0; i < got; i++) {
+        CHECK_MSG(nearest(lam, N, t[i]) <= tr[i] + 1e-13, "top %d: %.6g, residual %.1e", i, t[i], tr[i]);
+        CHECK_MSG(nearest(lam, N, b[i]) <= br[i] + 1e-13, "bottom %d: %.6g, residual %.1e", i, b[i], br[i]);
+        worst = fmax(worst, fmax(tr[i], br[i]));
+    }
+    CHECK(worst > o.tol * 1.0);
+    o.max_steps = N;
+    CHECK_OK(ent_lanczos_extremes(&h, &o, t, tr, b, br, &got, &steps, &conv));
+    double err = 0;
+    for (int i = 0; i < got; i++) err = fmax(err, fmax(fabs(t[i] - lam[N - 1 - i]), fabs(b[i] - lam[i])));
+    CHECK_MSG(conv == 1 && err <= 1e-10, "uncapped: converged %d in %d steps, error %.1e", conv, steps, err);
+    printf("    n 300 evenly spaced: 15 steps -> converged 0, worst residual %.1e (tol 1e-10); %d steps -> converged 1, error %.1e\n",
+           worst, steps, err);
     ent_quadop_free(q);
 }
 
@@ -177,7 +220,7 @@ ENT_TEST(hessian_lanczos_network) {
     o.k = K, o.tol = 1e-9, o.max_steps = 300;
     double t[K], tr[K], b[K], br[K], err = 0;
     int got = 0, steps = 0;
-    CHECK_OK(ent_lanczos_extremes(&h, &o, t, tr, b, br, &got, &steps));
+    CHECK_OK(ent_lanczos_extremes(&h, &o, t, tr, b, br, &got, &steps, NULL));
     CHECK(got == K);
     for (int i = 0; i < got; i++) {
         CHECK_MSG(fabs(t[i] - w[P - 1 - i]) <= tr[i] + 1e-12 * big, "top %d: %.12g vs %.12g (res %.1e)", i, t[i], w[P - 1 - i], tr[i]);

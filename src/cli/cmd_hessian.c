@@ -40,6 +40,8 @@ typedef struct {
     double *eig;         /* exact: n ascending; lanczos: top then bottom */
     double *res;         /* lanczos residuals */
     int k, steps;        /* lanczos: values per end, steps */
+    int converged;       /* lanczos: every wanted value within tol (else the step cap stopped it) */
+    double tol_abs;      /* lanczos: the residual it had to reach, tol x max |Ritz value| */
     double *nodes, *weights, sigma2; /* slq */
     int count;
 } result;
@@ -183,13 +185,19 @@ static ent_status write_summary(const result *r, const char *dir) {
     } else if (o->method == LANCZOS) {
         ent_json_int(&j, "k", r->k);
         ent_json_int(&j, "steps", r->steps);
+        ent_json_int(&j, "max_steps", o->steps ? o->steps : 200);
         ent_json_number(&j, "tol", o->tol);
-        ent_json_begin_array(&j, "top");
-        for (int i = 0; i < r->k; i++) ent_json_number(&j, NULL, r->eig[i]);
-        ent_json_end_array(&j);
-        ent_json_begin_array(&j, "bottom");
-        for (int i = 0; i < r->k; i++) ent_json_number(&j, NULL, r->eig[r->k + i]);
-        ent_json_end_array(&j);
+        ent_json_number(&j, "tol_abs", r->tol_abs);
+        ent_json_bool(&j, "converged", r->converged);
+        const char *ends[2] = {"top", "bottom"}, *res_of[2] = {"top_residual", "bottom_residual"};
+        for (int e = 0; e < 2; e++) { /* each Ritz value, then its residual: an eigenvalue lies within it */
+            ent_json_begin_array(&j, ends[e]);
+            for (int i = 0; i < r->k; i++) ent_json_number(&j, NULL, r->eig[e * r->k + i]);
+            ent_json_end_array(&j);
+            ent_json_begin_array(&j, res_of[e]);
+            for (int i = 0; i < r->k; i++) ent_json_number(&j, NULL, r->res[e * r->k + i]);
+            ent_json_end_array(&j);
+        }
         double worst = 0;
         for (int i = 0; i < 2 * r->k; i++) worst = fmax(worst, r->res[i]);
         ent_json_number(&j, "max_residual", worst);
@@ -230,7 +238,8 @@ static ent_status write_picture(const result *r, const char *dir) {
     snprintf(l[3], sizeof l[3], "loss %.4f  error %.2f%%", r->loss, 100 * r->error);
     snprintf(l[5], sizeof l[5], "%lld HVPs, %.1f s", (long long)r->hvps, r->seconds);
     if (o->method == LANCZOS) {
-        snprintf(l[4], sizeof l[4], "%d Lanczos steps, tol %.0e", r->steps, o->tol);
+        snprintf(l[4], sizeof l[4], "%d Lanczos steps, tol %.0e%s", r->steps, o->tol,
+                 r->converged ? "" : ": NOT converged");
         const char *note[] = {l[0], l[3], l[4], l[5]};
         return ent_extremes_plot(title, r->eig, r->eig + r->k, r->k, note, 4, path);
     }
@@ -244,6 +253,23 @@ static ent_status write_picture(const result *r, const char *dir) {
     if (o->method == EXACT) p.x = r->eig, p.n = r->n, p.count_scale = 1;
     else p.x = r->nodes, p.w = r->weights, p.n = r->count, p.count_scale = (double)r->n, p.sigma = sqrt(r->sigma2);
     return ent_spectrum_plot(&p, path);
+}
+
+/* Lanczos: the tolerance it had to reach, and a warning (not an error:
+ * the values are still Ritz values with honest residuals) when the step
+ * cap stopped it first. The residual test is lanczos.c's: tol x the
+ * largest |Ritz value|, which is the larger end here. */
+static void lanczos_verdict(result *r) {
+    const opts *o = r->o;
+    const double big = fmax(fabs(r->eig[0]), fabs(r->eig[r->k]));
+    double worst = 0;
+    for (int i = 0; i < 2 * r->k; i++) worst = fmax(worst, r->res[i]);
+    r->tol_abs = o->tol * big;
+    if (!r->converged)
+        fprintf(stderr, "entropic hessian: warning: Lanczos stopped at its cap of %d steps before converging: "
+                "worst residual %.2g > tol %.0e x max |lambda| = %.2g; the values are Ritz values within their "
+                "residuals (summary.json); raise --steps or --tol\n",
+                r->steps, worst, o->tol, r->tol_abs);
 }
 
 /* The chosen method on operator h; fills r. */
@@ -269,9 +295,10 @@ static ent_status run_method(const ent_hvp *h, result *r) {
         double *tr = malloc(sizeof(double) * (size_t)o->top), *br = malloc(sizeof(double) * (size_t)o->top);
         double *b = malloc(sizeof(double) * (size_t)o->top);
         if (!r->eig || !r->res || !tr || !br || !b) s = ent_fail(ENT_ENOMEM, "lanczos: out of memory");
-        if (s == ENT_OK) s = ent_lanczos_extremes(h, &lo, r->eig, tr, b, br, &r->k, &r->steps);
+        if (s == ENT_OK) s = ent_lanczos_extremes(h, &lo, r->eig, tr, b, br, &r->k, &r->steps, &r->converged);
         for (int i = 0; s == ENT_OK && i < r->k; i++)
             r->eig[r->k + i] = b[i], r->res[i] = tr[i], r->res[r->k + i] = br[i];
+        if (s == ENT_OK) lanczos_verdict(r);
         free(tr), free(br), free(b);
     } else {
         const int m = o->steps ? o->steps : 100;
@@ -334,6 +361,7 @@ static ent_status run(const opts *o) {
         printf("%s: %lld parameters, %lld samples: lambda_max %.6g, lambda_min %.6g", method_names[o->method],
                (long long)r.n, (long long)r.samples, lmax, lmin);
         if (o->method != LANCZOS) printf(", |lambda| < %g: %.2f%%", o->threshold, 100 * fraction_below(&r, o->threshold, 0));
+        if (o->method == LANCZOS) printf(", %d steps, %s", r.steps, r.converged ? "converged" : "NOT converged");
         if (o->method == SLQ) printf(" (smoothed: %.2f%%)", 100 * fraction_below(&r, o->threshold, 1));
         printf(" (%lld HVPs, %.1f s) -> %s/\n", (long long)r.hvps, r.seconds, o->out);
     }
