@@ -958,6 +958,16 @@ void ent_nethess_set_point(ent_nethess *h, const double *theta);
 ent_status ent_nethess_grad(ent_nethess *h, double *grad, double *loss,
                             double *error);
 int64_t ent_nethess_products(const ent_nethess *h); /* HVPs done so far */
+/* Restrict the products to a support S (ranges as ent_hvp_block_new):
+ * from now on v must be zero outside S, and Hv is right on S only
+ * (elsewhere it is zero or partial) — what ent_hvp_block needs, at the
+ * cost of the nodes from S's first one on: the nodes below it are run
+ * once per chunk here, at this call and at each set_point, keeping the
+ * outputs that later nodes read (memory: samples x those outputs), and
+ * their R-forward and backward, zero or unwanted, are skipped.
+ * n_ranges 0: the whole network again. Gradients are always whole. */
+ent_status ent_nethess_set_support(ent_nethess *h, const int64_t *offset,
+                                   const int64_t *count, int n_ranges);
 
 /* Analytic quadratic f(x) = 1/2 (x - c)^T H (x - c), H = Q diag(lambda) Q^T
  * with Q a random orthogonal matrix drawn from `seed` (a product of n

@@ -40,6 +40,15 @@ struct ent_nethess {
     int n_ws;
     nethess_ws ws[NETHESS_MAX_WS];
     int64_t products;
+    /* a support (ent_nethess_set_support): products run from node `first`
+     * (0: everything); hv_at[i]: node i holds support; cache: per chunk of
+     * batch samples, csz values: the outputs of nodes below first that
+     * later nodes read, at coff[node] (-1: not kept); needs_x: a node at
+     * or above first reads the data */
+    int first, needs_x;
+    unsigned char *hv_at;
+    int64_t *coff, csz;
+    void *cache;
 };
 
 #define REAL double
@@ -69,7 +78,8 @@ void ent_nethess_free(ent_nethess *h) {
     if (!h) return;
     for (int t = 0; t < h->n_ws; t++) ws_free(&h->ws[t]);
     ent_free_aligned(h->theta), ent_free_aligned(h->buffers);
-    free(h->off);
+    free(h->off), free(h->hv_at), free(h->coff);
+    ent_free_aligned(h->cache);
     ent_free_aligned(h);
 }
 
@@ -220,11 +230,71 @@ ent_hvp ent_nethess_hvp(ent_nethess *h) {
     return op;
 }
 
+static void cache_fill(ent_nethess *h) {
+    if (!h->first) return;
+    if (h->single) cache_fill_f32(h, &h->ws[0]);
+    else cache_fill_f64(h, &h->ws[0]);
+}
+
 void ent_nethess_set_point(ent_nethess *h, const double *theta) {
     for (int64_t i = 0; i < h->P; i++) {
         if (h->single) ((float *)h->theta)[i] = (float)theta[i];
         else ((double *)h->theta)[i] = theta[i];
     }
+    cache_fill(h); /* the kept outputs belong to the old point */
+}
+
+/* Does a tensor of node i meet one of the ranges? */
+static int meets(const ent_layer *l, const int64_t *offset, const int64_t *count, int n_ranges) {
+    for (int t = 0; t < l->n_tensors; t++)
+        for (int r = 0; r < n_ranges; r++)
+            if (l->tensors[t].offset < offset[r] + count[r] && offset[r] < l->tensors[t].offset + l->tensors[t].numel)
+                return 1;
+    return 0;
+}
+
+/* Which outputs of nodes below h->first the nodes at or above it read:
+ * their places in one chunk's cache (coff, csz), and needs_x. */
+static void cache_plan(ent_nethess *h) {
+    const ent_model *m = h->m;
+    h->csz = 0, h->needs_x = 0;
+    for (int i = 0; i < m->n_layers; i++) h->coff[i] = -1;
+    for (int i = h->first; i < m->n_layers - 1; i++)
+        for (int j = 0; j < m->nodes[i].n_in; j++) {
+            const int p = m->nodes[i].in[j];
+            if (p == ENT_NODE_INPUT) h->needs_x = 1;
+            else if (p < h->first && h->coff[p] < 0)
+                h->coff[p] = h->csz, h->csz += h->batch * ent_layer_out_size(&m->layers[p]);
+        }
+}
+
+ent_status ent_nethess_set_support(ent_nethess *h, const int64_t *offset, const int64_t *count, int n_ranges) {
+    const ent_model *m = h->m;
+    ent_free_aligned(h->cache);
+    h->cache = NULL, h->first = 0;
+    if (n_ranges < 1) return ENT_OK;
+    if (!h->hv_at) h->hv_at = calloc((size_t)m->n_layers, 1);
+    if (!h->coff) h->coff = malloc(sizeof(int64_t) * (size_t)m->n_layers);
+    if (!h->hv_at || !h->coff) return ent_fail(ENT_ENOMEM, "hessian: out of memory");
+    int first = -1;
+    for (int i = 0; i < m->n_layers - 1; i++) {
+        h->hv_at[i] = (unsigned char)meets(&m->layers[i], offset, count, n_ranges);
+        if (h->hv_at[i] && first < 0) first = i;
+    }
+    if (first < 0) return ent_fail(ENT_EINVAL, "hessian: the support holds no parameter of %s", m->preset);
+    h->first = first;
+    cache_plan(h);
+    const int64_t chunks = (h->n + h->batch - 1) / h->batch;
+    if (h->first > 0 && h->csz > 0) {
+        h->cache = ent_alloc(h->esz * (size_t)(chunks * h->csz));
+        if (!h->cache) {
+            h->first = 0;
+            return ent_fail(ENT_ENOMEM, "hessian: cannot keep the %.3g GB of outputs below the support's first node",
+                            (double)h->esz * (double)(chunks * h->csz) / 1e9);
+        }
+    }
+    cache_fill(h);
+    return ENT_OK;
 }
 
 int64_t ent_nethess_products(const ent_nethess *h) { return h->products; }

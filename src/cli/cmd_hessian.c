@@ -340,6 +340,7 @@ static ent_status run(const opts *o) {
         int64_t off[64], cnt[64];
         int nr = 0;
         s = parse_params(c.m, o->params, off, cnt, &nr);
+        if (s == ENT_OK) s = ent_nethess_set_support(nh, off, cnt, nr); /* products from the block's first layer on */
         if (s == ENT_OK) s = ent_hvp_block_new(&blk, &h, off, cnt, nr);
         if (s == ENT_OK) h = ent_hvp_block_op(blk);
     }
