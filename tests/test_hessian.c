@@ -351,6 +351,26 @@ ENT_TEST(hessian_block_support) {
         printf("    MLP fc2 (%lld) vs full H: %.1e of max |H| %.3g; small-lenet conv2+fc2 (40): %.1e of %.3g, %.3f s vs %.3f s with support\n",
                (long long)cnt, d, big, d2, big2, t1 - t0, t2 - t1);
         ent_hvp_block_free(ba), ent_hvp_block_free(bb);
+        /* rows_from (the exact spectrum's columns): H e_j from conv2's and
+         * fc1's first parameters on, against whole products, rows r0.. */
+        double *e = calloc((size_t)PL, sizeof(double)), *hw = malloc(sizeof(double) * (size_t)PL);
+        double *hr = malloc(sizeof(double) * (size_t)PL), dr = 0, br = 0;
+        int64_t cols[3] = {o2[0], -1, o2[1]}; /* conv2, fc1, fc2 */
+        for (int i = 0; i < np; i++)
+            if (strcmp(t[i].name, "fc1.weight") == 0) cols[1] = t[i].offset + 777;
+        CHECK(cols[1] > 0);
+        for (int q = 0; q < 3; q++) {
+            e[cols[q]] = 1.0;
+            CHECK_OK(ent_hvp_apply(&ha, e, hw));
+            const int64_t r0 = ha.rows_from(ha.ctx, cols[q]);
+            CHECK(r0 > 0 && r0 <= cols[q]);
+            CHECK_OK(ent_hvp_apply(&ha, e, hr));
+            CHECK(ha.rows_from(ha.ctx, 0) == 0);
+            e[cols[q]] = 0.0;
+            for (int64_t i = r0; i < PL; i++) dr = fmax(dr, fabs(hr[i] - hw[i])), br = fmax(br, fabs(hw[i]));
+        }
+        CHECK_MSG(br > 0 && dr <= 1e-12 * br, "rows_from columns vs whole: %.3g of %.3g", dr, br);
+        free(e), free(hw), free(hr);
     }
     ent_nethess_free(a), ent_nethess_free(b);
     ent_free_aligned(th), ent_free_aligned(x);
