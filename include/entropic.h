@@ -1099,6 +1099,25 @@ ent_status ent_slq(const ent_hvp *h, int n_probe, int m, uint64_t seed,
 void ent_slq_density(const double *nodes, const double *weights, int count,
                      const double *t, int n_t, double sigma2, double *phi);
 
+/* Hutchinson's trace estimate: tr(H) ~ mean of z^T H z over `probes`
+ * Rademacher vectors (entries +-1, stream p of seed); values[probes] gets
+ * each probe's z^T H z, *std_error = their standard deviation /
+ * sqrt(probes) (INFINITY for one probe). Variance per probe:
+ * 2 sum_{i != j} H_ij^2, so a diagonal H is estimated exactly. */
+ent_status ent_hutchinson(const ent_hvp *h, int probes, uint64_t seed,
+                          double *values, double *trace, double *std_error);
+
+/* The diagonal Fisher proxy (the paper's All-CNN-BN curvature): per
+ * parameter, var[i] = E_b[g_b,i^2] - (E_b g_b,i)^2 over the n / batch
+ * consecutive mini-batches of batch samples of x, y (the rest dropped),
+ * g_b the gradient of batch b's mean loss (double, as ent_nethess with
+ * opts); mean[i] = E_b g_b,i. *batches = how many (at least 2). */
+ent_status ent_fisher_diag(const ent_model *m, const float *theta,
+                           const float *buffers, const float *x,
+                           const int32_t *y, int64_t n, int64_t batch,
+                           const ent_nethess_opts *opts, double *var,
+                           double *mean, int64_t *batches);
+
 /* Flatness. A score maps weights to k numbers (e.g. train loss, train
  * error, test loss, test error); it is called with perturbed weights. */
 typedef ent_status (*ent_score_fn)(void *ctx, const float *theta,

@@ -124,6 +124,27 @@ ENT_TEST(cli_analysis_end_to_end) {
     rc = ent_test_run(out, sizeof out, "ls %s/ex", t);
     CHECK_MSG(!strstr(out, "hessian_columns.bin"), "the columns file stays after a whole run: %s", out);
 
+    /* Hutchinson on the same block: within 4 standard errors of its exact trace */
+    rc = ent_test_run(out, sizeof out, "cat %s/ex/summary.json", t);
+    const char *tr = strstr(out, "\"trace\": ");
+    const double exact_trace = tr ? atof(tr + 9) : NAN;
+    rc = ent_test_run(out, sizeof out, "%s hessian --dataset mnist --data-dir %s --checkpoint %s --method hutchinson --params fc2 --probes 400 --samples 64 --threads 1 --out %s/hu",
+                      cli, d, p, t);
+    CHECK_MSG(rc == 0, "hessian hutchinson: %s", out);
+    rc = ent_test_run(out, sizeof out, "cat %s/hu/summary.json", t);
+    const char *ht = strstr(out, "\"trace\": "), *hs = strstr(out, "\"std_error\": ");
+    CHECK_MSG(ht && hs && fabs(atof(ht + 9) - exact_trace) <= 4 * atof(hs + 13) && atof(hs + 13) > 0,
+              "hutchinson %s vs exact trace %g", out, exact_trace);
+    snprintf(q, sizeof q, "%s/hu/probes.csv", t);
+    CHECK(file_lines(q) == 401);
+    /* the Fisher diagonal: one variance per parameter */
+    rc = ent_test_run(out, sizeof out, "%s hessian --dataset mnist --data-dir %s --checkpoint %s --method fisher --minibatch 16 --samples 64 --threads 1 --out %s/fi",
+                      cli, d, p, t);
+    CHECK_MSG(rc == 0 && strstr(out, "4 batches of 16"), "hessian fisher: %s", out);
+    snprintf(q, sizeof q, "%s/fi/fisher.csv", t);
+    CHECK(file_lines(q) == 6371);
+    snprintf(q, sizeof q, "%s/fi/hessian.png", t);
+    CHECK(is_png(q));
     /* Lanczos extremes of the whole network, and SLQ */
     rc = ent_test_run(out, sizeof out, "%s hessian --dataset mnist --data-dir %s --checkpoint %s --method lanczos --top 3 --steps 40 --samples 64 --threads 1 --picture svg --out %s/lz",
                       cli, d, p, t);

@@ -75,6 +75,18 @@ uint64_t ent_cli_exact_key(const float *theta, int64_t P, const ent_dataset *d, 
  * eigensolver's n eps ||H||_2, and the products' n max |H_ij - H_ji|. */
 void ent_cli_exact_bounds(const double *eig, int64_t n, const ent_spectrum_info *info, double *eig_bound,
                           double *hvp_bound);
+/* --method fisher | hutchinson (hessian_proxy.c): files and the line. */
+typedef struct {
+    int fisher;                 /* 1: fisher, 0: hutchinson */
+    const char *out, *model, *ckpt, *dataset, *params;
+    int svg, single, probes;
+    int64_t samples, minibatch, n_total;
+    uint64_t seed;
+    double threshold, loss, error, gnorm;
+} ent_cli_proxy_args;
+ent_status ent_cli_hessian_proxy(const ent_cli_proxy_args *a, const ent_hvp *h, const ent_ckpt *c,
+                                 const ent_dataset *d, const ent_nethess_opts *no);
+
 /* MemAvailable of /proc/meminfo in bytes (0 if unknown); "20G", "512M",
  * "3e9" -> bytes (decimal units; 0 if not a size). */
 double ent_cli_mem_available(void);

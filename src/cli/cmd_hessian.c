@@ -14,8 +14,8 @@
 #include "cli/data_cli.h"
 #include "io/plot.h"
 
-enum { EXACT = 0, LANCZOS = 1, SLQ = 2 };
-static const char *const method_names[] = {"exact", "lanczos", "slq"};
+enum { EXACT = 0, LANCZOS = 1, SLQ = 2, FISHER = 3, HUTCHINSON = 4 };
+static const char *const method_names[] = {"exact", "lanczos", "slq", "fisher", "hutchinson"};
 static const double fractions_at[] = {1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 1e-1};
 #define N_FRAC 6
 
@@ -23,7 +23,7 @@ typedef struct {
     char ckpt[512], out[512], params[512], model[512], max_memory[32];
     ent_data_source data;
     int method, top, steps, probes, threads, bn_train, help, precision, single, svg, resume;
-    int64_t samples, batch;
+    int64_t samples, batch, minibatch;
     double tol, threshold, max_bytes;
     uint64_t seed, key;
 } opts;
@@ -388,6 +388,22 @@ static ent_status run(const opts *o) {
         if (s == ENT_OK) s = ent_hvp_block_new(&blk, &h, off, cnt, nr);
         if (s == ENT_OK) h = ent_hvp_block_op(blk);
     }
+    if (s == ENT_OK && (o->method == FISHER || o->method == HUTCHINSON)) { /* files of their own */
+        double gg = 0;
+        for (int64_t i = 0; i < r.n_total; i++) gg += g[i] * g[i];
+        ent_cli_proxy_args pa = {.fisher = o->method == FISHER, .out = o->out, .model = c.model, .ckpt = o->ckpt,
+                                 .dataset = o->data.name, .params = o->params, .svg = o->svg, .single = o->single,
+                                 .probes = o->probes, .samples = d->n, .minibatch = o->minibatch, .n_total = r.n_total,
+                                 .seed = o->seed, .threshold = o->threshold, .loss = r.loss, .error = r.error,
+                                 .gnorm = sqrt(gg)};
+        s = ent_cli_hessian_proxy(&pa, &h, &c, d, &no);
+        free(g);
+        ent_hvp_block_free(blk);
+        ent_nethess_free(nh);
+        ent_ckpt_free(&c);
+        ent_dataset_free(d);
+        return s;
+    }
     if (s == ENT_OK) {
         double gg = 0;
         for (int64_t i = 0; i < r.n_total; i++) gg += g[i] * g[i];
@@ -419,16 +435,17 @@ static ent_status run(const opts *o) {
 }
 
 int ent_cmd_hessian(int argc, char **argv) {
-    opts o = {.data = {.name = "fashion-mnist"}, .method = LANCZOS, .top = 20, .probes = 4, .samples = 1000,
-              .batch = 128, .tol = 1e-6, .threshold = 1e-4, .seed = 1};
+    opts o = {.data = {.name = "fashion-mnist"}, .method = LANCZOS, .top = 20, .probes = 0, .samples = 1000,
+              .batch = 128, .minibatch = 128, .tol = 1e-6, .threshold = 1e-4, .seed = 1};
     ent_arg own[] = {
         {.name = "checkpoint", .type = ARG_STRING, .dst = o.ckpt, .cap = sizeof o.ckpt, .help = "checkpoint (safetensors) of the network"},
         {.name = "model", .type = ARG_STRING, .dst = o.model, .cap = sizeof o.model, .help = "network preset, for a checkpoint without entropic metadata (PyTorch's save_file)"},
         {.name = "samples", .type = ARG_I64, .dst = &o.samples, .help = "the first N training samples define the loss"},
-        {.name = "method", .type = ARG_CHOICE, .dst = &o.method, .choices = "exact|lanczos|slq", .help = "exact spectrum, extremes, or density"},
+        {.name = "method", .type = ARG_CHOICE, .dst = &o.method, .choices = "exact|lanczos|slq|fisher|hutchinson", .help = "exact spectrum, extremes, density, diagonal Fisher, or trace"},
         {.name = "top", .type = ARG_INT, .dst = &o.top, .help = "lanczos: eigenvalues at each end"},
         {.name = "steps", .type = ARG_INT, .dst = &o.steps, .help = "Lanczos steps: lanczos max (0 = 200), slq per probe (0 = 100)"},
-        {.name = "probes", .type = ARG_INT, .dst = &o.probes, .help = "slq: random probe vectors"},
+        {.name = "probes", .type = ARG_INT, .dst = &o.probes, .help = "random probe vectors: slq (0 = 4), hutchinson (0 = 100)"},
+        {.name = "minibatch", .type = ARG_I64, .dst = &o.minibatch, .help = "fisher: samples per mini-batch (the gradients whose variance it takes)"},
         {.name = "tol", .type = ARG_DOUBLE, .dst = &o.tol, .help = "lanczos: residual / max |eigenvalue| to stop"},
         {.name = "threshold", .type = ARG_DOUBLE, .dst = &o.threshold, .help = "\"near zero\": |lambda| below this"},
         {.name = "params", .type = ARG_STRING, .dst = o.params, .cap = sizeof o.params, .help = "only these tensors (e.g. fc2 or fc2.weight,conv1): the block H[S,S]"},
@@ -461,6 +478,10 @@ int ent_cmd_hessian(int argc, char **argv) {
                "           18 s; the eigensolver grows as n^3 (about 7e-11 n^3 s on one Zen 3 core).\n"
                "  lanczos  the --top largest and smallest eigenvalues (full re-orthogonalisation).\n"
                "  slq      the spectral density by stochastic Lanczos quadrature.\n"
+               "  fisher   per parameter, the variance over mini-batches (--minibatch) of the\n"
+               "           mini-batch gradient: the paper's diagonal Fisher proxy (fisher.csv).\n"
+               "  hutchinson  the trace of H (or of --params' block) from --probes Rademacher\n"
+               "           vectors, with its standard error (probes.csv).\n"
                "Writes eigenvalues.csv (slq: density.csv, nodes.csv), summary.json, hessian.png (--picture svg: .svg).\n\n");
         ent_args_help(spec, n);
         return 0;
@@ -471,7 +492,10 @@ int ent_cmd_hessian(int argc, char **argv) {
     if (o.batch < 1) return usage_error("--batch must be >= 1");
     if (o.top < 1 || o.top > 1000) return usage_error("--top must be in 1..1000");
     if (o.steps < 0 || o.steps > 5000) return usage_error("--steps must be in 0..5000");
-    if (o.probes < 1 || o.probes > 1000) return usage_error("--probes must be in 1..1000");
+    if (o.probes == 0) o.probes = o.method == HUTCHINSON ? 100 : 4;
+    if (o.probes < 1 || o.probes > 100000) return usage_error("--probes must be in 1..100000");
+    if (o.minibatch < 1) return usage_error("--minibatch must be >= 1");
+    if (o.method == FISHER && o.params[0]) return usage_error("--params: not with --method fisher (it is per parameter already)");
     if (!(o.tol > 0 && o.tol < 1)) return usage_error("--tol must be in (0, 1)");
     if (!(o.threshold > 0)) return usage_error("--threshold must be > 0");
     if (o.max_memory[0] && !ent_cli_parse_bytes(o.max_memory, &o.max_bytes))
