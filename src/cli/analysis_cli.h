@@ -52,6 +52,7 @@ typedef struct {
     double threshold;        /* |lambda| < threshold is "near zero" */
     const char *const *note; /* summary lines */
     int n_note;
+    const char *xlabel;      /* the histograms' axis (NULL: "eigenvalue lambda") */
 } ent_spectrum_picture;
 ent_status ent_spectrum_plot(const ent_spectrum_picture *p, const char *path);
 /* Lanczos extremes: top (descending) and bottom (ascending) values. */

@@ -66,13 +66,13 @@ static ent_status save_json(ent_json *j, const char *dir) {
     return s;
 }
 
-static ent_status picture(const ent_cli_proxy_args *a, const char *what, const double *x, int64_t n,
-                          const char *const *note, int n_note) {
+static ent_status picture(const ent_cli_proxy_args *a, const char *what, const char *xlabel, const double *x,
+                          int64_t n, const char *const *note, int n_note) {
     char path[600], title[200];
     snprintf(path, sizeof path, "%s/hessian.%s", a->out, a->svg ? "svg" : "png");
     snprintf(title, sizeof title, "%s: %s, %lld training samples", a->model, what, (long long)a->samples);
     ent_spectrum_picture p = {.title = title, .x = x, .n = n, .count_scale = 1, .threshold = a->threshold,
-                              .note = note, .n_note = n_note};
+                              .note = note, .n_note = n_note, .xlabel = xlabel};
     return ent_spectrum_plot(&p, path);
 }
 
@@ -111,7 +111,7 @@ static ent_status fisher(const ent_cli_proxy_args *a, const ent_ckpt *c, const e
     snprintf(l[2], sizeof l[2], "largest %.4g, sum %.4g", hi, sum);
     snprintf(l[3], sizeof l[3], "loss %.4f  error %.2f%%, %.1f s", a->loss, 100 * a->error, secs);
     const char *note[] = {l[0], l[1], l[2], l[3]};
-    if (s == ENT_OK) s = picture(a, "diagonal Fisher (mini-batch gradient variance)", var, P, note, 4);
+    if (s == ENT_OK) s = picture(a, "diagonal Fisher (mini-batch gradient variance)", "variance of the gradient", var, P, note, 4);
     if (s == ENT_OK)
         printf("fisher: %lld parameters, %lld batches of %lld: sum %.6g, max %.6g (%.1f s) -> %s/\n", (long long)P,
                (long long)nb, (long long)a->minibatch, sum, hi, secs, a->out);
@@ -142,7 +142,7 @@ static ent_status hutchinson(const ent_cli_proxy_args *a, const ent_hvp *h) {
     snprintf(l[1], sizeof l[1], "trace %.5g +- %.2g", tr, se);
     snprintf(l[2], sizeof l[2], "loss %.4f  error %.2f%%, %.1f s", a->loss, 100 * a->error, secs);
     const char *note[] = {l[0], l[1], l[2]};
-    if (s == ENT_OK) s = picture(a, "Hutchinson probes z^T H z", val, a->probes, note, 3);
+    if (s == ENT_OK) s = picture(a, "Hutchinson probes z^T H z", "z^T H z of a probe", val, a->probes, note, 3);
     if (s == ENT_OK)
         printf("hutchinson: %lld parameters, %d probes: trace %.6g +- %.2g (%.1f s) -> %s/\n", (long long)h->n,
                a->probes, tr, se, secs, a->out);
