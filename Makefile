@@ -194,6 +194,11 @@ bench-hvp: $(BUILD)/bench_hvp
 $(BUILD)/bench_hvp: bench/hvp.c $(BUILD)/libentropic.a
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
+# bench/eig.c: LAPACK's symmetric eigensolvers (eigenvalues only) at size n
+bench-eig: $(BUILD)/bench_eig
+$(BUILD)/bench_eig: bench/eig.c $(BUILD)/libentropic.a
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
 # bench/layers.c: a training step's time, layer by layer
 bench-layers: $(BUILD)/bench_layers
 $(BUILD)/bench_layers: bench/layers.c $(BUILD)/libentropic.a

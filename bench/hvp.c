@@ -97,7 +97,7 @@ int main(int argc, char **argv) {
         double *top = malloc(sizeof(double) * (size_t)k * 4), *tr = top + k, *bot = tr + k, *br = bot + k;
         int got = 0, steps = 0;
         const double t0 = ent_time_seconds();
-        ent_status s = ent_lanczos_extremes(&opf, &o, top, tr, bot, br, &got, &steps);
+        ent_status s = ent_lanczos_extremes(&opf, &o, top, tr, bot, br, &got, &steps, NULL);
         const double dt = ent_time_seconds() - t0;
         double worst = 0;
         for (int i = 0; i < got; i++) worst = tr[i] > worst ? tr[i] : worst;

@@ -1036,6 +1036,12 @@ typedef struct {
     /* Optional (NULL: k calls of apply): hv[j n ..] = H v[j n ..] for the
      * k vectors stored back to back, e.g. on several threads at once. */
     ent_status (*apply_many)(void *ctx, int64_t k, const double *v, double *hv);
+    /* Optional (NULL: none): the next products will have v zero below
+     * index j0, and may then be right only from the returned row r0 <= j0
+     * on (the rest of hv unspecified) — cheaper products for the columns
+     * H e_j, j >= j0, of the exact Hessian, whose lower triangle is all
+     * the eigensolver reads. rows_from(ctx, 0) returns 0: whole again. */
+    int64_t (*rows_from)(void *ctx, int64_t j0);
 } ent_hvp;
 
 static inline ent_status ent_hvp_apply(const ent_hvp *h, const double *v,
@@ -1073,6 +1079,19 @@ void ent_nethess_set_point(ent_nethess *h, const double *theta);
 ent_status ent_nethess_grad(ent_nethess *h, double *grad, double *loss,
                             double *error);
 int64_t ent_nethess_products(const ent_nethess *h); /* HVPs done so far */
+/* Bytes the operator holds with `threads` products in flight (its
+ * workspaces, the point, a support's cache). */
+double ent_nethess_bytes(const ent_nethess *h, int threads);
+/* Restrict the products to a support S (ranges as ent_hvp_block_new):
+ * from now on v must be zero outside S, and Hv is right on S only
+ * (elsewhere it is zero or partial) — what ent_hvp_block needs, at the
+ * cost of the nodes from S's first one on: the nodes below it are run
+ * once per chunk here, at this call and at each set_point, keeping the
+ * outputs that later nodes read (memory: samples x those outputs), and
+ * their R-forward and backward, zero or unwanted, are skipped.
+ * n_ranges 0: the whole network again. Gradients are always whole. */
+ent_status ent_nethess_set_support(ent_nethess *h, const int64_t *offset,
+                                   const int64_t *count, int n_ranges);
 
 /* Analytic quadratic f(x) = 1/2 (x - c)^T H (x - c), H = Q diag(lambda) Q^T
  * with Q a random orthogonal matrix drawn from `seed` (a product of n
@@ -1097,8 +1116,9 @@ ent_status ent_hvp_block_new(ent_hvp_block **out, const ent_hvp *base,
 void ent_hvp_block_free(ent_hvp_block *b);
 ent_hvp ent_hvp_block_op(ent_hvp_block *b);
 
-/* The exact Hessian: the largest n allowed (n^2 doubles = 800 MB, a dense
- * symmetric eigensolve of about a minute on 2 cores). */
+/* ent_hessian_dense's limit: it fills the whole symmetric matrix, for
+ * small problems and eigenvectors (n^2 doubles = 800 MB). The spectrum of
+ * anything bigger: ent_hessian_spectrum below, limited by memory alone. */
 #define ENT_HESSIAN_EXACT_MAX 10000
 /* H[n*n] (row-major) from the n products H e_j (in batches through
  * apply_many where the operator has it), then symmetrised; *asym
@@ -1108,6 +1128,47 @@ ent_status ent_hessian_dense(const ent_hvp *h, double *H, double *asym);
  * dsyevd_2stage without vectors, dsyevd with). A is overwritten; if
  * vectors, row i of A becomes the unit eigenvector of w[i]. */
 ent_status ent_sym_eig(double *A, int64_t n, double *w, int vectors);
+/* The same reading only the triangle uplo ('U' or 'L' of the column-major
+ * view: 'L' = row j of our row-major array from entry j on), on `threads`
+ * threads (ent_sym_eig: 'U', one). */
+ent_status ent_sym_eig_uplo(double *A, int64_t n, double *w, int vectors,
+                            char uplo, int threads);
+/* LAPACK's workspace of the eigenvalues-only solve at size n: doubles
+ * (returned) and ints (*iwork, may be NULL). */
+int64_t ent_sym_eig_work(int64_t n, int64_t *iwork);
+
+/* Every eigenvalue of an operator of any size that memory allows: one
+ * n x n double matrix, its columns H e_j assembled in blocks of 32 through
+ * apply_many (one product per thread) and rows_from (only the rows the
+ * eigensolver reads), kept on disk as they come if columns_path is set
+ * (the lower triangle, column after column: n (n+1) / 2 doubles) and read
+ * back from there with resume; then LAPACK dsyevd_2stage on the lower
+ * triangle, eigenvalues only. Refuses before any work (ENT_ENOMEM, the
+ * bytes named) when ent_spectrum_bytes(n) + extra_bytes > max_bytes. */
+typedef struct {
+    double max_bytes;         /* 0: no limit */
+    double extra_bytes;       /* what the operator holds besides (products' workspaces) */
+    const char *columns_path; /* NULL: the columns are not kept */
+    int resume;               /* continue from the columns in columns_path */
+    uint64_t key;             /* identifies the operator; a file to resume must carry it */
+    int eig_threads;          /* LAPACK's threads (0: 1) */
+    /* called after each block of products (columns done of n, seconds
+     * since they began); nonzero: stop there (ENT_EINVAL, the columns so
+     * far kept in columns_path for a resume) */
+    int (*progress)(void *ctx, int64_t done, int64_t n, double seconds);
+    void *ctx;
+} ent_spectrum_opts;
+typedef struct {
+    double asym;              /* max |H_ij - H_ji| / max |H| over the pairs computed both ways */
+    double asym_abs;          /* max |H_ij - H_ji| itself */
+    double max_abs;           /* max |H_ij| over the entries computed */
+    double products_seconds, eig_seconds;
+    int64_t resumed;          /* columns read back from the file */
+    double bytes;             /* memory held (ent_spectrum_bytes) */
+} ent_spectrum_info;
+double ent_spectrum_bytes(int64_t n);
+ent_status ent_hessian_spectrum(const ent_hvp *h, const ent_spectrum_opts *o,
+                                double *eig, ent_spectrum_info *info);
 
 /* Lanczos with full re-orthogonalisation (every new vector is made
  * orthogonal to all previous ones, twice: no "ghost" eigenvalues). From
@@ -1133,10 +1194,14 @@ typedef struct {
 ent_lanczos_opts ent_lanczos_opts_default(void); /* k 20, 200 steps, 1e-6 */
 /* The k largest (descending) and k smallest (ascending) eigenvalues with
  * their residual bounds |beta_m s_mi| >= the distance to a true eigenvalue.
- * k is capped by the steps done (*got: how many were filled). */
+ * k is capped by the steps done (*got: how many were filled).
+ * *converged (may be NULL) = 1 if every wanted value met tol, 0 if the
+ * step cap stopped it first: the values are then Ritz values with their
+ * (larger) residuals, still ENT_OK. */
 ent_status ent_lanczos_extremes(const ent_hvp *h, const ent_lanczos_opts *o,
                                 double *top, double *top_res, double *bottom,
-                                double *bottom_res, int *got, int *steps);
+                                double *bottom_res, int *got, int *steps,
+                                int *converged);
 
 /* Stochastic Lanczos quadrature (Ghorbani et al. 2019; PyHessian's density
  * defaults are m = 100 steps, 1 probe): for each of n_probe Rademacher
@@ -1148,6 +1213,25 @@ ent_status ent_slq(const ent_hvp *h, int n_probe, int m, uint64_t seed,
 /* The smoothed density phi(t_i) = sum_j w_j N(t_i; node_j, sigma2). */
 void ent_slq_density(const double *nodes, const double *weights, int count,
                      const double *t, int n_t, double sigma2, double *phi);
+
+/* Hutchinson's trace estimate: tr(H) ~ mean of z^T H z over `probes`
+ * Rademacher vectors (entries +-1, stream p of seed); values[probes] gets
+ * each probe's z^T H z, *std_error = their standard deviation /
+ * sqrt(probes) (INFINITY for one probe). Variance per probe:
+ * 2 sum_{i != j} H_ij^2, so a diagonal H is estimated exactly. */
+ent_status ent_hutchinson(const ent_hvp *h, int probes, uint64_t seed,
+                          double *values, double *trace, double *std_error);
+
+/* The diagonal Fisher proxy (the paper's All-CNN-BN curvature): per
+ * parameter, var[i] = E_b[g_b,i^2] - (E_b g_b,i)^2 over the n / batch
+ * consecutive mini-batches of batch samples of x, y (the rest dropped),
+ * g_b the gradient of batch b's mean loss (double, as ent_nethess with
+ * opts); mean[i] = E_b g_b,i. *batches = how many (at least 2). */
+ent_status ent_fisher_diag(const ent_model *m, const float *theta,
+                           const float *buffers, const float *x,
+                           const int32_t *y, int64_t n, int64_t batch,
+                           const ent_nethess_opts *opts, double *var,
+                           double *mean, int64_t *batches);
 
 /* Flatness. A score maps weights to k numbers (e.g. train loss, train
  * error, test loss, test error); it is called with perturbed weights. */

@@ -79,7 +79,7 @@ static void expect_usage(const char *cmd, const char *args, const char *what) {
 
 ENT_TEST(cli_analysis_usage) {
     CHECK(ent_test_run(out, sizeof out, "%s hessian --help", ent_test_cli()) == 0);
-    CHECK(strstr(out, "10000 parameters") || strstr(out, "Up to"));
+    CHECK(strstr(out, "--max-memory") && strstr(out, "--resume"));
     CHECK(ent_test_run(out, sizeof out, "%s flatness --help", ent_test_cli()) == 0);
     CHECK(strstr(out, "multiplicative") != NULL);
     expect_usage("hessian", "", "--checkpoint");
@@ -88,6 +88,7 @@ ENT_TEST(cli_analysis_usage) {
     expect_usage("hessian", "--checkpoint x --top 0", "--top");
     expect_usage("hessian", "--checkpoint x --samples 0", "--samples");
     expect_usage("hessian", "--checkpoint x --tol 2", "--tol");
+    expect_usage("hessian", "--checkpoint x --max-memory lots", "--max-memory");
     expect_usage("hessian", "--checkpoint x --frobnicate", "frobnicate");
     expect_usage("flatness", "", "--checkpoint");
     expect_usage("flatness", "--checkpoint x --sigma 0.2,0.1", "--sigma");
@@ -115,9 +116,35 @@ ENT_TEST(cli_analysis_end_to_end) {
     CHECK(is_png(q));
     rc = ent_test_run(out, sizeof out, "cat %s/ex/summary.json", t);
     CHECK(strstr(out, "\"lambda_max\"") && strstr(out, "\"fraction_abs_below\"") && strstr(out, "\"dimension\": 90"));
+    CHECK(strstr(out, "\"rounding_bound\"") && strstr(out, "\"fraction_abs_below_bounds\"") && strstr(out, "\"products_seconds\"") &&
+          strstr(out, "\"samples\": 64"));
     /* the last layer's block is a Gauss-Newton matrix: positive semi-definite */
     const char *lm = strstr(out, "\"lambda_min\": ");
     CHECK(lm && atof(lm + 14) > -1e-10);
+    rc = ent_test_run(out, sizeof out, "ls %s/ex", t);
+    CHECK_MSG(!strstr(out, "hessian_columns.bin"), "the columns file stays after a whole run: %s", out);
+
+    /* Hutchinson on the same block: within 4 standard errors of its exact trace */
+    rc = ent_test_run(out, sizeof out, "cat %s/ex/summary.json", t);
+    const char *tr = strstr(out, "\"trace\": ");
+    const double exact_trace = tr ? atof(tr + 9) : NAN;
+    rc = ent_test_run(out, sizeof out, "%s hessian --dataset mnist --data-dir %s --checkpoint %s --method hutchinson --params fc2 --probes 400 --samples 64 --threads 1 --out %s/hu",
+                      cli, d, p, t);
+    CHECK_MSG(rc == 0, "hessian hutchinson: %s", out);
+    rc = ent_test_run(out, sizeof out, "cat %s/hu/summary.json", t);
+    const char *ht = strstr(out, "\"trace\": "), *hs = strstr(out, "\"std_error\": ");
+    CHECK_MSG(ht && hs && fabs(atof(ht + 9) - exact_trace) <= 4 * atof(hs + 13) && atof(hs + 13) > 0,
+              "hutchinson %s vs exact trace %g", out, exact_trace);
+    snprintf(q, sizeof q, "%s/hu/probes.csv", t);
+    CHECK(file_lines(q) == 401);
+    /* the Fisher diagonal: one variance per parameter */
+    rc = ent_test_run(out, sizeof out, "%s hessian --dataset mnist --data-dir %s --checkpoint %s --method fisher --minibatch 16 --samples 64 --threads 1 --out %s/fi",
+                      cli, d, p, t);
+    CHECK_MSG(rc == 0 && strstr(out, "4 batches of 16"), "hessian fisher: %s", out);
+    snprintf(q, sizeof q, "%s/fi/fisher.csv", t);
+    CHECK(file_lines(q) == 6371);
+    snprintf(q, sizeof q, "%s/fi/hessian.png", t);
+    CHECK(is_png(q));
     /* Lanczos extremes of the whole network, and SLQ */
     rc = ent_test_run(out, sizeof out, "%s hessian --dataset mnist --data-dir %s --checkpoint %s --method lanczos --top 3 --steps 40 --samples 64 --threads 1 --picture svg --out %s/lz",
                       cli, d, p, t);
@@ -126,6 +153,17 @@ ENT_TEST(cli_analysis_end_to_end) {
     CHECK_MSG(file_lines(q) == 7, "%s: %d lines, want 7", q, file_lines(q));
     snprintf(q, sizeof q, "%s/lz/hessian.svg", t);
     CHECK_MSG(is_svg(q), "%s is no SVG with text", q);
+    rc = ent_test_run(out, sizeof out, "cat %s/lz/summary.json", t);
+    CHECK(strstr(out, "\"converged\": ") && strstr(out, "\"top_residual\": [") && strstr(out, "\"bottom_residual\": ["));
+    /* capped at 4 steps with tol 1e-12, it cannot converge: a warning on
+     * stderr (one line; under ASan the leak checker's report may follow),
+     * exit 0, and the summary says so */
+    rc = ent_test_run(out, sizeof out, "%s hessian --dataset mnist --data-dir %s --checkpoint %s --method lanczos --top 2 --steps 4 --tol 1e-12 --samples 64 --threads 1 --out %s/lzcap 2>&1 >/dev/null",
+                      cli, d, p, t);
+    const char *warn = strstr(out, "warning"), *eol = warn ? strchr(warn, '\n') : NULL, *raise = strstr(out, "--steps");
+    CHECK_MSG(rc == 0 && warn && raise && (!eol || raise < eol), "capped lanczos (one warning line naming --steps): %s", out);
+    rc = ent_test_run(out, sizeof out, "cat %s/lzcap/summary.json", t);
+    CHECK_MSG(strstr(out, "\"converged\": false") && strstr(out, "\"steps\": 4"), "capped summary: %s", out);
     rc = ent_test_run(out, sizeof out, "%s hessian --dataset mnist --data-dir %s --checkpoint %s --method slq --probes 2 --steps 20 --samples 64 --threads 1 --out %s/slq",
                       cli, d, p, t);
     CHECK_MSG(rc == 0, "hessian slq: %s", out);
@@ -136,13 +174,22 @@ ENT_TEST(cli_analysis_end_to_end) {
     /* an unknown tensor for --params */
     rc = ent_test_run(out, sizeof out, "%s hessian --dataset mnist --data-dir %s --checkpoint %s --method exact --params fc9 --samples 8 --out %s/bad", cli, d, p, t);
     CHECK(rc == 2 && ent_test_count_lines(out) == 1 && strstr(out, "fc9"));
-    /* exact on 50,890 parameters is refused, with the way out */
+    /* exact on 50,890 parameters over --max-memory is refused before any
+     * work, naming the memory it needs (50890^2 doubles: 20.72 GB) and the
+     * way out; nothing is written */
     rc = ent_test_run(out, sizeof out, "%s train --model small-mnistfc --dataset mnist --data-dir %s --epochs 1 "
                       "--batch-size 50 --threads 1 --out %s/small --quiet", cli, d, t);
     CHECK_MSG(rc == 0, "train small-mnistfc: %s", out);
     rc = ent_test_run(out, sizeof out, "%s hessian --dataset mnist --data-dir %s --checkpoint %s/small/checkpoint.safetensors "
-                      "--method exact --samples 8 --out %s/big", cli, d, t, t);
-    CHECK_MSG(rc == 2 && ent_test_count_lines(out) == 1 && strstr(out, "50890") && strstr(out, "lanczos"), "exact limit: %s", out);
+                      "--method exact --samples 8 --max-memory 1G --out %s/big", cli, d, t, t);
+    CHECK_MSG(rc == 2 && ent_test_count_lines(out) == 1 && strstr(out, "50890") && strstr(out, "20.7") && strstr(out, "--max-memory") &&
+              strstr(out, "lanczos"), "exact memory limit: %s", out);
+    rc = ent_test_run(out, sizeof out, "ls %s/big", t);
+    CHECK_MSG(rc == 0 && !strstr(out, "hessian_columns.bin") && !strstr(out, "eigenvalues.csv"), "refused run wrote: %s", out);
+    /* --resume without a columns file names it */
+    rc = ent_test_run(out, sizeof out, "%s hessian --dataset mnist --data-dir %s --checkpoint %s --method exact --params fc2 --samples 8 --resume --out %s/nocols",
+                      cli, d, p, t);
+    CHECK_MSG(rc == 2 && ent_test_count_lines(out) == 1 && strstr(out, "hessian_columns.bin"), "resume without columns: %s", out);
     /* a truncated checkpoint */
     ent_test_run(out, sizeof out, "head -c 3000 %s > %s/cut.safetensors", p, t);
     rc = ent_test_run(out, sizeof out, "%s hessian --dataset mnist --data-dir %s --checkpoint %s/cut.safetensors --samples 8 --out %s/bad", cli, d, t, t);

@@ -83,9 +83,9 @@ ENT_TEST(hessian_lanczos_quadratic) {
     ent_lanczos_opts o = ent_lanczos_opts_default();
     o.k = K, o.tol = 1e-10, o.seed = 3;
     double t[K], tr[K], b[K], br[K];
-    int got = 0, steps = 0;
-    CHECK_OK(ent_lanczos_extremes(&h, &o, t, tr, b, br, &got, &steps));
-    CHECK(got == K);
+    int got = 0, steps = 0, conv = -1;
+    CHECK_OK(ent_lanczos_extremes(&h, &o, t, tr, b, br, &got, &steps, &conv));
+    CHECK(got == K && conv == 1);
     double err = 0, res = 0;
     for (int i = 0; i < K; i++) {
         CHECK_MSG(fabs(t[i] - top[i]) <= tr[i] + 1e-12 * 10, "top %d: %.12g vs %g (res %.1e)", i, t[i], top[i], tr[i]);
@@ -95,6 +95,49 @@ ENT_TEST(hessian_lanczos_quadratic) {
     }
     printf("    n 400: top/bottom 5 in %d steps, max error %.1e, max residual %.1e (tol 1e-10 |H|)\n", steps, err, res);
     CHECK(res <= 1e-10 * 10);
+    ent_quadop_free(q);
+}
+
+/* Nearest eigenvalue of lam[n] to x. */
+static double nearest(const double *lam, int n, double x) {
+    double d = INFINITY;
+    for (int i = 0; i < n; i++) d = fmin(d, fabs(lam[i] - x));
+    return d;
+}
+
+/* The step cap: a spectrum with no gaps (n = 300 evenly spaced in [0, 1])
+ * cannot give its 5 extremes to 1e-10 in 15 steps; the call must say so
+ * (converged 0, ENT_OK) and the residuals it reports must still bound the
+ * distance of each Ritz value to the true spectrum (Weyl), while at least
+ * one of them is above the tolerance. With 300 steps (the whole space)
+ * the same call converges. */
+ENT_TEST(hessian_lanczos_step_cap) {
+    enum { N = 300, K = 5 };
+    double lam[N];
+    for (int i = 0; i < N; i++) lam[i] = (double)i / (N - 1);
+    ent_quadop *q = NULL;
+    CHECK_OK(ent_quadop_new(&q, N, lam, NULL, 11));
+    if (!q) return;
+    ent_hvp h = ent_quadop_hvp(q);
+    ent_lanczos_opts o = ent_lanczos_opts_default();
+    o.k = K, o.tol = 1e-10, o.max_steps = 15;
+    double t[K], tr[K], b[K], br[K], worst = 0;
+    int got = 0, steps = 0, conv = -1;
+    CHECK_OK(ent_lanczos_extremes(&h, &o, t, tr, b, br, &got, &steps, &conv));
+    CHECK_MSG(conv == 0 && steps == 15 && got == K, "capped: converged %d, steps %d, got %d", conv, steps, got);
+    for (int i = 0; i < got; i++) {
+        CHECK_MSG(nearest(lam, N, t[i]) <= tr[i] + 1e-13, "top %d: %.6g, residual %.1e", i, t[i], tr[i]);
+        CHECK_MSG(nearest(lam, N, b[i]) <= br[i] + 1e-13, "bottom %d: %.6g, residual %.1e", i, b[i], br[i]);
+        worst = fmax(worst, fmax(tr[i], br[i]));
+    }
+    CHECK(worst > o.tol * 1.0);
+    o.max_steps = N;
+    CHECK_OK(ent_lanczos_extremes(&h, &o, t, tr, b, br, &got, &steps, &conv));
+    double err = 0;
+    for (int i = 0; i < got; i++) err = fmax(err, fmax(fabs(t[i] - lam[N - 1 - i]), fabs(b[i] - lam[i])));
+    CHECK_MSG(conv == 1 && err <= 1e-10, "uncapped: converged %d in %d steps, error %.1e", conv, steps, err);
+    printf("    n 300 evenly spaced: 15 steps -> converged 0, worst residual %.1e (tol 1e-10); %d steps -> converged 1, error %.1e\n",
+           worst, steps, err);
     ent_quadop_free(q);
 }
 
@@ -177,7 +220,7 @@ ENT_TEST(hessian_lanczos_network) {
     o.k = K, o.tol = 1e-9, o.max_steps = 300;
     double t[K], tr[K], b[K], br[K], err = 0;
     int got = 0, steps = 0;
-    CHECK_OK(ent_lanczos_extremes(&h, &o, t, tr, b, br, &got, &steps));
+    CHECK_OK(ent_lanczos_extremes(&h, &o, t, tr, b, br, &got, &steps, NULL));
     CHECK(got == K);
     for (int i = 0; i < got; i++) {
         CHECK_MSG(fabs(t[i] - w[P - 1 - i]) <= tr[i] + 1e-12 * big, "top %d: %.12g vs %.12g (res %.1e)", i, t[i], w[P - 1 - i], tr[i]);
@@ -233,6 +276,105 @@ ENT_TEST(hessian_dense_many_matches_single) {
     free(A), free(B), free(C);
     ent_hvp_block_free(blk);
     smallnet_free(&s);
+}
+
+/* Products restricted to a support (ent_nethess_set_support: the nodes
+ * below the support's first one are run once and kept, their R work
+ * skipped) give the same block as products of the whole network. On the
+ * MLP: the block of fc2 (the last layer, so its input is kept) against
+ * the full exact H. On small-lenet (28x28, 12 samples in chunks of 5, so
+ * the cache spans three chunks, the last one short): 40 entries of
+ * conv2.weight and fc2.bias, whose first node's input is the first
+ * max-pool's output, against the plain block. Same arithmetic both ways:
+ * 1e-12 of max |H|. */
+ENT_TEST(hessian_block_support) {
+    smallnet s;
+    if (!smallnet_make(&s)) return smallnet_free(&s);
+    ent_hvp h = ent_nethess_hvp(s.h);
+    const int64_t P = h.n, off = 16 * 64 + 64, cnt = P - off; /* fc2: weight and bias */
+    double *H = calloc((size_t)(P * P), sizeof(double)), *B = calloc((size_t)(cnt * cnt), sizeof(double));
+    CHECK_OK(ent_hessian_dense(&h, H, NULL));
+    CHECK_OK(ent_nethess_set_support(s.h, &off, &cnt, 1));
+    ent_hvp_block *blk = NULL;
+    CHECK_OK(ent_hvp_block_new(&blk, &h, &off, &cnt, 1));
+    ent_hvp bh = ent_hvp_block_op(blk);
+    CHECK_OK(ent_hessian_dense(&bh, B, NULL));
+    double big = maxabs(H, P * P), d = 0;
+    for (int64_t i = 0; i < cnt; i++)
+        for (int64_t j = 0; j < cnt; j++) d = fmax(d, fabs(B[i * cnt + j] - H[(off + i) * P + off + j]));
+    CHECK_MSG(big > 0 && d <= 1e-12 * big, "MLP fc2 block with support vs full H: %.3g of %.3g", d, big);
+    ent_hvp_block_free(blk);
+    free(H), free(B);
+    smallnet_free(&s);
+    /* small-lenet: conv2 and fc2 entries */
+    enum { NS = 12 };
+    ent_model *m = NULL;
+    CHECK_OK(ent_model_new(&m, "small-lenet", NULL, 1, 28, 28, 10, NS));
+    if (!m) return;
+    int np = 0;
+    const ent_tensor_info *t = ent_model_params(m, &np);
+    int64_t o2[2] = {-1, -1}, c2[2] = {30, 10};
+    for (int i = 0; i < np; i++) {
+        if (strcmp(t[i].name, "conv2.weight") == 0) o2[0] = t[i].offset + 100;
+        if (strcmp(t[i].name, "fc2.bias") == 0) o2[1] = t[i].offset;
+    }
+    CHECK(o2[0] >= 0 && o2[1] >= 0);
+    const int64_t PL = ent_model_n_param(m);
+    float *th = ent_alloc(sizeof(float) * (size_t)PL), *x = ent_alloc(sizeof(float) * NS * 784);
+    int32_t y[NS];
+    ent_model_init_params(m, th, NULL, 9);
+    ent_rng r;
+    ent_rng_init(&r, 9, 1);
+    ent_rng_normal_fill(&r, x, NS * 784, 1.0f);
+    for (int i = 0; i < NS; i++) y[i] = i % 10;
+    ent_nethess_opts no = ent_nethess_opts_default();
+    no.batch = 5;
+    ent_nethess *a = NULL, *b = NULL;
+    CHECK_OK(ent_nethess_new(&a, m, th, NULL, x, y, NS, &no));
+    CHECK_OK(ent_nethess_new(&b, m, th, NULL, x, y, NS, &no));
+    if (a && b) {
+        ent_hvp ha = ent_nethess_hvp(a), hb = ent_nethess_hvp(b);
+        ent_hvp_block *ba = NULL, *bb = NULL;
+        CHECK_OK(ent_nethess_set_support(b, o2, c2, 2));
+        CHECK_OK(ent_hvp_block_new(&ba, &ha, o2, c2, 2));
+        CHECK_OK(ent_hvp_block_new(&bb, &hb, o2, c2, 2));
+        ent_hvp pa = ent_hvp_block_op(ba), pb = ent_hvp_block_op(bb);
+        double A2[40 * 40], B2[40 * 40], d2 = 0;
+        const double t0 = ent_time_seconds();
+        CHECK_OK(ent_hessian_dense(&pa, A2, NULL));
+        const double t1 = ent_time_seconds();
+        CHECK_OK(ent_hessian_dense(&pb, B2, NULL));
+        const double t2 = ent_time_seconds();
+        const double big2 = maxabs(A2, 40 * 40);
+        for (int i = 0; i < 40 * 40; i++) d2 = fmax(d2, fabs(A2[i] - B2[i]));
+        CHECK_MSG(big2 > 0 && d2 <= 1e-12 * big2, "small-lenet block with support vs without: %.3g of %.3g", d2, big2);
+        printf("    MLP fc2 (%lld) vs full H: %.1e of max |H| %.3g; small-lenet conv2+fc2 (40): %.1e of %.3g, %.3f s vs %.3f s with support\n",
+               (long long)cnt, d, big, d2, big2, t1 - t0, t2 - t1);
+        ent_hvp_block_free(ba), ent_hvp_block_free(bb);
+        /* rows_from (the exact spectrum's columns): H e_j from conv2's and
+         * fc1's first parameters on, against whole products, rows r0.. */
+        double *e = calloc((size_t)PL, sizeof(double)), *hw = malloc(sizeof(double) * (size_t)PL);
+        double *hr = malloc(sizeof(double) * (size_t)PL), dr = 0, br = 0;
+        int64_t cols[3] = {o2[0], -1, o2[1]}; /* conv2, fc1, fc2 */
+        for (int i = 0; i < np; i++)
+            if (strcmp(t[i].name, "fc1.weight") == 0) cols[1] = t[i].offset + 777;
+        CHECK(cols[1] > 0);
+        for (int q = 0; q < 3; q++) {
+            e[cols[q]] = 1.0;
+            CHECK_OK(ent_hvp_apply(&ha, e, hw));
+            const int64_t r0 = ha.rows_from(ha.ctx, cols[q]);
+            CHECK(r0 > 0 && r0 <= cols[q]);
+            CHECK_OK(ent_hvp_apply(&ha, e, hr));
+            CHECK(ha.rows_from(ha.ctx, 0) == 0);
+            e[cols[q]] = 0.0;
+            for (int64_t i = r0; i < PL; i++) dr = fmax(dr, fabs(hr[i] - hw[i])), br = fmax(br, fabs(hw[i]));
+        }
+        CHECK_MSG(br > 0 && dr <= 1e-12 * br, "rows_from columns vs whole: %.3g of %.3g", dr, br);
+        free(e), free(hw), free(hr);
+    }
+    ent_nethess_free(a), ent_nethess_free(b);
+    ent_free_aligned(th), ent_free_aligned(x);
+    ent_model_free(m);
 }
 
 /* W1 between two discrete distributions (sorted copies are made). */

@@ -84,14 +84,34 @@ ent_status ent_hessian_dense(const ent_hvp *h, double *H, double *asym) {
     return ENT_OK;
 }
 
+/* LAPACK's workspace for eigenvalues only (dsyevd_2stage), in doubles and
+ * ints; 0 if the query fails. */
+int64_t ent_sym_eig_work(int64_t n, int64_t *iwork) {
+    const int N = (int)n, query = -1;
+    double wq = 0.0, a = 0.0, w = 0.0;
+    int iq = 0, info = 0;
+    dsyevd_2stage_("N", "L", &N, &a, &N, &w, &wq, &query, &iq, &query, &info, 1, 1);
+    if (iwork) *iwork = iq;
+    return info == 0 ? (int64_t)wq : 0;
+}
+
 ent_status ent_sym_eig(double *A, int64_t n, double *w, int vectors) {
-    if (n < 1 || n > 46340) /* n*n must fit LAPACK's int */
+    return ent_sym_eig_uplo(A, n, w, vectors, 'U', 1);
+}
+
+/* The matrix is addressed with 64-bit offsets inside LAPACK (gfortran's
+ * index arithmetic, OpenBLAS's BLASLONG), so n*n may pass 2^31; n itself
+ * and the workspace sizes (about 100 n for dsyevd_2stage without vectors,
+ * 1 + 6n + 2n^2 with) must fit an int. */
+ent_status ent_sym_eig_uplo(double *A, int64_t n, double *w, int vectors, char uplo, int threads_wanted) {
+    if (n < 1 || n > (vectors ? 30000 : 10000000))
         return ent_fail(ENT_EINVAL, "eigensolver: n = %lld out of range", (long long)n);
     const int N = (int)n, query = -1;
-    const char jobz = vectors ? 'V' : 'N', uplo = 'U';
+    const char jobz = vectors ? 'V' : 'N';
     double wq = 0.0;
     int iq = 0, info = 0;
-    const int threads = serial_begin();
+    const int threads = ent_get_threads();
+    ent_set_threads(threads_wanted);
     /* the two drivers take the same arguments; 2-stage computes no vectors */
     void (*const syevd)(const char *, const char *, const int *, double *, const int *, double *,
                         double *, const int *, int *, const int *, int *, size_t, size_t) =

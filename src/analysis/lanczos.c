@@ -158,7 +158,7 @@ static void rademacher(double *v, int64_t n, uint64_t seed, uint64_t stream) {
 }
 
 /* Ritz values of T_j and their residuals; 1 if the k wanted at each end
- * are within tol * max|theta|. */
+ * are within tol * max|theta| (the convergence the caller is told of). */
 static int ritz(const lanczos *z, const double *alpha, const double *beta, double *theta,
                 double *res, double tol, int k, int top_only, ent_status *st) {
     const int j = z->j;
@@ -177,7 +177,7 @@ static int ritz(const lanczos *z, const double *alpha, const double *beta, doubl
 
 ent_status ent_lanczos_extremes(const ent_hvp *h, const ent_lanczos_opts *o, double *top,
                                 double *top_res, double *bottom, double *bottom_res,
-                                int *got, int *steps) {
+                                int *got, int *steps, int *converged) {
     if (o->k < 1 || o->max_steps < 1 || !(o->tol > 0.0))
         return ent_fail(ENT_EINVAL, "lanczos: k %d, max steps %d, tol %g", o->k,
                         o->max_steps, o->tol);
@@ -193,11 +193,16 @@ ent_status ent_lanczos_extremes(const ent_hvp *h, const ent_lanczos_opts *o, dou
         free(al);
         return s;
     }
-    int done = 0;
+    /* conv: the verdict of the last Ritz check, which always runs at the
+     * last step; a breakdown (invariant subspace) has zero residuals and
+     * so counts as converged, the step cap does not */
+    int done = 0, conv = 0;
     while (!done && s == ENT_OK) {
         int stop = lz_step(&z, al, be, &s) || z.j == m;
-        if (s == ENT_OK && (stop || z.j % 5 == 0))
-            done = ritz(&z, al, be, th, rs, o->tol, o->k, o->top_only, &s) || stop;
+        if (s == ENT_OK && (stop || z.j % 5 == 0)) {
+            conv = ritz(&z, al, be, th, rs, o->tol, o->k, o->top_only, &s);
+            done = conv || stop;
+        }
     }
     if (s == ENT_OK) {
         const int j = z.j, kk = o->k < j ? o->k : j;
@@ -206,6 +211,7 @@ ent_status ent_lanczos_extremes(const ent_hvp *h, const ent_lanczos_opts *o, dou
             bottom[i] = th[i], bottom_res[i] = rs[i];
         }
         *got = kk, *steps = j;
+        if (converged) *converged = conv;
     }
     lz_free(&z);
     free(al);

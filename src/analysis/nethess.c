@@ -43,6 +43,16 @@ struct ent_nethess {
     int n_ws;
     nethess_ws ws[NETHESS_MAX_WS];
     int64_t products;
+    /* a support (ent_nethess_set_support): products run from node `first`
+     * (0: everything); hv_at[i]: node i holds support; cache: per chunk of
+     * batch samples, csz values: the outputs of nodes below first that
+     * later nodes read, at coff[node] (-1: not kept); needs_x: a node at
+     * or above first reads the data */
+    int first, needs_x;
+    int64_t row0;             /* rows_from's answer for `first` (-1: not in that mode) */
+    unsigned char *hv_at;
+    int64_t *coff, csz;
+    void *cache;
 };
 
 #define REAL double
@@ -72,7 +82,8 @@ void ent_nethess_free(ent_nethess *h) {
     if (!h) return;
     for (int t = 0; t < h->n_ws; t++) ws_free(&h->ws[t]);
     ent_free_aligned(h->theta), ent_free_aligned(h->buffers);
-    free(h->off);
+    free(h->off), free(h->hv_at), free(h->coff);
+    ent_free_aligned(h->cache);
     ent_free_aligned(h);
 }
 
@@ -202,6 +213,7 @@ ent_status ent_nethess_new(ent_nethess **out, const ent_model *m, const float *t
     h->m = m, h->P = m->n_param, h->n = n, h->batch = o.batch < n ? o.batch : n, h->positions = T;
     h->bn_train = o.bn_train, h->single = o.single, h->x = x, h->y = y;
     h->esz = h->single ? sizeof(float) : sizeof(double);
+    h->row0 = -1;
     ent_status s = plan(h);
     if (s != ENT_OK) {
         ent_nethess_free(h);
@@ -220,9 +232,17 @@ ent_status ent_nethess_new(ent_nethess **out, const ent_model *m, const float *t
     return ENT_OK;
 }
 
+static int64_t rows_from(void *ctx, int64_t j0);
+
 ent_hvp ent_nethess_hvp(ent_nethess *h) {
-    ent_hvp op = {.n = h->P, .ctx = h, .apply = apply, .apply_many = apply_many};
+    ent_hvp op = {.n = h->P, .ctx = h, .apply = apply, .apply_many = apply_many, .rows_from = rows_from};
     return op;
+}
+
+static void cache_fill(ent_nethess *h) {
+    if (!h->first) return;
+    if (h->single) cache_fill_f32(h, &h->ws[0]);
+    else cache_fill_f64(h, &h->ws[0]);
 }
 
 void ent_nethess_set_point(ent_nethess *h, const double *theta) {
@@ -230,6 +250,112 @@ void ent_nethess_set_point(ent_nethess *h, const double *theta) {
         if (h->single) ((float *)h->theta)[i] = (float)theta[i];
         else ((double *)h->theta)[i] = theta[i];
     }
+    cache_fill(h); /* the kept outputs belong to the old point */
+}
+
+/* Does a tensor of node i meet one of the ranges? */
+static int meets(const ent_layer *l, const int64_t *offset, const int64_t *count, int n_ranges) {
+    for (int t = 0; t < l->n_tensors; t++)
+        for (int r = 0; r < n_ranges; r++)
+            if (l->tensors[t].offset < offset[r] + count[r] && offset[r] < l->tensors[t].offset + l->tensors[t].numel)
+                return 1;
+    return 0;
+}
+
+/* Which outputs of nodes below h->first the nodes at or above it read:
+ * their places in one chunk's cache (coff, csz), and needs_x. */
+static void cache_plan(ent_nethess *h) {
+    const ent_model *m = h->m;
+    h->csz = 0, h->needs_x = 0;
+    for (int i = 0; i < m->n_layers; i++) h->coff[i] = -1;
+    for (int i = h->first; i < m->n_layers - 1; i++)
+        for (int j = 0; j < m->nodes[i].n_in; j++) {
+            const int p = m->nodes[i].in[j];
+            if (p == ENT_NODE_INPUT) h->needs_x = 1;
+            else if (p < h->first && h->coff[p] < 0)
+                h->coff[p] = h->csz, h->csz += h->batch * ent_layer_out_size(&m->layers[p]);
+        }
+}
+
+static ent_status support_tables(ent_nethess *h) {
+    const ent_model *m = h->m;
+    if (!h->hv_at) h->hv_at = calloc((size_t)m->n_layers, 1);
+    if (!h->coff) h->coff = malloc(sizeof(int64_t) * (size_t)m->n_layers);
+    return h->hv_at && h->coff ? ENT_OK : ent_fail(ENT_ENOMEM, "hessian: out of memory");
+}
+
+/* Products from node `first` on (hv_at set): plan, hold and fill the
+ * cache of the outputs below it. */
+static ent_status run_from(ent_nethess *h, int first) {
+    ent_free_aligned(h->cache);
+    h->cache = NULL, h->first = first;
+    if (!first) return ENT_OK;
+    cache_plan(h);
+    const int64_t chunks = (h->n + h->batch - 1) / h->batch;
+    if (h->first > 0 && h->csz > 0) {
+        h->cache = ent_alloc(h->esz * (size_t)(chunks * h->csz));
+        if (!h->cache) {
+            h->first = 0;
+            return ent_fail(ENT_ENOMEM, "hessian: cannot keep the %.3g GB of outputs below the support's first node",
+                            (double)h->esz * (double)(chunks * h->csz) / 1e9);
+        }
+    }
+    cache_fill(h);
+    return ENT_OK;
+}
+
+ent_status ent_nethess_set_support(ent_nethess *h, const int64_t *offset, const int64_t *count, int n_ranges) {
+    const ent_model *m = h->m;
+    h->row0 = -1;
+    if (n_ranges < 1) return run_from(h, 0);
+    ent_status s = support_tables(h);
+    if (s != ENT_OK) return s;
+    int first = -1;
+    for (int i = 0; i < m->n_layers - 1; i++) {
+        h->hv_at[i] = (unsigned char)meets(&m->layers[i], offset, count, n_ranges);
+        if (h->hv_at[i] && first < 0) first = i;
+    }
+    if (first < 0) {
+        run_from(h, 0);
+        return ent_fail(ENT_EINVAL, "hessian: the support holds no parameter of %s", m->preset);
+    }
+    return run_from(h, first);
+}
+
+/* ent_hvp.rows_from: v zero below parameter j0, so run from the node that
+ * owns j0, with Hv on every node from there on: right from that node's
+ * first parameter (tensors lie in node order). Nothing changes while j0
+ * stays in the same node; j0 = 0 is the whole network again. */
+static int64_t rows_from(void *ctx, int64_t j0) {
+    ent_nethess *h = ctx;
+    const ent_model *m = h->m;
+    int f = 0;
+    for (int i = 0; i < m->n_layers - 1; i++)
+        for (int t = 0; t < m->layers[i].n_tensors; t++)
+            if (m->layers[i].tensors[t].offset <= j0 && j0 < m->layers[i].tensors[t].offset + m->layers[i].tensors[t].numel)
+                f = i;
+    if (h->row0 >= 0 && f == h->first) return h->row0;
+    int64_t r0 = h->P;
+    for (int i = f; i < m->n_layers - 1; i++)
+        for (int t = 0; t < m->layers[i].n_tensors; t++)
+            if (m->layers[i].tensors[t].offset < r0) r0 = m->layers[i].tensors[t].offset;
+    if (support_tables(h) != ENT_OK) f = 0, r0 = 0; /* no memory for the tables: whole products */
+    for (int i = 0; f && i < m->n_layers; i++) h->hv_at[i] = i >= f;
+    if (run_from(h, f) != ENT_OK) { /* no room for the cache: whole products, still right */
+        run_from(h, 0);
+        return h->row0 = -1, 0;
+    }
+    return h->row0 = (f ? r0 : 0);
 }
 
 int64_t ent_nethess_products(const ent_nethess *h) { return h->products; }
+
+double ent_nethess_bytes(const ent_nethess *h, int threads) {
+    const ent_model *m = h->m;
+    const double B = (double)h->batch, per = (double)(m->in_c * m->in_h * m->in_w);
+    const double ws = (double)h->esz * (B * per + 4.0 * (double)h->n_act + (double)h->n_saved +
+                                        (double)h->n_scratch + 4.0 * B * (double)h->n_adj) +
+                      (h->single ? 8.0 * (double)h->P : 0.0);
+    const double chunks = (double)((h->n + h->batch - 1) / h->batch);
+    return ws * (threads > 1 ? threads : 1) + (double)h->esz * (double)h->P + chunks * (double)h->csz * (double)h->esz;
+}

@@ -68,10 +68,45 @@ typedef struct {
     double threshold;        /* |lambda| < threshold is "near zero" */
     const char *const *note; /* summary lines */
     int n_note;
+    const char *xlabel;      /* the histograms' axis (NULL: "eigenvalue lambda") */
 } ent_spectrum_picture;
 ent_status ent_spectrum_plot(const ent_spectrum_picture *p, const char *path);
 /* Lanczos extremes: top (descending) and bottom (ascending) values. */
 ent_status ent_extremes_plot(const char *title, const double *top, const double *bottom,
                             int k, const char *const *note, int n_note, const char *path);
+
+/* The exact spectrum for `entropic hessian` (hessian_exact.c). */
+typedef struct {
+    const char *out_dir; /* the columns file, hessian_columns.bin, goes here */
+    double max_bytes;    /* <= 0: MemAvailable */
+    int resume;          /* continue from out_dir's columns file */
+    uint64_t key;        /* ent_cli_exact_key of the run */
+} ent_cli_exact_args;
+/* ent_hessian_spectrum with the progress line, the memory limit (*limit:
+ * the one used) and the columns file, removed once solved. */
+ent_status ent_cli_exact(const ent_hvp *h, const ent_nethess *nh, const ent_cli_exact_args *a, double *eig,
+                         ent_spectrum_info *info, double *limit);
+/* What identifies the operator: weights, samples, labels, --params, BN mode. */
+uint64_t ent_cli_exact_key(const float *theta, int64_t P, const ent_dataset *d, const char *params, int bn_train);
+/* Bounds on each eigenvalue's error (see docs/analysis.md): the
+ * eigensolver's n eps ||H||_2, and the products' n max |H_ij - H_ji|. */
+void ent_cli_exact_bounds(const double *eig, int64_t n, const ent_spectrum_info *info, double *eig_bound,
+                          double *hvp_bound);
+/* --method fisher | hutchinson (hessian_proxy.c): files and the line. */
+typedef struct {
+    int fisher;                 /* 1: fisher, 0: hutchinson */
+    const char *out, *model, *ckpt, *dataset, *params;
+    int svg, single, probes;
+    int64_t samples, minibatch, n_total;
+    uint64_t seed;
+    double threshold, loss, error, gnorm;
+} ent_cli_proxy_args;
+ent_status ent_cli_hessian_proxy(const ent_cli_proxy_args *a, const ent_hvp *h, const ent_ckpt *c,
+                                 const ent_dataset *d, const ent_nethess_opts *no);
+
+/* MemAvailable of /proc/meminfo in bytes (0 if unknown); "20G", "512M",
+ * "3e9" -> bytes (decimal units; 0 if not a size). */
+double ent_cli_mem_available(void);
+int ent_cli_parse_bytes(const char *text, double *bytes);
 
 #endif

@@ -14,18 +14,18 @@
 #include "cli/data_cli.h"
 #include "io/plot.h"
 
-enum { EXACT = 0, LANCZOS = 1, SLQ = 2 };
-static const char *const method_names[] = {"exact", "lanczos", "slq"};
+enum { EXACT = 0, LANCZOS = 1, SLQ = 2, FISHER = 3, HUTCHINSON = 4 };
+static const char *const method_names[] = {"exact", "lanczos", "slq", "fisher", "hutchinson"};
 static const double fractions_at[] = {1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 1e-1};
 #define N_FRAC 6
 
 typedef struct {
-    char ckpt[512], out[512], params[512], model[512];
+    char ckpt[512], out[512], params[512], model[512], max_memory[32];
     ent_data_source data;
-    int method, top, steps, probes, threads, bn_train, help, precision, single, svg;
-    int64_t samples, batch;
-    double tol, threshold;
-    uint64_t seed;
+    int method, top, steps, probes, threads, bn_train, help, precision, single, svg, resume;
+    int64_t samples, batch, minibatch;
+    double tol, threshold, max_bytes;
+    uint64_t seed, key;
 } opts;
 
 /* Everything a run produced, for the files. */
@@ -36,10 +36,15 @@ typedef struct {
     int64_t samples;
     double loss, error, gnorm, seconds, asym;
     double eig_seconds; /* exact: the eigensolver's share of seconds */
+    ent_spectrum_info info; /* exact: products' time, memory, resumed columns */
+    double limit;          /* exact: the memory limit it ran under */
+    double eig_bound, hvp_bound; /* exact: rounding-error bounds per eigenvalue */
     int64_t hvps;
     double *eig;         /* exact: n ascending; lanczos: top then bottom */
     double *res;         /* lanczos residuals */
     int k, steps;        /* lanczos: values per end, steps */
+    int converged;       /* lanczos: every wanted value within tol (else the step cap stopped it) */
+    double tol_abs;      /* lanczos: the residual it had to reach, tol x max |Ritz value| */
     double *nodes, *weights, sigma2; /* slq */
     int count;
 } result;
@@ -83,6 +88,14 @@ static double fraction_below(const result *r, double tau, int smooth) {
         f += smooth ? r->weights[i] * 0.5 * (erf((tau - r->nodes[i]) / (s * sqrt(2.0))) - erf((-tau - r->nodes[i]) / (s * sqrt(2.0))))
                     : (fabs(r->nodes[i]) < tau ? r->weights[i] : 0.0);
     return f;
+}
+
+/* Exact: the fraction with |lambda| < tau when every eigenvalue may be
+ * off by up to delta (the rounding bound): counts below tau -/+ delta. */
+static void fraction_bounds(const result *r, double tau, double delta, double *lo, double *hi) {
+    int64_t a = 0, b = 0;
+    for (int64_t i = 0; i < r->n; i++) a += fabs(r->eig[i]) < tau - delta, b += fabs(r->eig[i]) < tau + delta;
+    *lo = (double)a / (double)r->n, *hi = (double)b / (double)r->n;
 }
 
 static void extremes(const result *r, double *lmax, double *lmin) {
@@ -180,16 +193,47 @@ static ent_status write_summary(const result *r, const char *dir) {
         ent_json_number(&j, "trace", tr);
         ent_json_int(&j, "negative", neg);
         ent_json_number(&j, "asymmetry", r->asym);
+        ent_json_number(&j, "asymmetry_abs", r->info.asym_abs);
+        const double delta = r->eig_bound + r->hvp_bound;
+        ent_json_number(&j, "rounding_bound", delta);
+        ent_json_number(&j, "rounding_bound_eigensolver", r->eig_bound);
+        ent_json_number(&j, "rounding_bound_products", r->hvp_bound);
+        ent_json_string(&j, "rounding_bound_note", "each eigenvalue within rounding_bound of the Hessian's in exact arithmetic: "
+                        "the eigensolver's n eps max|lambda| (backward stable, Weyl) plus n max|H_ij - H_ji| "
+                        "(the products' double rounding, estimated by the pairs computed both ways; "
+                        "a bound on the 2-norm of an n x n perturbation of that size)");
+        ent_json_begin_object(&j, "fraction_abs_below_bounds");
+        for (int i = 0; i < N_FRAC; i++) {
+            char key[16];
+            double lo, hi;
+            snprintf(key, sizeof key, "%g", fractions_at[i]);
+            fraction_bounds(r, fractions_at[i], delta, &lo, &hi);
+            ent_json_begin_array(&j, key);
+            ent_json_number(&j, NULL, lo);
+            ent_json_number(&j, NULL, hi);
+            ent_json_end_array(&j);
+        }
+        ent_json_end_object(&j);
+        ent_json_string(&j, "eigensolver", "LAPACK dsyevd_2stage, eigenvalues only, lower triangle");
+        ent_json_number(&j, "memory_bytes", r->info.bytes);
+        ent_json_number(&j, "max_memory_bytes", r->limit);
+        ent_json_int(&j, "resumed_columns", r->info.resumed);
     } else if (o->method == LANCZOS) {
         ent_json_int(&j, "k", r->k);
         ent_json_int(&j, "steps", r->steps);
+        ent_json_int(&j, "max_steps", o->steps ? o->steps : 200);
         ent_json_number(&j, "tol", o->tol);
-        ent_json_begin_array(&j, "top");
-        for (int i = 0; i < r->k; i++) ent_json_number(&j, NULL, r->eig[i]);
-        ent_json_end_array(&j);
-        ent_json_begin_array(&j, "bottom");
-        for (int i = 0; i < r->k; i++) ent_json_number(&j, NULL, r->eig[r->k + i]);
-        ent_json_end_array(&j);
+        ent_json_number(&j, "tol_abs", r->tol_abs);
+        ent_json_bool(&j, "converged", r->converged);
+        const char *ends[2] = {"top", "bottom"}, *res_of[2] = {"top_residual", "bottom_residual"};
+        for (int e = 0; e < 2; e++) { /* each Ritz value, then its residual: an eigenvalue lies within it */
+            ent_json_begin_array(&j, ends[e]);
+            for (int i = 0; i < r->k; i++) ent_json_number(&j, NULL, r->eig[e * r->k + i]);
+            ent_json_end_array(&j);
+            ent_json_begin_array(&j, res_of[e]);
+            for (int i = 0; i < r->k; i++) ent_json_number(&j, NULL, r->res[e * r->k + i]);
+            ent_json_end_array(&j);
+        }
         double worst = 0;
         for (int i = 0; i < 2 * r->k; i++) worst = fmax(worst, r->res[i]);
         ent_json_number(&j, "max_residual", worst);
@@ -206,6 +250,7 @@ static ent_status write_summary(const result *r, const char *dir) {
     }
     ent_json_int(&j, "hvps", r->hvps);
     ent_json_number(&j, "seconds", r->seconds);
+    if (o->method == EXACT) ent_json_number(&j, "products_seconds", r->info.products_seconds);
     if (o->method == EXACT) ent_json_number(&j, "eigensolver_seconds", r->eig_seconds);
     ent_json_end_object(&j);
     char path[600];
@@ -230,7 +275,8 @@ static ent_status write_picture(const result *r, const char *dir) {
     snprintf(l[3], sizeof l[3], "loss %.4f  error %.2f%%", r->loss, 100 * r->error);
     snprintf(l[5], sizeof l[5], "%lld HVPs, %.1f s", (long long)r->hvps, r->seconds);
     if (o->method == LANCZOS) {
-        snprintf(l[4], sizeof l[4], "%d Lanczos steps, tol %.0e", r->steps, o->tol);
+        snprintf(l[4], sizeof l[4], "%d Lanczos steps, tol %.0e%s", r->steps, o->tol,
+                 r->converged ? "" : ": NOT converged");
         const char *note[] = {l[0], l[3], l[4], l[5]};
         return ent_extremes_plot(title, r->eig, r->eig + r->k, r->k, note, 4, path);
     }
@@ -239,29 +285,50 @@ static ent_status write_picture(const result *r, const char *dir) {
     else
         snprintf(l[4], sizeof l[4], "|" PLOT_LAMBDA "| < %.0e: %.1f%% nodes, %.1f%% kernel " PLOT_SIGMA " %.2g", o->threshold,
                  100 * fraction_below(r, o->threshold, 0), 100 * fraction_below(r, o->threshold, 1), sqrt(r->sigma2));
-    const char *note[] = {l[0], l[4], l[1], l[2], l[3], l[5]};
-    ent_spectrum_picture p = {.title = title, .note = note, .n_note = 6, .threshold = o->threshold};
+    char fr[96], tm[96];
+    int nn = 6;
+    const char *note[8] = {l[0], l[4], l[1], l[2], l[3], l[5]};
+    if (o->method == EXACT) { /* the paper's three thresholds, and the two phases */
+        snprintf(fr, sizeof fr, "|" PLOT_LAMBDA "| < 1e-4, 1e-3, 1e-2: %.1f%%, %.1f%%, %.1f%%", 100 * fraction_below(r, 1e-4, 0),
+                 100 * fraction_below(r, 1e-3, 0), 100 * fraction_below(r, 1e-2, 0));
+        snprintf(tm, sizeof tm, "products %.0f s, eigensolver %.0f s; error <= %.1e", r->info.products_seconds,
+                 r->eig_seconds, r->eig_bound + r->hvp_bound);
+        note[nn++] = fr, note[nn++] = tm;
+    }
+    ent_spectrum_picture p = {.title = title, .note = note, .n_note = nn, .threshold = o->threshold};
     if (o->method == EXACT) p.x = r->eig, p.n = r->n, p.count_scale = 1;
     else p.x = r->nodes, p.w = r->weights, p.n = r->count, p.count_scale = (double)r->n, p.sigma = sqrt(r->sigma2);
     return ent_spectrum_plot(&p, path);
 }
 
+/* Lanczos: the tolerance it had to reach, and a warning (not an error:
+ * the values are still Ritz values with honest residuals) when the step
+ * cap stopped it first. The residual test is lanczos.c's: tol x the
+ * largest |Ritz value|, which is the larger end here. */
+static void lanczos_verdict(result *r) {
+    const opts *o = r->o;
+    const double big = fmax(fabs(r->eig[0]), fabs(r->eig[r->k]));
+    double worst = 0;
+    for (int i = 0; i < 2 * r->k; i++) worst = fmax(worst, r->res[i]);
+    r->tol_abs = o->tol * big;
+    if (!r->converged)
+        fprintf(stderr, "entropic hessian: warning: Lanczos stopped at its cap of %d steps before converging: "
+                "worst residual %.2g > tol %.0e x max |lambda| = %.2g; the values are Ritz values within their "
+                "residuals (summary.json); raise --steps or --tol\n",
+                r->steps, worst, o->tol, r->tol_abs);
+}
+
 /* The chosen method on operator h; fills r. */
-static ent_status run_method(const ent_hvp *h, result *r) {
+static ent_status run_method(const ent_hvp *h, const ent_nethess *nh, result *r) {
     const opts *o = r->o;
     ent_status s = ENT_OK;
     if (o->method == EXACT) {
-        if (h->n > ENT_HESSIAN_EXACT_MAX)
-            return ent_fail(ENT_EUSAGE, "--method exact: %lld parameters, the limit is %d (use lanczos or slq, or --params)",
-                            (long long)h->n, ENT_HESSIAN_EXACT_MAX);
-        double *H = ent_alloc(sizeof(double) * (size_t)h->n * (size_t)h->n);
         r->eig = malloc(sizeof(double) * (size_t)h->n);
-        if (!H || !r->eig) s = ent_fail(ENT_ENOMEM, "exact hessian: cannot hold %lld x %lld doubles", (long long)h->n, (long long)h->n);
-        if (s == ENT_OK) s = ent_hessian_dense(h, H, &r->asym);
-        const double t0 = ent_time_seconds();
-        if (s == ENT_OK) s = ent_sym_eig(H, h->n, r->eig, 0);
-        r->eig_seconds = ent_time_seconds() - t0;
-        ent_free_aligned(H);
+        if (!r->eig) return ent_fail(ENT_ENOMEM, "exact hessian: out of memory");
+        ent_cli_exact_args a = {.out_dir = o->out, .max_bytes = o->max_bytes, .resume = o->resume, .key = o->key};
+        s = ent_cli_exact(h, nh, &a, r->eig, &r->info, &r->limit);
+        r->asym = r->info.asym, r->eig_seconds = r->info.eig_seconds;
+        if (s == ENT_OK) ent_cli_exact_bounds(r->eig, h->n, &r->info, &r->eig_bound, &r->hvp_bound);
     } else if (o->method == LANCZOS) {
         ent_lanczos_opts lo = {.k = o->top, .max_steps = o->steps ? o->steps : 200, .tol = o->tol, .seed = o->seed};
         r->eig = malloc(sizeof(double) * 2 * (size_t)o->top);
@@ -269,9 +336,10 @@ static ent_status run_method(const ent_hvp *h, result *r) {
         double *tr = malloc(sizeof(double) * (size_t)o->top), *br = malloc(sizeof(double) * (size_t)o->top);
         double *b = malloc(sizeof(double) * (size_t)o->top);
         if (!r->eig || !r->res || !tr || !br || !b) s = ent_fail(ENT_ENOMEM, "lanczos: out of memory");
-        if (s == ENT_OK) s = ent_lanczos_extremes(h, &lo, r->eig, tr, b, br, &r->k, &r->steps);
+        if (s == ENT_OK) s = ent_lanczos_extremes(h, &lo, r->eig, tr, b, br, &r->k, &r->steps, &r->converged);
         for (int i = 0; s == ENT_OK && i < r->k; i++)
             r->eig[r->k + i] = b[i], r->res[i] = tr[i], r->res[r->k + i] = br[i];
+        if (s == ENT_OK) lanczos_verdict(r);
         free(tr), free(br), free(b);
     } else {
         const int m = o->steps ? o->steps : 100;
@@ -303,9 +371,12 @@ static ent_status run(const opts *o) {
     ent_nethess_opts no = {.batch = o->batch, .bn_train = o->bn_train, .single = o->single};
     if (s == ENT_OK) s = ent_nethess_new(&nh, c.m, c.theta, c.buffers, d->x, d->y, d->n, &no);
     ent_hvp h = {0};
+    opts ko = *o; /* with the key of the run (exact: its columns file) */
     if (s == ENT_OK) {
         h = ent_nethess_hvp(nh);
         r.model = c.model, r.n_total = h.n, r.samples = d->n;
+        ko.key = ent_cli_exact_key(c.theta, h.n, d, o->params, o->bn_train);
+        r.o = &ko;
         g = malloc(sizeof(double) * (size_t)h.n);
         s = g ? ent_nethess_grad(nh, g, &r.loss, &r.error) : ent_fail(ENT_ENOMEM, "hessian: out of memory");
     }
@@ -313,15 +384,32 @@ static ent_status run(const opts *o) {
         int64_t off[64], cnt[64];
         int nr = 0;
         s = parse_params(c.m, o->params, off, cnt, &nr);
+        if (s == ENT_OK) s = ent_nethess_set_support(nh, off, cnt, nr); /* products from the block's first layer on */
         if (s == ENT_OK) s = ent_hvp_block_new(&blk, &h, off, cnt, nr);
         if (s == ENT_OK) h = ent_hvp_block_op(blk);
+    }
+    if (s == ENT_OK && (o->method == FISHER || o->method == HUTCHINSON)) { /* files of their own */
+        double gg = 0;
+        for (int64_t i = 0; i < r.n_total; i++) gg += g[i] * g[i];
+        ent_cli_proxy_args pa = {.fisher = o->method == FISHER, .out = o->out, .model = c.model, .ckpt = o->ckpt,
+                                 .dataset = o->data.name, .params = o->params, .svg = o->svg, .single = o->single,
+                                 .probes = o->probes, .samples = d->n, .minibatch = o->minibatch, .n_total = r.n_total,
+                                 .seed = o->seed, .threshold = o->threshold, .loss = r.loss, .error = r.error,
+                                 .gnorm = sqrt(gg)};
+        s = ent_cli_hessian_proxy(&pa, &h, &c, d, &no);
+        free(g);
+        ent_hvp_block_free(blk);
+        ent_nethess_free(nh);
+        ent_ckpt_free(&c);
+        ent_dataset_free(d);
+        return s;
     }
     if (s == ENT_OK) {
         double gg = 0;
         for (int64_t i = 0; i < r.n_total; i++) gg += g[i] * g[i];
         r.gnorm = sqrt(gg), r.n = h.n;
         const double t0 = ent_time_seconds();
-        s = run_method(&h, &r);
+        s = run_method(&h, nh, &r);
         r.seconds = ent_time_seconds() - t0;
         r.hvps = ent_nethess_products(nh);
     }
@@ -334,6 +422,7 @@ static ent_status run(const opts *o) {
         printf("%s: %lld parameters, %lld samples: lambda_max %.6g, lambda_min %.6g", method_names[o->method],
                (long long)r.n, (long long)r.samples, lmax, lmin);
         if (o->method != LANCZOS) printf(", |lambda| < %g: %.2f%%", o->threshold, 100 * fraction_below(&r, o->threshold, 0));
+        if (o->method == LANCZOS) printf(", %d steps, %s", r.steps, r.converged ? "converged" : "NOT converged");
         if (o->method == SLQ) printf(" (smoothed: %.2f%%)", 100 * fraction_below(&r, o->threshold, 1));
         printf(" (%lld HVPs, %.1f s) -> %s/\n", (long long)r.hvps, r.seconds, o->out);
     }
@@ -346,16 +435,17 @@ static ent_status run(const opts *o) {
 }
 
 int ent_cmd_hessian(int argc, char **argv) {
-    opts o = {.data = {.name = "fashion-mnist"}, .method = LANCZOS, .top = 20, .probes = 4, .samples = 1000,
-              .batch = 128, .tol = 1e-6, .threshold = 1e-4, .seed = 1};
+    opts o = {.data = {.name = "fashion-mnist"}, .method = LANCZOS, .top = 20, .probes = 0, .samples = 1000,
+              .batch = 128, .minibatch = 128, .tol = 1e-6, .threshold = 1e-4, .seed = 1};
     ent_arg own[] = {
         {.name = "checkpoint", .type = ARG_STRING, .dst = o.ckpt, .cap = sizeof o.ckpt, .help = "checkpoint (safetensors) of the network"},
         {.name = "model", .type = ARG_STRING, .dst = o.model, .cap = sizeof o.model, .help = "network preset, for a checkpoint without entropic metadata (PyTorch's save_file)"},
         {.name = "samples", .type = ARG_I64, .dst = &o.samples, .help = "the first N training samples define the loss"},
-        {.name = "method", .type = ARG_CHOICE, .dst = &o.method, .choices = "exact|lanczos|slq", .help = "exact spectrum, extremes, or density"},
+        {.name = "method", .type = ARG_CHOICE, .dst = &o.method, .choices = "exact|lanczos|slq|fisher|hutchinson", .help = "exact spectrum, extremes, density, diagonal Fisher, or trace"},
         {.name = "top", .type = ARG_INT, .dst = &o.top, .help = "lanczos: eigenvalues at each end"},
         {.name = "steps", .type = ARG_INT, .dst = &o.steps, .help = "Lanczos steps: lanczos max (0 = 200), slq per probe (0 = 100)"},
-        {.name = "probes", .type = ARG_INT, .dst = &o.probes, .help = "slq: random probe vectors"},
+        {.name = "probes", .type = ARG_INT, .dst = &o.probes, .help = "random probe vectors: slq (0 = 4), hutchinson (0 = 100)"},
+        {.name = "minibatch", .type = ARG_I64, .dst = &o.minibatch, .help = "fisher: samples per mini-batch (the gradients whose variance it takes)"},
         {.name = "tol", .type = ARG_DOUBLE, .dst = &o.tol, .help = "lanczos: residual / max |eigenvalue| to stop"},
         {.name = "threshold", .type = ARG_DOUBLE, .dst = &o.threshold, .help = "\"near zero\": |lambda| below this"},
         {.name = "params", .type = ARG_STRING, .dst = o.params, .cap = sizeof o.params, .help = "only these tensors (e.g. fc2 or fc2.weight,conv1): the block H[S,S]"},
@@ -366,6 +456,8 @@ int ent_cmd_hessian(int argc, char **argv) {
         {.name = "threads", .type = ARG_INT, .dst = &o.threads, .help = "threads (0 = all cores)"},
         {.name = "out", .type = ARG_STRING, .dst = o.out, .cap = sizeof o.out, .help = "output directory"},
         {.name = "picture", .type = ARG_CHOICE, .dst = &o.svg, .choices = "png|svg", .help = "format of hessian.png / hessian.svg"},
+        {.name = "max-memory", .type = ARG_STRING, .dst = o.max_memory, .cap = sizeof o.max_memory, .help = "exact: refuse, before any work, a run needing more (e.g. 20G; default: MemAvailable)"},
+        {.name = "resume", .type = ARG_BOOL, .dst = &o.resume, .help = "exact: continue from the columns kept in --out (hessian_columns.bin)"},
         {.name = "help", .type = ARG_BOOL, .dst = &o.help, .help = "this help"},
     };
     ent_arg spec[sizeof own / sizeof own[0] + ENT_CLI_DATA_ARGS];
@@ -378,15 +470,19 @@ int ent_cmd_hessian(int argc, char **argv) {
                "samples, dropout off, batch-norm on its running statistics) at the checkpoint's\n"
                "weights, by exact Hessian-vector products (R-operator; double precision for\n"
                "exact, float for lanczos and slq: 3-4x faster, Hv to ~1e-6 relative).\n"
-               "  exact    every eigenvalue: H from one product per parameter (on every thread),\n"
-               "           then LAPACK dsyevd_2stage. Up to %d parameters (memory n^2 doubles).\n"
-               "           Time here, 1,000 samples, 2 threads: n = 6,370 about 18 s (products 6.5 s,\n"
-               "           eigensolver 11.4 s); products grow as n^2 x samples, the eigensolver as\n"
-               "           n^3: n = 10,000 about 60 s. Bigger: --params (one layer), or lanczos.\n"
+               "  exact    every eigenvalue: H from one product per parameter (on every thread; a\n"
+               "           layer's columns run the network from that layer on), kept on disk as they\n"
+               "           come (--resume continues), then LAPACK dsyevd_2stage on its lower triangle.\n"
+               "           Memory n^2 doubles (small-lenet, 47,658: 18.2 GB), refused before any work\n"
+               "           above --max-memory. Time here, 1,000 samples, 2 threads: n = 6,370 about\n"
+               "           18 s; the eigensolver grows as n^3 (about 7e-11 n^3 s on one Zen 3 core).\n"
                "  lanczos  the --top largest and smallest eigenvalues (full re-orthogonalisation).\n"
                "  slq      the spectral density by stochastic Lanczos quadrature.\n"
-               "Writes eigenvalues.csv (slq: density.csv, nodes.csv), summary.json, hessian.png (--picture svg: .svg).\n\n",
-               ENT_HESSIAN_EXACT_MAX);
+               "  fisher   per parameter, the variance over mini-batches (--minibatch) of the\n"
+               "           mini-batch gradient: the paper's diagonal Fisher proxy (fisher.csv).\n"
+               "  hutchinson  the trace of H (or of --params' block) from --probes Rademacher\n"
+               "           vectors, with its standard error (probes.csv).\n"
+               "Writes eigenvalues.csv (slq: density.csv, nodes.csv), summary.json, hessian.png (--picture svg: .svg).\n\n");
         ent_args_help(spec, n);
         return 0;
     }
@@ -396,9 +492,14 @@ int ent_cmd_hessian(int argc, char **argv) {
     if (o.batch < 1) return usage_error("--batch must be >= 1");
     if (o.top < 1 || o.top > 1000) return usage_error("--top must be in 1..1000");
     if (o.steps < 0 || o.steps > 5000) return usage_error("--steps must be in 0..5000");
-    if (o.probes < 1 || o.probes > 1000) return usage_error("--probes must be in 1..1000");
+    if (o.probes == 0) o.probes = o.method == HUTCHINSON ? 100 : 4;
+    if (o.probes < 1 || o.probes > 100000) return usage_error("--probes must be in 1..100000");
+    if (o.minibatch < 1) return usage_error("--minibatch must be >= 1");
+    if (o.method == FISHER && o.params[0]) return usage_error("--params: not with --method fisher (it is per parameter already)");
     if (!(o.tol > 0 && o.tol < 1)) return usage_error("--tol must be in (0, 1)");
     if (!(o.threshold > 0)) return usage_error("--threshold must be > 0");
+    if (o.max_memory[0] && !ent_cli_parse_bytes(o.max_memory, &o.max_bytes))
+        return usage_error("--max-memory must be a size such as 20G, 512M or 3e9");
     if (o.method == EXACT && o.precision == 2) return usage_error("--method exact needs --precision double (float HVPs blur |lambda| < 1e-5 of lambda_max)");
     o.single = o.precision == 2 || (o.precision == 0 && o.method != EXACT);
     ent_set_threads(o.threads);

@@ -56,7 +56,7 @@ static void histogram(ent_canvas *c, const ent_spectrum_picture *p, double x, do
     double edges[CENTRE_BINS + 1], count[CENTRE_BINS], top = 1.0;
     for (int i = 0; i <= bins; i++) edges[i] = a + (b - a) * i / bins;
     for (int i = 0; i < bins; i++) top = fmax(top, count[i] = mass(p, edges[i], edges[i + 1]));
-    ent_axes_style st = {.title = title, .xlabel = "eigenvalue " PLOT_LAMBDA, .ylabel = "count (log)", .logy = 1};
+    ent_axes_style st = {.title = title, .xlabel = p->xlabel ? p->xlabel : "eigenvalue " PLOT_LAMBDA, .ylabel = "count (log)", .logy = 1};
     ent_axes ax = ent_axes_draw(c, x, y, w, h, a, b, 0.5, pow(10.0, ceil(log10(top * 2))), &st);
     ent_plot_bars(&ax, edges, count, bins, colour);
     if (marks) {
