@@ -132,9 +132,15 @@ typedef struct {
     int64_t n, c, h, w;
     int32_t n_classes;
     float *x;      /* n*c*h*w */
-    int32_t *y;    /* n */
+    int32_t *y;    /* n (n * y_per_sample) */
     char name[64]; /* "fashion-mnist", "mnist", ... */
+    int64_t y_per_sample; /* 0 or 1: one label a sample; T: windows of a token stream (ent_tokens_windows) */
 } ent_dataset;
+
+/* Labels per sample of d (1 unless it holds token windows). */
+static inline int64_t ent_dataset_labels(const ent_dataset *d) {
+    return d->y_per_sample > 1 ? d->y_per_sample : 1;
+}
 
 typedef enum { ENT_SPLIT_TRAIN = 0, ENT_SPLIT_TEST = 1 } ent_split;
 
@@ -367,6 +373,14 @@ typedef struct {
  * any other name. ent_corpus_free frees the parts and zeroes *c. */
 ent_status ent_corpus_load(ent_corpus *out, const ent_data_source *src);
 void ent_corpus_free(ent_corpus *c);
+
+/* A token stream as a data set of independent windows, for the analyses
+ * that see samples (hessian, flatness): window i is tokens iT .. iT+T-1
+ * (x, as float ids: T x 1 x 1) with the next token of each as its T
+ * labels (y_per_sample = T); (n - 1) / T windows, at most max_windows
+ * (<= 0: all). A model reads each from a zero state. */
+ent_status ent_tokens_windows(ent_dataset **out, const ent_tokens *t, int64_t steps, int64_t n_classes,
+                              int64_t max_windows);
 
 /* Windows of a token stream for truncated back-propagation through time,
  * as Zaremba et al.'s reader: the stream is cut into `batch` consecutive

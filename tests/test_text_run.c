@@ -161,3 +161,52 @@ ENT_TEST(text_bad_input) {
     CHECK_TRAIN_USAGE(out, "latin1.txt");
     CHECK_TRAIN_USAGE("--model charlstm --dataset text --text x.txt --val-split 10", "validation split");
 }
+
+static double json_number_in(const char *path, const char *key) {
+    char *text = NULL;
+    size_t len = 0;
+    double v = NAN;
+    ent_jv root;
+    if (ent_read_file(path, &text, &len) == ENT_OK && ent_jv_parse(&root, text, len) == ENT_OK) {
+        const ent_jv *x = ent_jv_get(&root, key);
+        if (x && x->type == ENT_JSON_NUMBER) v = x->num;
+        ent_jv_free(&root);
+    }
+    free(text);
+    return v;
+}
+
+/* The analyses take a text checkpoint on windows of its text (each from a
+ * zero state): the exact spectrum of the output layer's block and Lanczos
+ * on it agree on its largest eigenvalue; local energy runs; another text's
+ * vocabulary is refused. */
+ENT_TEST(text_hessian_and_flatness) {
+    const char *t = ent_test_tmpdir(), *txt = periodic_text();
+    int rc = ent_test_run(out, sizeof out, "%s train --model tiny-charlstm --dataset text --text %s --batch-size 8 "
+                          "--bptt 16 --optimizer adam --lr 0.01 --epochs 1 --threads 2 --quiet --out %s/tc",
+                          ent_test_cli(), txt, t);
+    CHECK_MSG(rc == 0, "train: %s", out);
+    const char *common = "--dataset text --samples 12 --params fc --threads 2";
+    rc = ent_test_run(out, sizeof out, "%s hessian --checkpoint %s/tc/checkpoint.safetensors --text %s %s --method exact "
+                      "--out %s/ex", ent_test_cli(), t, txt, common, t);
+    CHECK_MSG(rc == 0, "hessian exact: %s", out);
+    rc = ent_test_run(out, sizeof out, "%s hessian --checkpoint %s/tc/checkpoint.safetensors --text %s %s --method lanczos "
+                      "--out %s/la", ent_test_cli(), t, txt, common, t);
+    CHECK_MSG(rc == 0, "hessian lanczos: %s", out);
+    char a[700], b[700];
+    snprintf(a, sizeof a, "%s/ex/summary.json", t);
+    snprintf(b, sizeof b, "%s/la/summary.json", t);
+    const double lx = json_number_in(a, "lambda_max"), ll = json_number_in(b, "lambda_max");
+    CHECK_MSG(lx > 0 && fabs(lx - ll) <= 1e-5 * lx, "lambda_max: exact %.9g, lanczos %.9g", lx, ll);
+    CHECK_MSG(json_number_in(a, "samples") == 12, "the exact run's sample count (windows)");
+    rc = ent_test_run(out, sizeof out, "%s flatness --checkpoint %s/tc/checkpoint.safetensors --dataset text --text %s "
+                      "--train-subset 20 --test-subset 10 --samples 2 --threads 2 --out %s/fl", ent_test_cli(), t, txt, t);
+    CHECK_MSG(rc == 0 && strstr(out, "at sigma"), "flatness: %s", out);
+    char other[600];
+    snprintf(other, sizeof other, "%s/other.txt", t);
+    FILE *f = fopen(other, "w");
+    for (int i = 0; f && i < 300; i++) fputs("the quick brown fox\n", f);
+    if (f) fclose(f);
+    CHECK_USAGE("another vocabulary", "vocabulary", "%s hessian --checkpoint %s/tc/checkpoint.safetensors --dataset text "
+                "--text %s --out %s/bad", ent_test_cli(), t, other, t);
+}

@@ -27,7 +27,8 @@ ent_status ent_fisher_diag(const ent_model *m, const float *theta, const float *
     ent_status s = ENT_OK;
     for (int64_t b = 0; b < nb && s == ENT_OK; b++) {
         ent_nethess *h = NULL;
-        s = ent_nethess_new(&h, m, theta, buffers, x + b * batch * per, y + b * batch, batch, opts);
+        s = ent_nethess_new(&h, m, theta, buffers, x + b * batch * per, y + b * batch * ent_model_positions(m), batch,
+                            opts);
         if (s == ENT_OK) s = ent_nethess_grad(h, g, NULL, NULL);
         ent_nethess_free(h);
         for (int64_t i = 0; s == ENT_OK && i < P; i++) {

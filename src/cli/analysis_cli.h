@@ -48,8 +48,14 @@ ent_status ent_cli_eval_tokens(const char *ckpt, const char *model, const ent_da
                                int64_t batch, ent_token_eval *out);
 
 /* Split `split` of the data source (ent_data_load), the first n samples
- * (n <= 0 or n >= size: all). */
-ent_status ent_cli_dataset(ent_dataset **out, const ent_data_source *src, ent_split split, int64_t n);
+ * (n <= 0 or n >= size: all). A token corpus ("text", "ptb") gives its
+ * training or test split as windows of the length checkpoint `ckpt` was
+ * trained with (ent_tokens_windows), its vocabulary checked against the
+ * checkpoint's. */
+ent_status ent_cli_dataset(ent_dataset **out, const ent_data_source *src, ent_split split, int64_t n,
+                           const char *ckpt);
+/* ENT_EFORMAT naming `path` unless the two vocabularies are the same. */
+ent_status ent_cli_same_vocab(const ent_vocab *ckpt, const ent_vocab *data, const char *path);
 
 /* Write text to path atomically (CSV files). */
 ent_status ent_cli_write_text(const char *path, const char *text, size_t len);

@@ -109,7 +109,43 @@ void ent_ckpt_free(ent_ckpt *c) {
     c->file = NULL, c->m = NULL, c->theta = c->buffers = NULL;
 }
 
-ent_status ent_cli_dataset(ent_dataset **out, const ent_data_source *src, ent_split split, int64_t n) {
+/* The data's vocabulary must be the checkpoint's token for token. */
+ent_status ent_cli_same_vocab(const ent_vocab *ckpt, const ent_vocab *data, const char *path) {
+    char *a = ent_vocab_to_json(ckpt), *b = ent_vocab_to_json(data);
+    ent_status s = ENT_OK;
+    if (!a || !b) s = ent_fail(ENT_ENOMEM, "out of memory");
+    else if (strcmp(a, b) != 0)
+        s = ent_fail(ENT_EFORMAT, "%s: the checkpoint's vocabulary (%lld tokens) is not the data's (%lld tokens)",
+                     path, (long long)ent_vocab_size(ckpt), (long long)ent_vocab_size(data));
+    free(a);
+    free(b);
+    return s;
+}
+
+/* A token corpus's split as windows of the checkpoint's length, after its
+ * vocabulary is checked against the data's. */
+static ent_status token_windows(ent_dataset **out, const ent_data_source *src, ent_split split, int64_t n,
+                                const char *ckpt) {
+    ent_ckpt c;
+    ent_vocab *cv = NULL;
+    ent_corpus corpus = {0};
+    int64_t T = 0;
+    ent_status s = ent_ckpt_open(&c, ckpt, NULL);
+    if (s == ENT_OK) s = ent_ckpt_vocab(&c, &cv, &T);
+    if (s == ENT_OK) s = ent_corpus_load(&corpus, src);
+    if (s == ENT_OK) s = ent_cli_same_vocab(cv, corpus.vocab, ckpt);
+    if (s == ENT_OK)
+        s = ent_tokens_windows(out, split == ENT_SPLIT_TRAIN ? corpus.train : corpus.test, T, ent_vocab_size(cv), n);
+    ent_ckpt_free(&c);
+    ent_vocab_free(cv);
+    ent_corpus_free(&corpus);
+    return s;
+}
+
+ent_status ent_cli_dataset(ent_dataset **out, const ent_data_source *src, ent_split split, int64_t n,
+                           const char *ckpt) {
+    const int text = strcmp(src->name, "text") == 0 || strcmp(src->name, "ptb") == 0;
+    if (text) return token_windows(out, src, split, n, ckpt);
     ent_status s = ent_data_load(out, src, split);
     if (s == ENT_OK && n > 0 && n < (*out)->n) ent_dataset_truncate(*out, n);
     return s;

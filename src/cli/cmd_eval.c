@@ -14,7 +14,7 @@ static ent_status evaluate(const char *ckpt, const char *model, const ent_data_s
     ent_dataset *d = NULL;
     ent_ckpt c;
     ent_status s = ent_ckpt_open(&c, ckpt, model);
-    if (s == ENT_OK) s = ent_cli_dataset(&d, data, split ? ENT_SPLIT_TRAIN : ENT_SPLIT_TEST, 0);
+    if (s == ENT_OK) s = ent_cli_dataset(&d, data, split ? ENT_SPLIT_TRAIN : ENT_SPLIT_TEST, 0, ckpt);
     if (s == ENT_OK) s = ent_ckpt_preprocess(&c, d, NULL, 0);
     if (s == ENT_OK) s = ent_ckpt_build(&c, d, 500);
     if (s == ENT_OK) s = ent_model_evaluate(c.m, c.theta, c.buffers, d, loss, err);

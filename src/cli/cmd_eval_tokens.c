@@ -9,19 +9,6 @@
 #include "cli/analysis_cli.h"
 #include "cli/cli.h"
 
-/* The data's vocabulary must be the checkpoint's token for token. */
-static ent_status same_vocab(const ent_vocab *ckpt, const ent_vocab *data, const char *path) {
-    char *a = ent_vocab_to_json(ckpt), *b = ent_vocab_to_json(data);
-    ent_status s = ENT_OK;
-    if (!a || !b) s = ent_fail(ENT_ENOMEM, "out of memory");
-    else if (strcmp(a, b) != 0)
-        s = ent_fail(ENT_EFORMAT, "%s: the checkpoint's vocabulary (%lld tokens) is not the data's (%lld tokens)",
-                     path, (long long)ent_vocab_size(ckpt), (long long)ent_vocab_size(data));
-    free(a);
-    free(b);
-    return s;
-}
-
 ent_status ent_cli_eval_tokens(const char *ckpt, const char *model, const ent_data_source *data, int split,
                                int64_t batch, ent_token_eval *out) {
     ent_ckpt c;
@@ -36,7 +23,7 @@ ent_status ent_cli_eval_tokens(const char *ckpt, const char *model, const ent_da
         if (batch <= 0) batch = 1;
     }
     if (s == ENT_OK) s = ent_corpus_load(&corpus, data);
-    if (s == ENT_OK) s = same_vocab(cv, corpus.vocab, ckpt);
+    if (s == ENT_OK) s = ent_cli_same_vocab(cv, corpus.vocab, ckpt);
     const ent_tokens *t = split == 1 ? corpus.train : split == 2 ? corpus.valid : corpus.test;
     if (s == ENT_OK && batch > t->n / (T + 1)) batch = t->n / (T + 1) > 0 ? t->n / (T + 1) : 1;
     if (s == ENT_OK) s = ent_ckpt_build_tokens(&c, cv, T, batch);

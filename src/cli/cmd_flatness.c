@@ -289,8 +289,8 @@ static ent_status run(opts *o) {
         ent_ckpt_free(&k);
     }
     if (s == ENT_OK) s = ent_cli_mkdir(o->out);
-    if (s == ENT_OK) s = ent_cli_dataset(&train, &o->data, ENT_SPLIT_TRAIN, o->train_n);
-    if (s == ENT_OK && o->measure == 0) s = ent_cli_dataset(&test, &o->data, ENT_SPLIT_TEST, o->test_n);
+    if (s == ENT_OK) s = ent_cli_dataset(&train, &o->data, ENT_SPLIT_TRAIN, o->train_n, o->ckpt[0]);
+    if (s == ENT_OK && o->measure == 0) s = ent_cli_dataset(&test, &o->data, ENT_SPLIT_TEST, o->test_n, o->ckpt[0]);
     if (s == ENT_OK) { /* the data as the first checkpoint's run saw them (gcn-zca) */
         ent_ckpt k;
         s = ent_ckpt_open(&k, o->ckpt[0], o->model);

@@ -365,7 +365,7 @@ static ent_status run(const opts *o) {
     double *g = NULL;
     ent_status s = ent_ckpt_open(&c, o->ckpt, o->model);
     if (s == ENT_OK) s = ent_cli_mkdir(o->out);
-    if (s == ENT_OK) s = ent_cli_dataset(&d, &o->data, ENT_SPLIT_TRAIN, o->samples);
+    if (s == ENT_OK) s = ent_cli_dataset(&d, &o->data, ENT_SPLIT_TRAIN, o->samples, o->ckpt);
     if (s == ENT_OK) s = ent_ckpt_preprocess(&c, d, NULL, 0);
     if (s == ENT_OK) s = ent_ckpt_build(&c, d, 1);
     ent_nethess_opts no = {.batch = o->batch, .bn_train = o->bn_train, .single = o->single};

@@ -45,7 +45,7 @@ uint64_t ent_cli_exact_key(const float *theta, int64_t P, const ent_dataset *d, 
     const int64_t per = d->c * d->h * d->w;
     uint64_t h = fnv(14695981039346656037ull, theta, sizeof(float) * (size_t)P);
     h = fnv(h, d->x, sizeof(float) * (size_t)(d->n * per));
-    h = fnv(h, d->y, sizeof(int32_t) * (size_t)d->n);
+    h = fnv(h, d->y, sizeof(int32_t) * (size_t)(d->n * ent_dataset_labels(d)));
     h = fnv(h, params, strlen(params));
     return fnv(h, &bn_train, sizeof bn_train);
 }

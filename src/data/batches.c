@@ -98,7 +98,7 @@ ent_status ent_batches_images(ent_batches *out, const ent_dataset *d, int64_t ba
         return s;
     }
     *out = (ent_batches){.ops = &images_ops, .ctx = im, .batch = batch, .c = d->c, .h = d->h,
-                         .w = d->w, .y_per_sample = 1};
+                         .w = d->w, .y_per_sample = ent_dataset_labels(d)};
     return ENT_OK;
 }
 

@@ -52,11 +52,11 @@ int64_t ent_sampler_next(ent_sampler *s, float *x, int32_t *y) {
     }
     int64_t k = d->n - s->pos;
     if (k > s->batch) k = s->batch;
-    int64_t sz = d->c * d->h * d->w;
+    const int64_t sz = d->c * d->h * d->w, ny = ent_dataset_labels(d);
     for (int64_t i = 0; i < k; i++) {
         int64_t j = s->perm[s->pos + i];
         if (x) memcpy(x + i * sz, d->x + j * sz, (size_t)sz * sizeof(float));
-        if (y) y[i] = d->y[j];
+        if (y) memcpy(y + i * ny, d->y + j * ny, (size_t)ny * sizeof(int32_t));
     }
     s->pos += k;
     return k;
@@ -95,6 +95,9 @@ ent_status ent_dataset_hold_out(ent_dataset *d, int64_t n_val, uint64_t seed,
     if (n_val < 1 || n_val >= d->n)
         return ent_fail(ENT_EINVAL, "ent_dataset_hold_out: %lld samples of %lld: want 1..%lld",
                         (long long)n_val, (long long)d->n, (long long)d->n - 1);
+    if (ent_dataset_labels(d) != 1)
+        return ent_fail(ENT_EINVAL, "ent_dataset_hold_out: %s holds token windows, whose splits are the corpus's",
+                        d->name);
     const int64_t n = d->n, sz = d->c * d->h * d->w;
     int64_t *perm = malloc((size_t)n * sizeof *perm);
     unsigned char *held = calloc((size_t)n, 1);

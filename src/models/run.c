@@ -144,18 +144,19 @@ const float *ent_model_logits(const ent_model *m) {
 ent_status ent_model_evaluate(ent_model *m, const float *theta, float *buffers,
                               const ent_dataset *d, double *loss,
                               double *error) {
-    int64_t per = d->c * d->h * d->w, wrong = 0;
+    const int64_t per = d->c * d->h * d->w, ny = ent_dataset_labels(d); /* token windows: T labels */
+    int64_t wrong = 0;
     double total = 0.0;
     for (int64_t i = 0; i < d->n; i += m->max_batch) {
         int64_t n = d->n - i < m->max_batch ? d->n - i : m->max_batch, right = 0;
         double l = 0.0;
-        ent_status s = ent_model_run(m, theta, buffers, d->x + i * per, d->y + i, n,
+        ent_status s = ent_model_run(m, theta, buffers, d->x + i * per, d->y + i * ny, n,
                                      0, NULL, NULL, &l, &right);
         if (s != ENT_OK) return s;
-        total += l * (double)n;
-        wrong += n - right;
+        total += l * (double)(n * ny);
+        wrong += n * ny - right;
     }
-    if (loss) *loss = total / (double)d->n;
-    if (error) *error = (double)wrong / (double)d->n;
+    if (loss) *loss = total / (double)(d->n * ny);
+    if (error) *error = (double)wrong / (double)(d->n * ny);
     return ENT_OK;
 }

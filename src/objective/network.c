@@ -46,16 +46,14 @@ static ent_status eval(void *ctx, const float *theta, float *grad, double *loss)
                                1, &o->dropout, grad, loss, &o->correct);
 }
 
-/* Carried state needs a source that continues its streams, and that
- * source's labels per sample must be the model's. */
+/* The source's labels per sample must be the model's. (A recurrent model
+ * on a source that does not continue streams, such as shuffled windows,
+ * starts every batch from a zero state.) */
 static ent_status check_source(const ent_model *m, const ent_batches *src) {
-    const int64_t S = ent_model_state_size(m), per = src->y_per_sample > 0 ? src->y_per_sample : 1;
+    const int64_t per = src->y_per_sample > 0 ? src->y_per_sample : 1;
     if (per != ent_model_positions(m))
         return ent_fail(ENT_ESHAPE, "the data gives %lld label(s) per sample, the model predicts %lld",
                         (long long)per, (long long)ent_model_positions(m));
-    if (S > 0 && !src->carried)
-        return ent_fail(ENT_EINVAL, "a recurrent model needs batches that continue streams (token windows), "
-                        "not shuffled samples");
     return ENT_OK;
 }
 
