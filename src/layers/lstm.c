@@ -24,6 +24,7 @@
  * reverse (BPTT inside the window), then the weight gradients as one GEMM
  * each over all n*T rows. */
 #include <math.h>
+#include <omp.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -34,6 +35,9 @@
 #include "layers/layer.h"
 
 enum { MAX_LAYERS = ENT_LAYER_MAX_TENSORS / 4 };
+/* A window's recurrence forks the team above this many flops per thread
+ * pair (the GEMM's own fork threshold: src/core/gemm_tiled.c). */
+#define FORK_FLOPS_LSTM 8.0e6
 
 /* Layer k's saved values (for max_batch samples; offsets fixed by it):
  * activated gates [n, T, 4H], cells [n, T, H], hidden outputs [n, T, H]
@@ -195,6 +199,34 @@ static void store_state(const ent_layer *l, int k, const lstm_bufs *b, const ent
     }
 }
 
+/* Whether a window's recurrence is worth the thread team: each thread
+ * then carries its own samples through all T steps (sample s's steps read
+ * only its own h and c), so the team forks once a window, not per step. */
+static int split_samples(int64_t n, int64_t T, int64_t H) {
+    return n > 1 && 8.0 * (double)n * (double)H * (double)H * (double)T > 4.0 * FORK_FLOPS_LSTM;
+}
+
+/* The samples [s0, s1) of thread `id` of `nt`. */
+static void sample_range(int64_t n, int id, int nt, int64_t *s0, int64_t *s1) {
+    *s0 = n * id / nt, *s1 = n * (id + 1) / nt;
+}
+
+/* Steps 0 .. T-1 of samples [s0, s1): the recurrent product of their rows
+ * (on the calling thread inside a team), then their cells. */
+static void steps_forward(const ent_layer *l, const float *whh, lstm_bufs *b, int64_t s0, int64_t s1) {
+    const int64_t T = steps(l), H = l->lstm.hidden, G4 = 4 * H, m = s1 - s0;
+    for (int64_t t = 0; t < T && m > 0; t++) {
+        const float *hp = t ? b->h + (s0 * T + t - 1) * H : b->h0 + s0 * H;
+        const float *cp = t ? b->c + (s0 * T + t - 1) * H : b->c0 + s0 * H;
+        const int64_t ld = t ? T * H : H;
+        ent_gemm(0, 1, m, G4, H, 1.0f, hp, ld, whh, H, 1.0f, b->gates + (s0 * T + t) * G4, T * G4);
+        for (int64_t s = 0; s < m; s++) {
+            const int64_t r = (s0 + s) * T + t;
+            cell_forward(H, b->gates + r * G4, cp + s * ld, b->c + r * H, b->h + r * H);
+        }
+    }
+}
+
 static void layer_forward(const ent_layer *l, const float *theta, const float *x, int k,
                           lstm_bufs *b, ent_ctx *ctx) {
     const int64_t n = ctx->n, T = steps(l), H = l->lstm.hidden, G4 = 4 * H;
@@ -207,14 +239,11 @@ static void layer_forward(const ent_layer *l, const float *theta, const float *x
              b->gates, G4);
     load_state(l, k, b, ctx);
     const float *whh = tensor_at(l, theta, k, W_HH);
-    for (int64_t t = 0; t < T; t++) {
-        const float *hp = t ? b->h + (t - 1) * H : b->h0, *cp = t ? b->c + (t - 1) * H : b->c0;
-        const int64_t ld = t ? T * H : H;
-        ent_gemm(0, 1, n, G4, H, 1.0f, hp, ld, whh, H, 1.0f, b->gates + t * G4, T * G4);
-#pragma omp parallel for if (n * H * 32 > ENT_PAR_MIN)
-        for (int64_t s = 0; s < n; s++)
-            cell_forward(H, b->gates + (s * T + t) * G4, cp + s * ld, b->c + (s * T + t) * H,
-                         b->h + (s * T + t) * H);
+#pragma omp parallel if (split_samples(n, T, H))
+    {
+        int64_t s0, s1;
+        sample_range(n, omp_get_thread_num(), omp_get_num_threads(), &s0, &s1);
+        steps_forward(l, whh, b, s0, s1);
     }
     store_state(l, k, b, ctx);
 }
@@ -269,23 +298,36 @@ static lstm_scratch scratch_of(const ent_layer *l, float *s) {
 /* BPTT over the window of layer k: w.dh holds the gradient at the layer's
  * outputs [n, T, H] (its recurrent part is added step by step); leaves the
  * pre-activation gradients in w.dg. */
-static void layer_steps_back(const ent_layer *l, const float *theta, int k, const lstm_bufs *b,
-                             lstm_scratch *w, const ent_ctx *ctx) {
-    const int64_t n = ctx->n, T = steps(l), H = l->lstm.hidden, G4 = 4 * H;
-    const float *whh = tensor_at(l, theta, k, W_HH);
-    memset(w->dc, 0, sizeof(float) * (size_t)(n * H));
+/* Steps T-1 .. 0 of samples [s0, s1): their cells back, then the
+ * recurrent part of their previous step's output gradient. */
+static void steps_back(const ent_layer *l, const float *whh, const lstm_bufs *b, lstm_scratch *w,
+                       int64_t s0, int64_t s1) {
+    const int64_t T = steps(l), H = l->lstm.hidden, G4 = 4 * H, m = s1 - s0;
+    if (m <= 0) return;
+    memset(w->dc + s0 * H, 0, sizeof(float) * (size_t)(m * H));
     for (int64_t t = T - 1; t >= 0; t--) {
-        const float *cp = t ? b->c + (t - 1) * H : b->c0;
+        const float *cp = t ? b->c + (s0 * T + t - 1) * H : b->c0 + s0 * H;
         const int64_t ld = t ? T * H : H;
-#pragma omp parallel for if (n * H * 32 > ENT_PAR_MIN)
-        for (int64_t s = 0; s < n; s++) {
-            const int64_t r = s * T + t;
+        for (int64_t s = 0; s < m; s++) {
+            const int64_t r = (s0 + s) * T + t;
             cell_backward(H, b->gates + r * G4, b->c + r * H, cp + s * ld, w->dh + r * H,
-                          w->dc + s * H, w->dg + r * G4);
+                          w->dc + (s0 + s) * H, w->dg + r * G4);
         }
         if (t > 0) /* dh_{t-1} += dG_t W_hh */
-            ent_gemm(0, 0, n, H, G4, 1.0f, w->dg + t * G4, T * G4, whh, H, 1.0f,
-                     w->dh + (t - 1) * H, T * H);
+            ent_gemm(0, 0, m, H, G4, 1.0f, w->dg + (s0 * T + t) * G4, T * G4, whh, H, 1.0f,
+                     w->dh + (s0 * T + t - 1) * H, T * H);
+    }
+}
+
+static void layer_steps_back(const ent_layer *l, const float *theta, int k, const lstm_bufs *b,
+                             lstm_scratch *w, const ent_ctx *ctx) {
+    const int64_t n = ctx->n;
+    const float *whh = tensor_at(l, theta, k, W_HH);
+#pragma omp parallel if (split_samples(n, steps(l), l->lstm.hidden))
+    {
+        int64_t s0, s1;
+        sample_range(n, omp_get_thread_num(), omp_get_num_threads(), &s0, &s1);
+        steps_back(l, whh, b, w, s0, s1);
     }
 }
 
