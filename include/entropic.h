@@ -69,6 +69,14 @@ void *ent_alloc(size_t bytes);
 void ent_free_aligned(void *p);
 double ent_time_seconds(void); /* monotonic clock */
 
+/* Limits on what a command line may ask for, refused up front (before
+ * anything is allocated) with the limit named. */
+#define ENT_MAX_THREADS 1024    /* --threads */
+#define ENT_MAX_BATCH 65536     /* --batch-size (samples) */
+#define ENT_MAX_EPOCHS 1e6      /* --epochs (effective epochs) */
+#define ENT_MAX_REPLICAS 1024   /* --replicas */
+#define ENT_MAX_L 100000        /* --L (mini-batches in one Entropy-SGD update) */
+
 /* Threads: one OpenMP pool, shared with the BLAS. 0 = all cores. */
 void ent_set_threads(int n);
 int ent_get_threads(void);

@@ -50,6 +50,10 @@ int ent_cmd_eval(int argc, char **argv) {
         fprintf(stderr, "entropic eval: --checkpoint FILE is required\n");
         return 2;
     }
+    if (threads < 0 || threads > ENT_MAX_THREADS) {
+        fprintf(stderr, "entropic eval: --threads must be in 0..%d, got %d\n", ENT_MAX_THREADS, threads);
+        return 2;
+    }
     ent_set_threads(threads);
     double loss = 0, err = 0;
     int64_t count = 0;
