@@ -38,7 +38,7 @@ CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/%.o)
 TEST_OBJ := $(TEST_SRC:%.c=$(BUILD)/%.o)
 
 .PHONY: all lib install uninstall check-install test asan demo setup clean check-release check-asan FORCE bench-gemm bench-hvp bench-layers bench-esgd-overhead
-all: $(BUILD)/entropic $(BUILD)/run_tests
+all: $(BUILD)/entropic $(BUILD)/run_tests $(BUILD)/entropic-faults
 
 $(BUILD)/libentropic.a: $(LIB_OBJ)
 	ar rcs $@ $^
@@ -82,6 +82,11 @@ endif
 # as `entropic eval --model` does (test_torch_roundtrip.c).
 WRAP_ALLOC := $(foreach f,malloc calloc realloc posix_memalign aligned_alloc,-Wl,--wrap=$(f))
 $(BUILD)/run_tests: $(TEST_OBJ) $(BUILD)/src/cli/analysis_load.o $(BUILD)/libentropic.a
+	$(CC) $(LDFLAGS) $(WRAP_ALLOC) -o $@ $^ $(LDLIBS)
+
+# The CLI with an allocator that fails the N-th allocation on request
+# (tests/fault/alloc.c; the allocation-failure sweep of tests/test_faults.c).
+$(BUILD)/entropic-faults: $(CLI_OBJ) $(BUILD)/tests/fault/alloc.o $(BUILD)/libentropic.a
 	$(CC) $(LDFLAGS) $(WRAP_ALLOC) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/%.o: %.c

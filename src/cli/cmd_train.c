@@ -270,6 +270,14 @@ static int resume_argv(const char *dir, const ent_arg *spec, int n_spec, int arg
     free(rec);
     for (int i = 0; i < argc; i++) all[n++] = strdup(argv[i]);
     ent_jv_free(&root);
+    int lost = 0;
+    for (int i = 0; i < n; i++) lost |= !all[i];
+    if (lost) {
+        for (int i = 0; i < n; i++) free(all[i]);
+        free(all);
+        fprintf(stderr, "entropic train: --resume %s: out of memory\n", dir);
+        return 2;
+    }
     *out_argc = n;
     *out_argv = all;
     return 0;
@@ -369,6 +377,7 @@ int ent_cmd_train(int argc, char **argv) {
     for (int i = 0; i < argc; i++) help |= strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0;
     const char *resume = ent_args_peek(argc, argv, "resume");
     char **own = calloc((size_t)argc + 1, sizeof *own);
+    if (!own) return ent_cli_status(ent_fail(ENT_ENOMEM, "out of memory"), "train");
     int own_n = without_resume(argc, argv, own), all_n = own_n, rc;
     char **all = own;
     ent_arg spec[N_TRAIN_ARGS];

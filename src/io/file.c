@@ -95,7 +95,7 @@ ent_status ent_write_file_atomic(const char *path, const void *data,
     }
     free(tmp);
     e = fsync_parent_dir(path);
-    if (e) return ent_fail(ENT_EIO, "%s: fsync of directory failed: %s", path,
+    if (e) return ent_fail(e == ENOMEM ? ENT_ENOMEM : ENT_EIO, "%s: fsync of directory failed: %s", path,
                            strerror(e));
     return ENT_OK;
 }

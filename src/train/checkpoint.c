@@ -138,6 +138,7 @@ ent_status ent_checkpoint_save(const char *path, const ent_run_state *r) {
     ent_json net;
     ent_json_init(&net); /* the network itself: the file loads without its preset or file */
     ent_net_write_json(ent_model_net(r->model), &net);
+    if (net.failed) b.failed = 1; /* out of memory: a checkpoint without its network would load only by preset */
     ent_ckb_meta(&b, "entropic.network", net.failed ? "" : net.buf);
     ent_json_free(&net);
     ent_ckb_meta(&b, "dataset", r->cfg->dataset);

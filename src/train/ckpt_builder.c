@@ -59,11 +59,12 @@ void ent_ckb_meta(ent_ckb *b, const char *key, const char *val) {
         b->failed = 1;
         return;
     }
-    b->vals = realloc(b->vals, (size_t)b->cap_m * sizeof *b->vals);
-    if (!b->vals) {
+    const char **vals = realloc(b->vals, (size_t)b->cap_m * sizeof *b->vals);
+    if (!vals) {
         b->failed = 1;
         return;
     }
+    b->vals = vals;
     b->keys[b->nm] = k;
     b->vals[b->nm++] = v;
 }
