@@ -208,3 +208,45 @@ $(BUILD)/bench_esgd_overhead: bench/esgd_overhead.c $(BUILD)/libentropic.a
 
 clean:
 	rm -rf build build-asan
+
+# ---- Fuzzing: libFuzzer targets for every parser (tests/fuzz/fuzz_*.c),
+# built with Debian's clang, ASan and UBSan (docs/develop.md, "Reliability").
+# The parsers' own files are compiled here with the fuzzer's coverage and
+# the sanitizers; what they only link to (the layers' compute kernels that
+# the network parser's kind table points at, never run) comes from the
+# release build, so the fuzz build stays a dozen files.
+#   make fuzz FUZZ_SECONDS=N   each target N seconds from its corpus: execs, findings
+#   make check-fuzz            every corpus input once, then a second of fuzzing each (in make test)
+FUZZ_CC      ?= clang
+FUZZ_SECONDS ?= 60
+FUZZ_BUILD   := build-fuzz
+FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+FUZZ_TARGETS := safetensors json idx idx_gzip cifar npy net
+FUZZ_INST    := src/io/safetensors.c src/io/json.c src/io/file.c src/core/status.c src/core/mem.c \
+                src/data/idx.c src/data/cifar.c src/data/npy.c src/data/npy_header.c \
+                src/models/net.c src/models/net_json.c src/layers/layer.c
+FUZZ_INST_OBJ := $(FUZZ_INST:%.c=$(FUZZ_BUILD)/%.o)
+FUZZ_BINS    := $(FUZZ_TARGETS:%=$(FUZZ_BUILD)/fuzz_%)
+.PHONY: fuzz fuzz-build check-fuzz
+
+$(FUZZ_BUILD)/src/%.o: src/%.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) -std=c11 -O1 -g -fopenmp -D_POSIX_C_SOURCE=200809L -Iinclude -Isrc $(FUZZ_SAN) -fsanitize=fuzzer-no-link -MMD -MP -c $< -o $@
+$(FUZZ_BUILD)/tests/fuzz/%.o: tests/fuzz/%.c tests/fuzz/fuzz.h
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) -std=c11 -O1 -g -D_GNU_SOURCE -Iinclude -Isrc $(FUZZ_SAN) -fsanitize=fuzzer-no-link -c $< -o $@
+$(FUZZ_BUILD)/librest.a: $(filter-out $(FUZZ_INST:%.c=$(BUILD)/%.o),$(LIB_OBJ))
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+$(FUZZ_BUILD)/fuzz_%: $(FUZZ_BUILD)/tests/fuzz/fuzz_%.o $(FUZZ_INST_OBJ) $(FUZZ_BUILD)/librest.a
+	$(FUZZ_CC) $(FUZZ_SAN) -fsanitize=fuzzer -fopenmp -o $@ $^ $(LDLIBS)
+-include $(FUZZ_INST_OBJ:.o=.d)
+
+fuzz-build: $(FUZZ_BINS)
+fuzz: fuzz-build
+	FUZZ_BUILD=$(FUZZ_BUILD) bash bench/fuzz.sh $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+check-fuzz:
+	@if command -v $(FUZZ_CC) >/dev/null && echo 'int LLVMFuzzerTestOneInput(const char *d, long n) { return 0; }' | \
+	    $(FUZZ_CC) -x c -fsanitize=fuzzer -o /dev/null - 2>/dev/null; then \
+	  $(MAKE) fuzz-build && FUZZ_BUILD=$(FUZZ_BUILD) bash tests/fuzz/regress.sh $(FUZZ_TARGETS); \
+	else echo "check-fuzz: skipped: $(FUZZ_CC) with libFuzzer not found (scripts/setup.sh installs clang)"; fi

@@ -830,6 +830,8 @@ typedef struct ent_st_file ent_st_file;
 ent_status ent_safetensors_read(ent_st_file **out, const char *path);
 void ent_st_file_free(ent_st_file *f);
 int ent_st_count(const ent_st_file *f);
+/* The name of tensor i (0 <= i < ent_st_count), in header order; NULL out of range. */
+const char *ent_st_name(const ent_st_file *f, int i);
 /* Find a tensor by name: returns 1 and fills ndim/shape; 0 if absent. */
 int ent_st_find(const ent_st_file *f, const char *name, int *ndim,
                 int64_t shape[4]);

@@ -68,8 +68,9 @@ ent_status ent_ckpt_preprocess(const ent_ckpt *c, ent_dataset *d, ent_dataset *c
 ent_status ent_ckpt_build(ent_ckpt *c, const ent_dataset *d, int64_t max_batch) {
     ent_model_opts o = ent_model_opts_default();
     const double below_one = nextafter(1.0, 0.0);
-    ent_status s = meta_float(c->file, c->path, "model.dropout", 0.0, below_one, &o.dropout);
-    if (s == ENT_OK) s = meta_float(c->file, c->path, "model.input_dropout", 0.0, below_one, &o.input_dropout);
+    /* dropout -1: the network's own (a network file's runs record it so) */
+    ent_status s = meta_float(c->file, c->path, "model.dropout", -1.0, below_one, &o.dropout);
+    if (s == ENT_OK) s = meta_float(c->file, c->path, "model.input_dropout", -1.0, below_one, &o.input_dropout);
     if (s == ENT_OK) s = meta_float(c->file, c->path, "model.bn_momentum", 0.0, 1.0, &o.bn_momentum);
     if (s == ENT_OK) s = meta_float(c->file, c->path, "model.bn_eps", 1e-30, 1.0, &o.bn_eps);
     ent_net *net = NULL;

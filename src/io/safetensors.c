@@ -494,6 +494,8 @@ ent_status ent_safetensors_read(ent_st_file **out, const char *path) {
 
 int ent_st_count(const ent_st_file *f) { return f ? f->n : 0; }
 
+const char *ent_st_name(const ent_st_file *f, int i) { return f && i >= 0 && i < f->n ? f->t[i].name : NULL; }
+
 static const st_entry *find(const ent_st_file *f, const char *name) {
     if (!f || !name) return NULL;
     for (int i = 0; i < f->n; i++)
