@@ -1,6 +1,7 @@
 # entropic — build, test, demo.
 #   make            release build: build/entropic, build/libentropic.a, build/run_tests
-#   make test       build release + ASan/UBSan, run both suites
+#   make test       build release + ASan/UBSan, run both suites, the install check, the fuzz regression run
+#   make fuzz       each fuzz target FUZZ_SECONDS seconds (bench/fuzz.sh); make check-fuzz: the short regression run
 #   scripts/test.sh installs the Debian packages first, then runs make test (the README's command)
 #   scripts/demo.sh installs, builds, trains Entropy-SGD vs Adam on Fashion-MNIST (the main job)
 #   make asan       the sanitizer build alone (build-asan/)
@@ -85,8 +86,9 @@ $(BUILD)/run_tests: $(TEST_OBJ) $(BUILD)/src/cli/analysis_load.o $(BUILD)/libent
 	$(CC) $(LDFLAGS) $(WRAP_ALLOC) -o $@ $^ $(LDLIBS)
 
 # The CLI with an allocator that fails the N-th allocation on request
-# (tests/fault/alloc.c; the allocation-failure sweep of tests/test_faults.c).
-$(BUILD)/entropic-faults: $(CLI_OBJ) $(BUILD)/tests/fault/alloc.o $(BUILD)/libentropic.a
+# (tests/fault/faults.c: the allocation-failure sweep of tests/test_faults.c)
+# and stops with SIGKILL at named points (the kill -9 tests, tests/test_kill.c).
+$(BUILD)/entropic-faults: $(CLI_OBJ) $(BUILD)/tests/fault/faults.o $(BUILD)/libentropic.a
 	$(CC) $(LDFLAGS) $(WRAP_ALLOC) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/%.o: %.c
@@ -187,6 +189,7 @@ test:
 	$(MAKE) check-release
 	$(MAKE) check-asan
 	$(MAKE) check-install
+	$(MAKE) check-fuzz
 
 demo:
 	bash scripts/demo.sh
@@ -207,7 +210,7 @@ $(BUILD)/bench_esgd_overhead: bench/esgd_overhead.c $(BUILD)/libentropic.a
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 clean:
-	rm -rf build build-asan
+	rm -rf build build-asan build-fuzz
 
 # ---- Fuzzing: libFuzzer targets for every parser (tests/fuzz/fuzz_*.c),
 # built with Debian's clang, ASan and UBSan (docs/develop.md, "Reliability").

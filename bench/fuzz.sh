@@ -23,10 +23,10 @@ for t in "$@"; do
     start=$(date +%s.%N)
     "$B/fuzz_$t" "${limit[@]}" -timeout=10 -malloc_limit_mb=256 -print_final_stats=1 \
         -artifact_prefix="$B/findings/$t/" "$B/corpus/$t" > "$B/fuzz_$t.log" 2>&1 || status=1
-    el=$(echo "$(date +%s.%N) - $start" | bc)
+    el=$(awk -v a="$start" -v b="$(date +%s.%N)" 'BEGIN { print b - a }')
     execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$B/fuzz_$t.log" | tail -1)
     found=$(( $(ls "$B/findings/$t" | wc -l) - before ))
-    printf '%-12s %12s %8.0f %10.0f  %s\n' "$t" "${execs:-?}" "$el" "$(echo "${execs:-0} / $el" | bc -l)" \
+    printf '%-12s %12s %8.0f %10.0f  %s\n' "$t" "${execs:-?}" "$el" "$(awk -v n="${execs:-0}" -v t="$el" 'BEGIN { print n / t }')" \
         "$found$( [ "$found" -gt 0 ] && echo " (in $B/findings/$t/, log $B/fuzz_$t.log)")"
 done
 echo "cpu: $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)"

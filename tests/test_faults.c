@@ -1,5 +1,5 @@
 /* test_faults.c — allocation failure: build/entropic-faults (the CLI with
- * tests/fault/alloc.c's allocator) fails its N-th allocation. Swept over N
+ * tests/fault/faults.c's allocator) fails its N-th allocation. Swept over N
  * for a training run (setup, two steps, an evaluation and a checkpoint
  * write) and a Hessian run (checkpoint load, model, Lanczos, outputs):
  * every failure ends the command with exit 2 and one line saying out of

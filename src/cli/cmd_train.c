@@ -239,7 +239,13 @@ static int resume_argv(const char *dir, const ent_arg *spec, int n_spec, int arg
     char *text = NULL;
     size_t len = 0;
     ent_jv root;
-    if (ent_read_file(path, &text, &len) != ENT_OK || ent_jv_parse(&root, text, len) != ENT_OK) {
+    ent_status s = ent_read_file(path, &text, &len);
+    if (s == ENT_ENOENT) {
+        fprintf(stderr, "entropic train: --resume %s: no %s: the run stopped before it recorded its settings; "
+                "start it again (the same command with --force instead of --resume)\n", dir, path);
+        return 2;
+    }
+    if (s != ENT_OK || ent_jv_parse(&root, text, len) != ENT_OK) {
         fprintf(stderr, "entropic train: --resume %s: %s\n", dir, ent_last_error());
         free(text);
         return 2;

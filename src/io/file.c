@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/fault.h"
 #include "entropic.h"
 
 /* fsync the directory holding path, so the rename itself is durable.
@@ -41,6 +42,18 @@ static int fsync_parent_dir(const char *path) {
     return err;
 }
 
+/* 0, or the errno of a failed write. */
+static int write_all(int fd, const char *p, size_t left) {
+    while (left > 0) {
+        ssize_t w = write(fd, p, left);
+        if (w < 0 && errno == EINTR) continue;
+        if (w < 0) return errno;
+        p += w;
+        left -= (size_t)w;
+    }
+    return 0;
+}
+
 ent_status ent_write_file_atomic(const char *path, const void *data,
                                  size_t len) {
     if (!path || !*path || (!data && len))
@@ -59,21 +72,16 @@ ent_status ent_write_file_atomic(const char *path, const void *data,
         free(tmp);
         return s;
     }
-    const char *p = data;
-    size_t left = len;
+    ENT_FAULT_POINT("write:open");
+    /* In two halves where the fault build can stop between them, as a kill
+     * in the middle of a long write would. */
+    const size_t half = ent_fault_point ? len / 2 : len;
     const char *what = NULL;
-    int e = 0;
-    while (left > 0) {
-        ssize_t w = write(fd, p, left);
-        if (w < 0) {
-            if (errno == EINTR) continue;
-            e = errno;
-            what = "write";
-            break;
-        }
-        p += w;
-        left -= (size_t)w;
-    }
+    int e = write_all(fd, data, half);
+    if (!e) ENT_FAULT_POINT("write:half");
+    if (!e) e = write_all(fd, (const char *)data + half, len - half);
+    if (e) what = "write";
+    if (!what) ENT_FAULT_POINT("write:written");
     if (!what && fsync(fd) != 0) {
         e = errno;
         what = "fsync";
@@ -94,6 +102,7 @@ ent_status ent_write_file_atomic(const char *path, const void *data,
         return s;
     }
     free(tmp);
+    ENT_FAULT_POINT("write:renamed");
     e = fsync_parent_dir(path);
     if (e) return ent_fail(e == ENOMEM ? ENT_ENOMEM : ENT_EIO, "%s: fsync of directory failed: %s", path,
                            strerror(e));

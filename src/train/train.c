@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/fault.h"
 #include "train/train_internal.h"
 #include "train/train_run.h"
 
@@ -247,6 +248,7 @@ static ent_status loop(ent_run *R) {
             s = evaluate(R, lr);
             if (s != ENT_OK) return s;
         }
+        ENT_FAULT_POINT("step");
     }
     return ENT_OK;
 }

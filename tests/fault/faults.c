@@ -1,4 +1,6 @@
-/* alloc.c — the allocator of build/entropic-faults: the CLI linked with
+/* faults.c — the faults of build/entropic-faults.
+ *
+ * Allocation: the CLI is linked with
  * -Wl,--wrap for malloc, calloc, realloc, posix_memalign and aligned_alloc
  * (Makefile), so every allocation of entropic's own code passes here.
  *   ENT_FAIL_ALLOC=N   the N-th allocation fails (once; later ones succeed)
@@ -7,9 +9,18 @@
  *                      who ignored it)
  * tests/test_faults.c sweeps N over a command's allocations: each failure
  * must end the command with exit 2 and a message saying out of memory,
- * without a crash, a sanitizer report or a leak. */
+ * without a crash, a sanitizer report or a leak.
+ *
+ * kill -9: the library calls ent_fault_point at named points (a weak
+ * reference, NULL in every other build): "write:open", "write:half",
+ * "write:written", "write:renamed" inside each atomic file write, "step"
+ * after each training update.
+ *   ENT_KILL_AT=POINT:K  SIGKILL at the K-th time POINT is reached
+ * tests/test_kill.c kills runs so and resumes them. */
 #include <errno.h>
 #include <execinfo.h>
+#include <signal.h>
+#include <string.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -47,3 +58,13 @@ void *__wrap_calloc(size_t k, size_t n) { return refuse() ? NULL : __real_calloc
 void *__wrap_realloc(void *p, size_t n) { return refuse() ? NULL : __real_realloc(p, n); }
 int __wrap_posix_memalign(void **p, size_t a, size_t n) { return refuse() ? ENOMEM : __real_posix_memalign(p, a, n); }
 void *__wrap_aligned_alloc(size_t a, size_t n) { return refuse() ? NULL : __real_aligned_alloc(a, n); }
+
+void ent_fault_point(const char *where);
+
+void ent_fault_point(const char *where) {
+    static long hits;
+    const char *at = getenv("ENT_KILL_AT");
+    const char *colon = at ? strrchr(at, ':') : NULL;
+    if (!colon || (size_t)(colon - at) != strlen(where) || strncmp(at, where, (size_t)(colon - at)) != 0) return;
+    if (__atomic_add_fetch(&hits, 1, __ATOMIC_RELAXED) == atol(colon + 1)) raise(SIGKILL);
+}
