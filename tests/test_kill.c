@@ -166,3 +166,41 @@ ENT_TEST(kill9_esgd_and_replicas) {
     static const char *const rep[] = {"write:half:3", "write:written:4", "step:3"};
     kill_points("replicated", args, rep, 3);
 }
+
+/* MPI: one rank of a data-parallel job killed (rank 1 after an update,
+ * rank 0 inside a checkpoint write) ends the whole job within 60 s, with
+ * Open MPI's message; the last checkpoint loads, and a resumed 2-rank run
+ * ends with the bits of an uninterrupted one. */
+ENT_TEST(kill9_mpi_rank) {
+    if (!ent_test_have_mpi()) return;
+    char d[600], args[1024], ref[700], dir[700], ck[800], a[800], why[200];
+    snprintf(d, sizeof d, "%s", make_data(ent_test_tmpdir(), 100));
+    snprintf(args, sizeof args, "--model tiny-mnistfc --dataset mnist --data-dir %s --epochs 4 --eval-every 1 "
+             "--batch-size 25 --optimizer sgd --lr 0.05 --momentum 0.9 --threads 1 --quiet", d);
+    snprintf(ref, sizeof ref, "%s/ref", d);
+    int rc = ent_test_run(out, sizeof out, "timeout 120 " MPIRUN " -np 2 %s train %s --out %s", ent_test_cli(), args, ref);
+    CHECK_MSG(rc == 0, "the uninterrupted 2-rank run: %s", out);
+    snprintf(a, sizeof a, "%s/checkpoint.safetensors", ref);
+    static const struct { const char *rank, *point; } cases[] = {{"1", "step:3"}, {"0", "write:half:4"}};
+    for (int i = 0; rc == 0 && i < 2; i++) {
+        snprintf(dir, sizeof dir, "%s/k%d", d, i);
+        snprintf(ck, sizeof ck, "%s/checkpoint.safetensors", dir);
+        double t0 = ent_time_seconds();
+        rc = ent_test_run(out, sizeof out, "ENT_KILL_RANK=%s ENT_KILL_AT=%s timeout 60 " MPIRUN " -np 2 -x ENT_KILL_RANK "
+                          "-x ENT_KILL_AT %s-faults train %s --out %s", cases[i].rank, cases[i].point, ent_test_cli(),
+                          args, dir);
+        const double took = ent_time_seconds() - t0;
+        CHECK_MSG(rc != 0 && rc != 124 && strstr(out, "signal 9"), "rank %s killed at %s: exit %d after %.0f s: %s",
+                  cases[i].rank, cases[i].point, rc, took, out);
+        ent_st_file *f = NULL;
+        CHECK_MSG(ent_safetensors_read(&f, ck) == ENT_OK, "rank %s killed at %s: %s", cases[i].rank, cases[i].point,
+                  ent_last_error());
+        ent_st_file_free(f);
+        rc = ent_test_run(out, sizeof out, "timeout 120 " MPIRUN " -np 2 %s train --resume %s", ent_test_cli(), dir);
+        CHECK_MSG(rc == 0, "resume after rank %s was killed: %s", cases[i].rank, out);
+        CHECK_MSG(same_tensors(a, ck, why, sizeof why), "rank %s killed at %s, resumed: %s", cases[i].rank,
+                  cases[i].point, why);
+        printf("    rank %s killed at %s: the job ended in %.1f s; resumed to the uninterrupted run's bits\n",
+               cases[i].rank, cases[i].point, took);
+    }
+}

@@ -16,6 +16,7 @@
  * "write:written", "write:renamed" inside each atomic file write, "step"
  * after each training update.
  *   ENT_KILL_AT=POINT:K  SIGKILL at the K-th time POINT is reached
+ *   ENT_KILL_RANK=R      under mpirun, only in rank R
  * tests/test_kill.c kills runs so and resumes them. */
 #include <errno.h>
 #include <execinfo.h>
@@ -66,5 +67,7 @@ void ent_fault_point(const char *where) {
     const char *at = getenv("ENT_KILL_AT");
     const char *colon = at ? strrchr(at, ':') : NULL;
     if (!colon || (size_t)(colon - at) != strlen(where) || strncmp(at, where, (size_t)(colon - at)) != 0) return;
+    const char *rank = getenv("ENT_KILL_RANK"), *mine = getenv("OMPI_COMM_WORLD_RANK");
+    if (rank && (!mine || atoi(rank) != atoi(mine))) return;
     if (__atomic_add_fetch(&hits, 1, __ATOMIC_RELAXED) == atol(colon + 1)) raise(SIGKILL);
 }
