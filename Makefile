@@ -242,7 +242,7 @@ $(FUZZ_BUILD)/librest.a: $(filter-out $(FUZZ_INST:%.c=$(BUILD)/%.o),$(LIB_OBJ))
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^
 $(FUZZ_BUILD)/fuzz_%: $(FUZZ_BUILD)/tests/fuzz/fuzz_%.o $(FUZZ_INST_OBJ) $(FUZZ_BUILD)/librest.a
-	$(FUZZ_CC) $(FUZZ_SAN) -fsanitize=fuzzer -fopenmp -o $@ $^ $(LDLIBS)
+	$(FUZZ_CC) $(FUZZ_SAN) -fsanitize=fuzzer -fopenmp -Wl,--as-needed -o $@ $^ $(LDLIBS)
 -include $(FUZZ_INST_OBJ:.o=.d)
 
 fuzz-build: $(FUZZ_BINS)

@@ -151,7 +151,20 @@ ENT_TEST(kill9_sgd) {
              "--batch-size 25 --optimizer sgd --lr 0.05 --momentum 0.9 --threads 1 --quiet", make_data(t, 100));
     static const char *const points[] = {"write:half:1", "write:open:3", "write:half:3", "write:written:4",
                                          "write:renamed:4", "write:half:6", "step:5", "step:11"};
-    kill_points("sgd", args, points, (int)(sizeof points / sizeof *points));
+    if (!getenv("ENT_KILL_SWEEP")) {
+        kill_points("sgd", args, points, (int)(sizeof points / sizeof *points));
+        return;
+    }
+    /* bench/kill.sh: every point of the run. 9 atomic writes (config.json,
+     * metrics.csv, 6 checkpoints, summary.json) x 4 points, 12 updates. */
+    static char names[48][32];
+    const char *all[48];
+    int n = 0;
+    static const char *const in_write[] = {"open", "half", "written", "renamed"};
+    for (int w = 1; w <= 9; w++)
+        for (int k = 0; k < 4; k++) snprintf(names[n], sizeof names[n], "write:%s:%d", in_write[k], w), all[n] = names[n], n++;
+    for (int s = 1; s <= 12; s++) snprintf(names[n], sizeof names[n], "step:%d", s), all[n] = names[n], n++;
+    kill_points("sgd-sweep", args, all, n);
 }
 
 ENT_TEST(kill9_esgd_and_replicas) {
