@@ -188,8 +188,8 @@ check-asan: asan
 test:
 	$(MAKE) check-release
 	$(MAKE) check-asan
-	$(MAKE) check-install
 	$(MAKE) check-fuzz
+	$(MAKE) check-install
 
 demo:
 	bash scripts/demo.sh
@@ -219,7 +219,7 @@ clean:
 # the network parser's kind table points at, never run) comes from the
 # release build, so the fuzz build stays a dozen files.
 #   make fuzz FUZZ_SECONDS=N   each target N seconds from its corpus: execs, findings
-#   make check-fuzz            every corpus input once, then a second of fuzzing each (in make test)
+#   make check-fuzz            every corpus input once, then 3000 mutations each (in make test)
 FUZZ_CC      ?= clang
 FUZZ_SECONDS ?= 60
 FUZZ_BUILD   := build-fuzz
