@@ -121,6 +121,12 @@ ENT_TEST(hostile_safetensors_header_first) {
     CHECK(ent_test_alloc_largest(1) < (1u << 20));
     unlink(p);
     REFUSED("/dev/zero", ENT_EFORMAT, "not a regular file");
+    char *text = NULL;
+    size_t len = 0;
+    ent_status s = ent_read_file("/dev/zero", &text, &len); /* network files, config.json */
+    CHECK_MSG(s == ENT_EIO && strstr(ent_last_error(), "not a regular file or a pipe"), "/dev/zero: %s %s",
+              ent_status_name(s), ent_last_error());
+    free(text);
     snprintf(p, sizeof p, "%s/fifo", d);
     if (mkfifo(p, 0600) == 0) {
         double t0 = ent_time_seconds();

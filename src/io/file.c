@@ -121,9 +121,15 @@ ent_status ent_read_file(const char *path, char **data, size_t *len) {
                         strerror(e));
     }
     /* Grow as we read: works for pipes and files that change size. The
-     * buffer keeps one spare byte, set to 0, for callers that want text. */
+     * buffer keeps one spare byte, set to 0, for callers that want text.
+     * A device is no file of ours: /dev/zero would be read until memory
+     * runs out. */
     size_t cap = 1 << 16, n = 0;
     struct stat st;
+    if (fstat(fileno(f), &st) == 0 && (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode) || S_ISDIR(st.st_mode))) {
+        fclose(f);
+        return ent_fail(ENT_EIO, "%s: not a regular file or a pipe", path);
+    }
     if (fstat(fileno(f), &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0)
         cap = (size_t)st.st_size + 1;
     char *buf = malloc(cap);
