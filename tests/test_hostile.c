@@ -359,6 +359,25 @@ ENT_TEST(hostile_option_limits) {
     /* 100 samples of 50: 2 batches an epoch; L = 5 would be 2.5 epochs for a budget of 1 */
     REFUSED_CLI("L budget", NULL, "one update uses 5 mini-batches", "%s train %s --data-dir %s --optimizer entropy-sgd "
                 "--L 5 --epochs 1 --out %s/a", cli, COMMON, d, t);
+    /* 1024 replicas of resnet18 fit no machine: refused from the first one's size */
+    char x[700], y[700];
+    snprintf(x, sizeof x, "%s/x.npy", t);
+    snprintf(y, sizeof y, "%s/y.npy", t);
+    static const char hx[] = "\x93NUMPY\x01\x00\x76\x00{'descr': '<f4', 'fortran_order': False, 'shape': (4, 3, 32, 32), }";
+    static const char hy[] = "\x93NUMPY\x01\x00\x76\x00{'descr': '<i8', 'fortran_order': False, 'shape': (4,), }";
+    char buf[128 + 4 * 3072 * 4];
+    memset(buf, 0, sizeof buf);
+    memset(buf, ' ', 128);
+    memcpy(buf, hx, sizeof hx - 1), buf[127] = '\n';
+    put_file(x, buf, 128 + 4 * 3072 * 4);
+    memset(buf, 0, sizeof buf);
+    memset(buf, ' ', 128);
+    memcpy(buf, hy, sizeof hy - 1), buf[127] = '\n';
+    buf[128 + 8] = 1;
+    put_file(y, buf, 128 + 4 * 8);
+    REFUSED_CLI("replicas memory", NULL, "more than this machine's", "%s train --model resnet18 --dataset arrays "
+                "--train-x %s --train-y %s --test-x %s --test-y %s --batch-size 2 --threads 1 --quiet --optimizer "
+                "replicated-sgd --replicas 1024 --out %s/a", cli, x, y, x, y, t);
     struct stat st;
     char a[600];
     snprintf(a, sizeof a, "%s/a", t);
