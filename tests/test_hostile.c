@@ -435,6 +435,12 @@ ENT_TEST(hostile_run_directory) {
                       COMMON, d, t);
     CHECK_MSG(rc == 1 && strstr(out, "no checkpoint had been written yet") && !strstr(out, "is kept in"),
               "--force, diverged: exit %d: %s", rc, out);
+    if (ent_test_have_mpi()) { /* every rank says the same */
+        rc = ent_test_run(out, sizeof out, "timeout 120 " MPIRUN " -np 2 %s train %s --data-dir %s --epochs 1 --lr 1e30 "
+                          "--force --out %s/r", cli, COMMON, d, t);
+        CHECK_MSG(rc != 0 && strstr(out, "no checkpoint had been written yet") && !strstr(out, "is kept in"),
+                  "2 ranks, --force, diverged: exit %d: %s", rc, out);
+    }
     /* killed before its first checkpoint: config.json but no checkpoint */
     snprintf(p, sizeof p, "%s/r/checkpoint.safetensors", t);
     unlink(p);
