@@ -1,6 +1,7 @@
 # entropic — build, test, demo.
 #   make            release build: build/entropic, build/libentropic.a, build/run_tests
-#   make test       build release + ASan/UBSan, run both suites
+#   make test       build release + ASan/UBSan, run both suites, the install check, the fuzz regression run
+#   make fuzz       each fuzz target FUZZ_SECONDS seconds (bench/fuzz.sh); make check-fuzz: the short regression run
 #   scripts/test.sh installs the Debian packages first, then runs make test (the README's command)
 #   scripts/demo.sh installs, builds, trains Entropy-SGD vs Adam on Fashion-MNIST (the main job)
 #   make asan       the sanitizer build alone (build-asan/)
@@ -41,7 +42,7 @@ CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/%.o)
 TEST_OBJ := $(TEST_SRC:%.c=$(BUILD)/%.o)
 
 .PHONY: all lib install uninstall check-install test asan demo setup clean check-release check-asan FORCE bench-gemm bench-hvp bench-layers bench-esgd-overhead
-all: $(BUILD)/entropic $(BUILD)/run_tests
+all: $(BUILD)/entropic $(BUILD)/run_tests $(BUILD)/entropic-faults
 
 $(BUILD)/libentropic.a: $(LIB_OBJ)
 	ar rcs $@ $^
@@ -85,6 +86,12 @@ endif
 # as `entropic eval --model` does (test_torch_roundtrip.c).
 WRAP_ALLOC := $(foreach f,malloc calloc realloc posix_memalign aligned_alloc,-Wl,--wrap=$(f))
 $(BUILD)/run_tests: $(TEST_OBJ) $(BUILD)/src/cli/analysis_load.o $(BUILD)/libentropic.a
+	$(CC) $(LDFLAGS) $(WRAP_ALLOC) -o $@ $^ $(LDLIBS)
+
+# The CLI with an allocator that fails the N-th allocation on request
+# (tests/fault/faults.c: the allocation-failure sweep of tests/test_faults.c)
+# and stops with SIGKILL at named points (the kill -9 tests, tests/test_kill.c).
+$(BUILD)/entropic-faults: $(CLI_OBJ) $(BUILD)/tests/fault/faults.o $(BUILD)/libentropic.a
 	$(CC) $(LDFLAGS) $(WRAP_ALLOC) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/%.o: %.c
@@ -184,6 +191,7 @@ check-asan: asan
 test:
 	$(MAKE) check-release
 	$(MAKE) check-asan
+	$(MAKE) check-fuzz
 	$(MAKE) check-install
 
 demo:
@@ -210,4 +218,46 @@ $(BUILD)/bench_esgd_overhead: bench/esgd_overhead.c $(BUILD)/libentropic.a
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 clean:
-	rm -rf build build-asan
+	rm -rf build build-asan build-fuzz
+
+# ---- Fuzzing: libFuzzer targets for every parser (tests/fuzz/fuzz_*.c),
+# built with Debian's clang, ASan and UBSan (docs/develop.md, "Reliability").
+# The parsers' own files are compiled here with the fuzzer's coverage and
+# the sanitizers; what they only link to (the layers' compute kernels that
+# the network parser's kind table points at, never run) comes from the
+# release build, so the fuzz build stays a dozen files.
+#   make fuzz FUZZ_SECONDS=N   each target N seconds from its corpus: execs, findings
+#   make check-fuzz            every corpus input once, then 3000 mutations each (in make test)
+FUZZ_CC      ?= clang
+FUZZ_SECONDS ?= 60
+FUZZ_BUILD   := build-fuzz
+FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+FUZZ_TARGETS := safetensors json idx idx_gzip cifar npy net
+FUZZ_INST    := src/io/safetensors.c src/io/json.c src/io/file.c src/core/status.c src/core/mem.c \
+                src/data/idx.c src/data/cifar.c src/data/npy.c src/data/npy_header.c \
+                src/models/net.c src/models/net_json.c src/layers/layer.c
+FUZZ_INST_OBJ := $(FUZZ_INST:%.c=$(FUZZ_BUILD)/%.o)
+FUZZ_BINS    := $(FUZZ_TARGETS:%=$(FUZZ_BUILD)/fuzz_%)
+.PHONY: fuzz fuzz-build check-fuzz
+
+$(FUZZ_BUILD)/src/%.o: src/%.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) -std=c11 -O1 -g -fopenmp -D_POSIX_C_SOURCE=200809L -Iinclude -Isrc $(FUZZ_SAN) -fsanitize=fuzzer-no-link -MMD -MP -c $< -o $@
+$(FUZZ_BUILD)/tests/fuzz/%.o: tests/fuzz/%.c tests/fuzz/fuzz.h
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) -std=c11 -O1 -g -D_GNU_SOURCE -Iinclude -Isrc $(FUZZ_SAN) -fsanitize=fuzzer-no-link -c $< -o $@
+$(FUZZ_BUILD)/librest.a: $(filter-out $(FUZZ_INST:%.c=$(BUILD)/%.o),$(LIB_OBJ))
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+$(FUZZ_BUILD)/fuzz_%: $(FUZZ_BUILD)/tests/fuzz/fuzz_%.o $(FUZZ_INST_OBJ) $(FUZZ_BUILD)/librest.a
+	$(FUZZ_CC) $(FUZZ_SAN) -fsanitize=fuzzer -fopenmp -Wl,--as-needed -o $@ $^ $(LDLIBS)
+-include $(FUZZ_INST_OBJ:.o=.d)
+
+fuzz-build: $(FUZZ_BINS)
+fuzz: fuzz-build
+	FUZZ_BUILD=$(FUZZ_BUILD) bash bench/fuzz.sh $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+check-fuzz:
+	@if command -v $(FUZZ_CC) >/dev/null && echo 'int LLVMFuzzerTestOneInput(const char *d, long n) { return 0; }' | \
+	    $(FUZZ_CC) -x c -fsanitize=fuzzer -o /dev/null - 2>/dev/null; then \
+	  $(MAKE) fuzz-build && FUZZ_BUILD=$(FUZZ_BUILD) bash tests/fuzz/regress.sh $(FUZZ_TARGETS); \
+	else echo "check-fuzz: skipped: $(FUZZ_CC) with libFuzzer not found (scripts/setup.sh installs clang)"; fi

@@ -69,6 +69,14 @@ void *ent_alloc(size_t bytes);
 void ent_free_aligned(void *p);
 double ent_time_seconds(void); /* monotonic clock */
 
+/* Limits on what a command line may ask for, refused up front (before
+ * anything is allocated) with the limit named. */
+#define ENT_MAX_THREADS 1024    /* --threads */
+#define ENT_MAX_BATCH 65536     /* --batch-size (samples) */
+#define ENT_MAX_EPOCHS 1e6      /* --epochs (effective epochs) */
+#define ENT_MAX_REPLICAS 1024   /* --replicas */
+#define ENT_MAX_L 100000        /* --L (mini-batches in one Entropy-SGD update) */
+
 /* Threads: one OpenMP pool, shared with the BLAS. 0 = all cores. */
 void ent_set_threads(int n);
 int ent_get_threads(void);
@@ -949,6 +957,8 @@ typedef struct ent_st_file ent_st_file;
 ent_status ent_safetensors_read(ent_st_file **out, const char *path);
 void ent_st_file_free(ent_st_file *f);
 int ent_st_count(const ent_st_file *f);
+/* The name of tensor i (0 <= i < ent_st_count), in header order; NULL out of range. */
+const char *ent_st_name(const ent_st_file *f, int i);
 /* Find a tensor by name: returns 1 and fills ndim/shape; 0 if absent. */
 int ent_st_find(const ent_st_file *f, const char *name, int *ndim,
                 int64_t shape[4]);

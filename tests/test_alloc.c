@@ -3,22 +3,50 @@
  * (Makefile), so every malloc/calloc/realloc/posix_memalign/aligned_alloc
  * made by entropic's own code passes through the counters below. (Calls made
  * inside shared libraries — OpenBLAS, libgomp — are not seen.) */
+#include <errno.h>
 #include <stdlib.h>
 
 #include "test.h"
 
 static volatile long n_alloc; /* volatile: gcc assumes malloc touches no user data */
+static volatile size_t largest; /* the largest single request since the last reset */
+static volatile long fail_at;   /* the allocation (counted by n_alloc) to refuse; 0: none */
+static volatile long n_failed;
 void *__real_malloc(size_t n);
 void *__real_calloc(size_t k, size_t n);
 void *__real_realloc(void *p, size_t n);
 int __real_posix_memalign(void **p, size_t a, size_t n);
 void *__real_aligned_alloc(size_t a, size_t n);
 
-void *__wrap_malloc(size_t n) { n_alloc++; return __real_malloc(n); }
-void *__wrap_calloc(size_t k, size_t n) { n_alloc++; return __real_calloc(k, n); }
-void *__wrap_realloc(void *p, size_t n) { n_alloc++; return __real_realloc(p, n); }
-int __wrap_posix_memalign(void **p, size_t a, size_t n) { n_alloc++; return __real_posix_memalign(p, a, n); }
-void *__wrap_aligned_alloc(size_t a, size_t n) { n_alloc++; return __real_aligned_alloc(a, n); }
+/* Counts one request of n bytes; 1 if it is the one to refuse. */
+static int refuse(size_t n) {
+    long k = __atomic_add_fetch(&n_alloc, 1, __ATOMIC_RELAXED);
+    if (n > largest) largest = n;
+    if (fail_at == 0 || k != fail_at) return 0;
+    n_failed++;
+    return 1;
+}
+
+void *__wrap_malloc(size_t n) { return refuse(n) ? NULL : __real_malloc(n); }
+void *__wrap_calloc(size_t k, size_t n) { return refuse(k * n) ? NULL : __real_calloc(k, n); }
+void *__wrap_realloc(void *p, size_t n) { return refuse(n) ? NULL : __real_realloc(p, n); }
+int __wrap_posix_memalign(void **p, size_t a, size_t n) { return refuse(n) ? ENOMEM : __real_posix_memalign(p, a, n); }
+void *__wrap_aligned_alloc(size_t a, size_t n) { return refuse(n) ? NULL : __real_aligned_alloc(a, n); }
+
+size_t ent_test_alloc_largest(int reset) {
+    size_t v = largest;
+    if (reset) largest = 0;
+    return v;
+}
+
+long ent_test_alloc_fail_at(long k) {
+    long failed = n_failed;
+    n_failed = 0;
+    fail_at = k > 0 ? n_alloc + k : 0;
+    return failed;
+}
+
+long ent_test_alloc_count(void) { return n_alloc; }
 
 /* A small synthetic data set: 256 images 1x28x28, 10 classes. */
 static ent_dataset *synthetic(void) {

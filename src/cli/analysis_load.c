@@ -1,6 +1,7 @@
 /* analysis_load.c — checkpoint and data loading for the analysis
  * commands (see analysis_cli.h). */
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,10 +9,16 @@
 #include <unistd.h>
 
 #include "cli/analysis_cli.h"
+#include "train/train_internal.h"
 
-static float meta_float(const ent_st_file *f, const char *key, float dflt) {
-    const char *s = ent_st_meta(f, key);
-    return s ? (float)atof(s) : dflt;
+/* A model setting from the metadata, if there, in [lo, hi]: a bad one is
+ * named with the file and key (atof took "abc" for 0). */
+static ent_status meta_float(const ent_st_file *f, const char *path, const char *key, double lo, double hi,
+                             float *v) {
+    double d = *v;
+    ent_status s = ent_st_meta(f, key) ? ent_ckb_get_number(f, path, key, lo, hi, &d) : ENT_OK;
+    *v = (float)d;
+    return s;
 }
 
 ent_status ent_ckpt_open(ent_ckpt *c, const char *path, const char *model) {
@@ -61,12 +68,14 @@ ent_status ent_ckpt_preprocess(const ent_ckpt *c, ent_dataset *d, ent_dataset *c
 static ent_status ckpt_build_shape(ent_ckpt *c, int64_t in_c, int64_t in_h, int64_t in_w, int64_t classes,
                                    int64_t max_batch) {
     ent_model_opts o = ent_model_opts_default();
-    o.dropout = meta_float(c->file, "model.dropout", o.dropout);
-    o.input_dropout = meta_float(c->file, "model.input_dropout", o.input_dropout);
-    o.bn_momentum = meta_float(c->file, "model.bn_momentum", o.bn_momentum);
-    o.bn_eps = meta_float(c->file, "model.bn_eps", o.bn_eps);
+    const double below_one = nextafter(1.0, 0.0);
+    /* dropout -1: the network's own (a network file's runs record it so) */
+    ent_status s = meta_float(c->file, c->path, "model.dropout", -1.0, below_one, &o.dropout);
+    if (s == ENT_OK) s = meta_float(c->file, c->path, "model.input_dropout", -1.0, below_one, &o.input_dropout);
+    if (s == ENT_OK) s = meta_float(c->file, c->path, "model.bn_momentum", 0.0, 1.0, &o.bn_momentum);
+    if (s == ENT_OK) s = meta_float(c->file, c->path, "model.bn_eps", 1e-30, 1.0, &o.bn_eps);
     ent_net *net = NULL;
-    ent_status s = ckpt_net(c, &o, classes, &net);
+    if (s == ENT_OK) s = ckpt_net(c, &o, classes, &net);
     if (s == ENT_OK) s = ent_model_new_net(&c->m, net, in_c, in_h, in_w, classes, max_batch);
     if (s == ENT_OK) snprintf(c->model, sizeof c->model, "%s", ent_net_name(net));
     ent_net_free(net);

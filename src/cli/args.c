@@ -204,3 +204,20 @@ const char *ent_args_peek(int argc, char **argv, const char *name) {
     }
     return found;
 }
+
+int ent_args_option_at(const ent_arg *spec, int n_spec, int argc, char **argv, int i, const ent_arg **which) {
+    *which = NULL;
+    const char *arg = argv[i];
+    if (strncmp(arg, "--", 2) != 0 || arg[2] == 0) return 1;
+    const char *name = arg + 2, *eq = strchr(name, '=');
+    size_t len = eq ? (size_t)(eq - name) : strlen(name);
+    const ent_arg *a = find((ent_arg *)spec, n_spec, name, len);
+    if (!a && !eq && len > 3 && strncmp(name, "no-", 3) == 0) {
+        a = find((ent_arg *)spec, n_spec, name + 3, len - 3);
+        if (a && a->type != ARG_BOOL) a = NULL;
+        *which = a;
+        return 1;
+    }
+    *which = a;
+    return a && !eq && a->type != ARG_BOOL && i + 1 < argc ? 2 : 1;
+}

@@ -27,6 +27,10 @@ typedef struct {
 int ent_args_parse(ent_arg *spec, int n_spec, int argc, char **argv,
                    const char *cmd, char **pos, int max_pos, int *n_pos);
 void ent_args_help(const ent_arg *spec, int n_spec);
+/* The option at argv[i]: its entry in spec (NULL: unknown, or not an
+ * option) and the tokens it spans (2 for "--name value", else 1), as
+ * ent_args_parse reads it. */
+int ent_args_option_at(const ent_arg *spec, int n_spec, int argc, char **argv, int i, const ent_arg **which);
 /* The value of option `name` in argv (last occurrence), or NULL. */
 const char *ent_args_peek(int argc, char **argv, const char *name);
 

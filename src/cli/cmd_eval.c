@@ -86,6 +86,10 @@ int ent_cmd_eval(int argc, char **argv) {
         fprintf(stderr, "entropic eval: --checkpoint FILE is required\n");
         return 2;
     }
+    if (threads < 0 || threads > ENT_MAX_THREADS) {
+        fprintf(stderr, "entropic eval: --threads must be in 0..%d, got %d\n", ENT_MAX_THREADS, threads);
+        return 2;
+    }
     ent_set_threads(threads);
     if (strcmp(data.name, "text") == 0 || strcmp(data.name, "ptb") == 0) return eval_tokens(ckpt, model_opt, &data, split, batch, json);
     if (split == 2) {

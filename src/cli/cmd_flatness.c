@@ -351,7 +351,10 @@ static int check_opts(opts *o, const ent_arg *spec_sigma, const ent_arg *spec_ga
     if (!o->out[0]) return usage_error("--out DIR is required");
     if (o->samples < 1 || o->samples > 100000) return usage_error("--samples must be in 1..100000");
     if (o->train_n < 0 || o->test_n < 0) return usage_error("--train-subset / --test-subset must be >= 0");
-    if (o->temps < 1 || o->moves < 0) return usage_error("--temps must be >= 1 and --moves >= 0");
+    /* Each temperature costs --samples x (--moves + 1) passes over the training subset, per gamma. */
+    if (o->temps < 1 || o->temps > 1000) return usage_error("--temps must be in 1..1000");
+    if (o->moves < 0 || o->moves > 1000) return usage_error("--moves must be in 0..1000");
+    if (o->threads < 0 || o->threads > ENT_MAX_THREADS) return usage_error("--threads must be in 0..1024 (ENT_MAX_THREADS)");
     if (!(o->rho > 0 && o->rho <= 1)) return usage_error("--rho must be in (0, 1]");
     if (!spec_sigma->given) {
         const double *d = o->noise ? sigma_add : sigma_mul;

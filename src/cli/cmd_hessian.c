@@ -489,7 +489,8 @@ int ent_cmd_hessian(int argc, char **argv) {
     if (!o.ckpt[0]) return usage_error("--checkpoint FILE is required");
     if (!o.out[0]) return usage_error("--out DIR is required");
     if (o.samples < 1) return usage_error("--samples must be >= 1");
-    if (o.batch < 1) return usage_error("--batch must be >= 1");
+    if (o.batch < 1 || o.batch > ENT_MAX_BATCH) return usage_error("--batch must be in 1..65536 (ENT_MAX_BATCH)");
+    if (o.threads < 0 || o.threads > ENT_MAX_THREADS) return usage_error("--threads must be in 0..1024 (ENT_MAX_THREADS)");
     if (o.top < 1 || o.top > 1000) return usage_error("--top must be in 1..1000");
     if (o.steps < 0 || o.steps > 5000) return usage_error("--steps must be in 0..5000");
     if (o.probes == 0) o.probes = o.method == HUTCHINSON ? 100 : 4;

@@ -225,14 +225,34 @@ static int model_from_file(ent_train_config *c) {
     return 0;
 }
 
-/* --resume DIR: the recorded command line, then the new one on top. */
-static int resume_argv(const char *dir, int argc, char **argv, int *out_argc, char ***out_argv) {
+/* Whether the option spec entry a is set anywhere in argv. */
+static int sets_option(const ent_arg *spec, int n, int argc, char **argv, const ent_arg *a) {
+    for (int i = 0; i < argc;) {
+        const ent_arg *w;
+        int k = ent_args_option_at(spec, n, argc, argv, i, &w);
+        if (w == a) return 1;
+        i += k;
+    }
+    return 0;
+}
+
+/* --resume DIR: the recorded command line, then the new one on top. An
+ * option given again replaces its recorded occurrences, so config.json's
+ * argv does not grow with every resume. */
+static int resume_argv(const char *dir, const ent_arg *spec, int n_spec, int argc, char **argv, int *out_argc,
+                       char ***out_argv) {
     char path[600];
     snprintf(path, sizeof path, "%s/config.json", dir);
     char *text = NULL;
     size_t len = 0;
     ent_jv root;
-    if (ent_read_file(path, &text, &len) != ENT_OK || ent_jv_parse(&root, text, len) != ENT_OK) {
+    ent_status s = ent_read_file(path, &text, &len);
+    if (s == ENT_ENOENT) {
+        fprintf(stderr, "entropic train: --resume %s: no %s: the run stopped before it recorded its settings; "
+                "start it again (the same command with --force instead of --resume)\n", dir, path);
+        return 2;
+    }
+    if (s != ENT_OK || ent_jv_parse(&root, text, len) != ENT_OK) {
         fprintf(stderr, "entropic train: --resume %s: %s\n", dir, ent_last_error());
         free(text);
         return 2;
@@ -244,12 +264,33 @@ static int resume_argv(const char *dir, int argc, char **argv, int *out_argc, ch
         ent_jv_free(&root);
         return 2;
     }
-    char **all = calloc((size_t)(av->n + argc + 2), sizeof *all);
-    int n = 0;
+    char **rec = calloc((size_t)av->n + 1, sizeof *rec), **all = calloc((size_t)(av->n + argc + 2), sizeof *all);
+    int n = 0, nr = 0;
+    if (!rec || !all) {
+        fprintf(stderr, "entropic train: --resume %s: out of memory\n", dir);
+        free(rec), free(all), ent_jv_free(&root);
+        return 2;
+    }
     for (int64_t i = 0; i < av->n; i++)
-        if (av->items[i].type == ENT_JSON_STRING) all[n++] = strdup(av->items[i].str);
+        if (av->items[i].type == ENT_JSON_STRING) rec[nr++] = av->items[i].str;
+    for (int i = 0; i < nr;) {
+        const ent_arg *a;
+        int k = ent_args_option_at(spec, n_spec, nr, rec, i, &a);
+        for (int j = 0; j < k; j++)
+            if (!a || !sets_option(spec, n_spec, argc, argv, a)) all[n++] = strdup(rec[i + j]);
+        i += k;
+    }
+    free(rec);
     for (int i = 0; i < argc; i++) all[n++] = strdup(argv[i]);
     ent_jv_free(&root);
+    int lost = 0;
+    for (int i = 0; i < n; i++) lost |= !all[i];
+    if (lost) {
+        for (int i = 0; i < n; i++) free(all[i]);
+        free(all);
+        fprintf(stderr, "entropic train: --resume %s: out of memory\n", dir);
+        return 2;
+    }
     *out_argc = n;
     *out_argv = all;
     return 0;
@@ -349,14 +390,15 @@ int ent_cmd_train(int argc, char **argv) {
     for (int i = 0; i < argc; i++) help |= strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0;
     const char *resume = ent_args_peek(argc, argv, "resume");
     char **own = calloc((size_t)argc + 1, sizeof *own);
+    if (!own) return ent_cli_status(ent_fail(ENT_ENOMEM, "out of memory"), "train");
     int own_n = without_resume(argc, argv, own), all_n = own_n, rc;
     char **all = own;
-    if (resume && !help && (rc = resume_argv(resume, own_n, own, &all_n, &all)) != 0) {
+    ent_arg spec[N_TRAIN_ARGS];
+    int n = train_spec(spec, &c, &x);
+    if (resume && !help && (rc = resume_argv(resume, spec, n, own_n, own, &all_n, &all)) != 0) {
         free(own);
         return rc;
     }
-    ent_arg spec[N_TRAIN_ARGS];
-    int n = train_spec(spec, &c, &x);
     if ((rc = resolve_defaults(&c, &x, all_n, all)) == 0) {
         if (help) {
             train_help(spec, n, c.optim.kind);

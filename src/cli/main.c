@@ -9,7 +9,9 @@
 
 int ent_cli_status(ent_status s, const char *cmd) {
     if (s == ENT_OK) return 0;
-    fprintf(stderr, "entropic %s: error: %s\n", cmd, ent_last_error());
+    /* Out of memory says so, whatever the message names (the buffers, the replicas...). */
+    const int say_oom = s == ENT_ENOMEM && !strstr(ent_last_error(), "out of memory");
+    fprintf(stderr, "entropic %s: error: %s%s\n", cmd, say_oom ? "out of memory: " : "", ent_last_error());
     return s == ENT_EDIVERGED ? 1 : 2;
 }
 

@@ -26,7 +26,26 @@
 typedef struct {
     gzFile gz;
     const char *path;
+    int64_t size; /* of the file on disk (compressed, for gzip) */
 } idx_file;
+
+/* Deflate expands at most 1032:1, so a gzip file's size bounds what it can
+ * hold; a raw file must hold it all. Checked before the data set is
+ * allocated: two 24-byte files promising 10^8 images would otherwise
+ * commit 400 MB first. */
+#define GZIP_MAX_RATIO 1032
+
+static ent_status check_promise(const idx_file *f, int64_t header, int64_t bytes, const char *what) {
+    const int raw = gzdirect(f->gz);
+    const double room = raw ? (double)(f->size - header) : (double)f->size * GZIP_MAX_RATIO;
+    if ((double)bytes <= room) return ENT_OK;
+    if (raw)
+        return ent_fail(ENT_EFORMAT, "%s: truncated: header promises %lld %s bytes, file has only %lld", f->path,
+                        (long long)bytes, what, (long long)(f->size > header ? f->size - header : 0));
+    return ent_fail(ENT_EFORMAT, "%s: truncated: header promises %lld %s bytes, more than a gzip file of %lld bytes "
+                    "can hold (deflate expands at most %d:1)", f->path, (long long)bytes, what, (long long)f->size,
+                    GZIP_MAX_RATIO);
+}
 
 static ent_status idx_open(idx_file *f, const char *path) {
     struct stat st;
@@ -39,6 +58,9 @@ static ent_status idx_open(idx_file *f, const char *path) {
     }
     if (S_ISDIR(st.st_mode))
         return ent_fail(ENT_EIO, "%s: is a directory", path);
+    if (!S_ISREG(st.st_mode)) /* a FIFO would block, a device never end */
+        return ent_fail(ENT_EIO, "%s: not a regular file", path);
+    f->size = (int64_t)st.st_size;
     f->gz = gzopen(path, "rb");
     if (!f->gz) {
         int e = errno;
@@ -146,6 +168,8 @@ ent_status ent_idx_load(ent_dataset **out, const char *images_path,
     }
 
     int64_t n = idims[0], h = idims[1], w = idims[2], pix = n * h * w;
+    if ((s = check_promise(&fl, 8, n, "label")) != ENT_OK) goto done;
+    if ((s = check_promise(&fi, 16, pix, "pixel")) != ENT_OK) goto done;
     d = calloc(1, sizeof *d);
     if (!d) goto nomem;
     d->n = n, d->c = 1, d->h = h, d->w = w;

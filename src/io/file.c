@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/fault.h"
 #include "entropic.h"
 
 /* fsync the directory holding path, so the rename itself is durable.
@@ -41,6 +42,18 @@ static int fsync_parent_dir(const char *path) {
     return err;
 }
 
+/* 0, or the errno of a failed write. */
+static int write_all(int fd, const char *p, size_t left) {
+    while (left > 0) {
+        ssize_t w = write(fd, p, left);
+        if (w < 0 && errno == EINTR) continue;
+        if (w < 0) return errno;
+        p += w;
+        left -= (size_t)w;
+    }
+    return 0;
+}
+
 ent_status ent_write_file_atomic(const char *path, const void *data,
                                  size_t len) {
     if (!path || !*path || (!data && len))
@@ -59,21 +72,16 @@ ent_status ent_write_file_atomic(const char *path, const void *data,
         free(tmp);
         return s;
     }
-    const char *p = data;
-    size_t left = len;
+    ENT_FAULT_POINT("write:open");
+    /* In two halves where the fault build can stop between them, as a kill
+     * in the middle of a long write would. */
+    const size_t half = ent_fault_point ? len / 2 : len;
     const char *what = NULL;
-    int e = 0;
-    while (left > 0) {
-        ssize_t w = write(fd, p, left);
-        if (w < 0) {
-            if (errno == EINTR) continue;
-            e = errno;
-            what = "write";
-            break;
-        }
-        p += w;
-        left -= (size_t)w;
-    }
+    int e = write_all(fd, data, half);
+    if (!e) ENT_FAULT_POINT("write:half");
+    if (!e) e = write_all(fd, (const char *)data + half, len - half);
+    if (e) what = "write";
+    if (!what) ENT_FAULT_POINT("write:written");
     if (!what && fsync(fd) != 0) {
         e = errno;
         what = "fsync";
@@ -94,8 +102,9 @@ ent_status ent_write_file_atomic(const char *path, const void *data,
         return s;
     }
     free(tmp);
+    ENT_FAULT_POINT("write:renamed");
     e = fsync_parent_dir(path);
-    if (e) return ent_fail(ENT_EIO, "%s: fsync of directory failed: %s", path,
+    if (e) return ent_fail(e == ENOMEM ? ENT_ENOMEM : ENT_EIO, "%s: fsync of directory failed: %s", path,
                            strerror(e));
     return ENT_OK;
 }
@@ -112,9 +121,15 @@ ent_status ent_read_file(const char *path, char **data, size_t *len) {
                         strerror(e));
     }
     /* Grow as we read: works for pipes and files that change size. The
-     * buffer keeps one spare byte, set to 0, for callers that want text. */
+     * buffer keeps one spare byte, set to 0, for callers that want text.
+     * A device is no file of ours: /dev/zero would be read until memory
+     * runs out. */
     size_t cap = 1 << 16, n = 0;
     struct stat st;
+    if (fstat(fileno(f), &st) == 0 && (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode) || S_ISDIR(st.st_mode))) {
+        fclose(f);
+        return ent_fail(ENT_EIO, "%s: not a regular file or a pipe", path);
+    }
     if (fstat(fileno(f), &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0)
         cap = (size_t)st.st_size + 1;
     char *buf = malloc(cap);

@@ -5,15 +5,26 @@
  *    "name": {"dtype": "F32"|"I64", "shape": [...], "data_offsets": [b, e]}, ...}
  * padded with spaces so that N is a multiple of 8; then the data buffer.
  * Offsets are relative to the data buffer. The writer lays tensors out
- * contiguously in the order given (what Python's safetensors demands); the
- * reader accepts any order, tolerates overlap and holes, but never an
- * offset outside the buffer; a repeated tensor name is not rejected (the
- * first one wins in lookups). Only F32 and I64 are accepted. Values are
- * stored little-endian whatever the host. */
+ * contiguously in the order given (what Python's safetensors demands). The
+ * reader holds files to the reference implementation's rules: the tensors,
+ * in any order in the header, tile the data buffer exactly (no gap, no
+ * overlap, no trailing bytes), and no name appears twice (Python's json
+ * keeps the last of two, a first-match lookup the first: the same file
+ * would mean different weights to different tools). Only F32 and I64 are
+ * accepted. Values are stored little-endian whatever the host.
+ *
+ * Files come from anyone, so the reader spends nothing on what it has not
+ * checked: only a regular file is read (a FIFO would block, /dev/zero never
+ * ends), its 8-byte header length is checked against the file's size before
+ * the rest is read, and the one buffer is the file's size. */
+#include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "entropic.h"
 
@@ -323,6 +334,95 @@ static ent_status parse_entry(ent_st_file *f, const char *name,
     return ENT_OK;
 }
 
+/* All of n bytes at offset off, or an errno (EIO for a file that shrank). */
+static int read_all(int fd, char *buf, size_t n, off_t off) {
+    while (n > 0) {
+        ssize_t r = pread(fd, buf, n, off);
+        if (r < 0 && errno == EINTR) continue;
+        if (r < 0) return errno;
+        if (r == 0) return EIO;
+        buf += r, n -= (size_t)r, off += r;
+    }
+    return 0;
+}
+
+/* f->raw <- the whole file, once its header length fits the file. */
+static ent_status read_checked(ent_st_file *f) {
+    const char *path = f->path;
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC); /* a FIFO must not block the open */
+    if (fd < 0) {
+        int e = errno;
+        return ent_fail(e == ENOENT ? ENT_ENOENT : ENT_EIO, "%s: %s", path, strerror(e));
+    }
+    struct stat st;
+    ent_status s = ENT_OK;
+    unsigned char len8[8];
+    int e = 0;
+    if (fstat(fd, &st) != 0) {
+        s = ent_fail(ENT_EIO, "%s: %s", path, strerror(errno));
+    } else if (!S_ISREG(st.st_mode)) {
+        s = ent_fail(ENT_EFORMAT, "%s: not a regular file (a safetensors file is read only from one)", path);
+    } else if (st.st_size < 8) {
+        s = ent_fail(ENT_EFORMAT, "%s: file is %lld bytes, too short for a safetensors header (8 bytes at least)",
+                     path, (long long)st.st_size);
+    } else if ((e = read_all(fd, (char *)len8, 8, 0)) != 0) {
+        s = ent_fail(ENT_EIO, "%s: read failed: %s", path, strerror(e));
+    } else if (get_le64(len8) > ST_MAX_HEADER || get_le64(len8) > (uint64_t)st.st_size - 8) {
+        s = ent_fail(ENT_EFORMAT, "%s: header length %llu exceeds the file (%lld bytes) or the 100 MB limit", path,
+                     (unsigned long long)get_le64(len8), (long long)st.st_size);
+    } else if ((uint64_t)st.st_size >= SIZE_MAX || !(f->raw = malloc((size_t)st.st_size + 1))) {
+        s = ent_fail(ENT_ENOMEM, "%s: out of memory (%lld bytes)", path, (long long)st.st_size);
+    } else if ((e = read_all(fd, f->raw, (size_t)st.st_size, 0)) != 0) {
+        s = ent_fail(ENT_EIO, "%s: read failed: %s", path, e == EIO ? "the file shrank while read" : strerror(e));
+    } else {
+        f->raw_len = (size_t)st.st_size;
+    }
+    close(fd);
+    return s;
+}
+
+static int by_name(const void *a, const void *b) {
+    return strcmp(((const st_entry *)a)->name, ((const st_entry *)b)->name);
+}
+
+static int by_offsets(const void *a, const void *b) {
+    const st_entry *x = a, *y = b;
+    if (x->begin != y->begin) return x->begin < y->begin ? -1 : 1;
+    return x->end < y->end ? -1 : x->end > y->end;
+}
+
+/* Names unique; the tensors, sorted by offset, tile the data buffer
+ * exactly (sorting keeps this O(n log n) for headers of many tensors). */
+static ent_status check_layout(const ent_st_file *f) {
+    if (f->n == 0) {
+        if (f->data_len)
+            return ent_fail(ENT_EFORMAT, "%s: %zu bytes of data but no tensor", f->path, f->data_len);
+        return ENT_OK;
+    }
+    st_entry *e = malloc((size_t)f->n * sizeof *e);
+    if (!e) return ent_fail(ENT_ENOMEM, "%s: out of memory", f->path);
+    memcpy(e, f->t, (size_t)f->n * sizeof *e);
+    ent_status s = ENT_OK;
+    qsort(e, (size_t)f->n, sizeof *e, by_name);
+    for (int i = 1; s == ENT_OK && i < f->n; i++)
+        if (strcmp(e[i].name, e[i - 1].name) == 0)
+            s = ent_fail(ENT_EFORMAT, "%s: tensor '%s' appears twice in the header", f->path, e[i].name);
+    qsort(e, (size_t)f->n, sizeof *e, by_offsets);
+    size_t at = 0;
+    for (int i = 0; s == ENT_OK && i < f->n; i++) {
+        if (e[i].begin != at)
+            s = ent_fail(ENT_EFORMAT, "%s: tensor '%s' starts at byte %zu of the data buffer where the tensors "
+                         "before it end at %zu (%s; safetensors lays tensors out contiguously)", f->path,
+                         e[i].name, e[i].begin, at, e[i].begin > at ? "a gap" : "an overlap");
+        at = e[i].end;
+    }
+    if (s == ENT_OK && at != f->data_len)
+        s = ent_fail(ENT_EFORMAT, "%s: the tensors end at byte %zu of a data buffer of %zu bytes (%zu bytes "
+                     "belong to no tensor)", f->path, at, f->data_len, f->data_len - at);
+    free(e);
+    return s;
+}
+
 ent_status ent_safetensors_read(ent_st_file **out, const char *path) {
     if (!out || !path)
         return ent_fail(ENT_EINVAL, "ent_safetensors_read: NULL argument");
@@ -336,28 +436,12 @@ ent_status ent_safetensors_read(ent_st_file **out, const char *path) {
         free(f);
         return ent_fail(ENT_ENOMEM, "%s: out of memory", path);
     }
-    ent_status s = ent_read_file(path, &f->raw, &f->raw_len);
+    ent_status s = read_checked(f);
     if (s != ENT_OK) {
         ent_st_file_free(f);
         return s;
     }
-    if (f->raw_len < 8) {
-        s = ent_fail(ENT_EFORMAT,
-                     "%s: file is %zu bytes, too short for a safetensors "
-                     "header (8 bytes at least)",
-                     path, f->raw_len);
-        ent_st_file_free(f);
-        return s;
-    }
     uint64_t n = get_le64((const unsigned char *)f->raw);
-    if (n > ST_MAX_HEADER || n > f->raw_len - 8) {
-        s = ent_fail(ENT_EFORMAT,
-                     "%s: header length %llu exceeds the file (%zu bytes) or "
-                     "the 100 MB limit",
-                     path, (unsigned long long)n, f->raw_len);
-        ent_st_file_free(f);
-        return s;
-    }
     f->data = (const unsigned char *)f->raw + 8 + n;
     f->data_len = f->raw_len - 8 - (size_t)n;
     s = ent_jv_parse(&f->header, f->raw + 8, (size_t)n);
@@ -399,11 +483,18 @@ ent_status ent_safetensors_read(ent_st_file **out, const char *path) {
         }
         f->n++;
     }
+    s = check_layout(f);
+    if (s != ENT_OK) {
+        ent_st_file_free(f);
+        return s;
+    }
     *out = f;
     return ENT_OK;
 }
 
 int ent_st_count(const ent_st_file *f) { return f ? f->n : 0; }
+
+const char *ent_st_name(const ent_st_file *f, int i) { return f && i >= 0 && i < f->n ? f->t[i].name : NULL; }
 
 static const st_entry *find(const ent_st_file *f, const char *name) {
     if (!f || !name) return NULL;
@@ -443,7 +534,15 @@ ent_status ent_st_get(const ent_st_file *f, const char *name, float *dst,
                          (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
             memcpy(&dst[i], &u, 4);
         } else {
-            dst[i] = (float)(int64_t)get_le64(p);
+            /* Only what the writer can write back: a value past its range
+             * would let a run train, then fail at its first checkpoint
+             * naming the new file instead of this one. */
+            int64_t v = (int64_t)get_le64(p);
+            if (!(fabs((double)(float)v) < 9.2e18))
+                return ent_fail(ENT_EFORMAT, "%s: tensor '%s': element %lld (%lld) is outside the I64 range "
+                                "entropic reads and writes (|v| < 9.2e18)", f->path, name, (long long)i,
+                                (long long)v);
+            dst[i] = (float)v;
         }
     }
     return ENT_OK;

@@ -115,6 +115,7 @@ int ent_optim_kind_parse(const char *s, ent_optim_kind *out) {
 }
 
 #define REQUIRE ENT_REQUIRE
+_Static_assert(ENT_MAX_L == 100000 && ENT_MAX_REPLICAS == 1024, "the limits' messages name these values");
 
 /* Whether the SGD rule (momentum, dampening, Nesterov) updates the weights:
  * plain SGD, and every outer/base step whose rule is SGD. */
@@ -151,7 +152,7 @@ ent_status ent_optim_params_check(const ent_optim_params *p) {
     ent_status s = ent_optim_params_check_relax(p);
     if (s != ENT_OK) return s;
     if (!esgd) return ENT_OK;
-    REQUIRE(p->L >= 1, "L", (double)p->L, "must be >= 1");
+    REQUIRE(p->L >= 1 && p->L <= ENT_MAX_L, "L", (double)p->L, "must be in 1..100000 (ENT_MAX_L)");
     REQUIRE(p->gamma0 > 0.0 && isfinite(p->gamma0), "gamma0", p->gamma0, "must be > 0 and finite");
     REQUIRE(p->gamma1 >= 0.0 && isfinite(p->gamma1), "gamma1", p->gamma1, "must be >= 0 and finite");
     REQUIRE(p->gamma_max >= 0.0 && isfinite(p->gamma_max), "gamma_max", p->gamma_max,

@@ -97,7 +97,7 @@ void ent_optim_params_relax_defaults(ent_optim_params *p, ent_optim_kind kind) {
 #define REQUIRE ENT_REQUIRE
 
 static ent_status check_scope(const ent_optim_params *p) {
-    REQUIRE(p->L >= 1, "L", (double)p->L, "must be >= 1");
+    REQUIRE(p->L >= 1 && p->L <= ENT_MAX_L, "L", (double)p->L, "must be in 1..100000 (ENT_MAX_L)");
     REQUIRE(p->gamma0 > 0.0 && isfinite(p->gamma0), "gamma0", p->gamma0, "must be > 0 and finite");
     REQUIRE(p->gamma1 >= 0.0 && isfinite(p->gamma1), "gamma1", p->gamma1, "must be >= 0 and finite");
     REQUIRE(p->gamma_max >= 0.0 && isfinite(p->gamma_max), "gamma_max", p->gamma_max,
@@ -106,7 +106,8 @@ static ent_status check_scope(const ent_optim_params *p) {
 }
 
 static ent_status check_coupling(const ent_optim_params *p) {
-    REQUIRE(p->replicas >= 1, "replicas", (double)p->replicas, "must be >= 1");
+    REQUIRE(p->replicas >= 1 && p->replicas <= ENT_MAX_REPLICAS, "replicas", (double)p->replicas,
+            "must be in 1..1024 (ENT_MAX_REPLICAS)");
     REQUIRE(p->coupling >= 0.0 && isfinite(p->coupling), "coupling", p->coupling,
             "must be >= 0 and finite");
     REQUIRE(p->coupling_schedule >= ENT_COUPLING_NONE && p->coupling_schedule <= ENT_COUPLING_COSINE,

@@ -7,6 +7,7 @@
  * replica methods save the centre as the model and every replica under
  * "replica.A." (checkpoint_replicas.c). */
 #include <inttypes.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,7 +21,25 @@ static void shape_str(char *buf, size_t len, int ndim, const int64_t *shape) {
     if (k < len) snprintf(buf + k, len - k, "]");
 }
 
-/* Copy one table of tensors from the file into vec, checking shapes. */
+/* Weights and statistics a run can use: a NaN or an infinity would only
+ * show later, as a normal-looking error rate, a NaN eigenvalue or a
+ * "divergence" after the first step; a running variance or a batch count
+ * below zero is no statistic at all. */
+static ent_status check_values(const char *path, const ent_tensor_info *t, const float *v) {
+    const size_t len = strlen(t->name), tail = strlen("running_var");
+    const int nonneg = t->is_int64 || (len >= tail && strcmp(t->name + len - tail, "running_var") == 0);
+    for (int64_t k = 0; k < t->numel; k++) {
+        if (!isfinite(v[k]))
+            return ent_fail(ENT_EFORMAT, "%s: tensor '%s' holds %g at element %lld (weights and statistics must "
+                            "be finite)", path, t->name, (double)v[k], (long long)k);
+        if (nonneg && v[k] < 0)
+            return ent_fail(ENT_EFORMAT, "%s: tensor '%s' holds %g at element %lld (must be >= 0)", path, t->name,
+                            (double)v[k], (long long)k);
+    }
+    return ENT_OK;
+}
+
+/* Copy one table of tensors from the file into vec, checking shapes and values. */
 static ent_status load_table(const ent_st_file *f, const char *path,
                              const ent_tensor_info *t, int count, float *vec) {
     for (int i = 0; i < count; i++) {
@@ -38,6 +57,7 @@ static ent_status load_table(const ent_st_file *f, const char *path,
                             path, t[i].name, got, want);
         }
         ent_status s = ent_st_get(f, t[i].name, vec + t[i].offset, t[i].numel);
+        if (s == ENT_OK) s = check_values(path, &t[i], vec + t[i].offset);
         if (s != ENT_OK) return s;
     }
     return ENT_OK;
@@ -123,6 +143,7 @@ ent_status ent_checkpoint_save(const char *path, const ent_run_state *r) {
     ent_json net;
     ent_json_init(&net); /* the network itself: the file loads without its preset or file */
     ent_net_write_json(ent_model_net(r->model), &net);
+    if (net.failed) b.failed = 1; /* out of memory: a checkpoint without its network would load only by preset */
     ent_ckb_meta(&b, "entropic.network", net.failed ? "" : net.buf);
     ent_json_free(&net);
     ent_ckb_meta(&b, "dataset", r->cfg->dataset);
@@ -174,7 +195,7 @@ static ent_status resume_single(const ent_st_file *f, const char *path, ent_run_
     for (int j = 0; s == ENT_OK && j < 4; j++) {
         if (r->rank == 0) snprintf(key, sizeof key, "run.%s", STREAM_KEYS[j]);
         else snprintf(key, sizeof key, "rank%d.%s", r->rank, STREAM_KEYS[j]);
-        s = ent_ckb_get_u64(f, path, key, &st[j]);
+        s = j < 2 ? ent_ckb_get_count(f, path, key, ENT_CKPT_MAX_COUNT, &st[j]) : ent_ckb_get_u64(f, path, key, &st[j]);
     }
     int64_t S = 0;
     float *state = ent_netobj_state(r->w[0].obj, &S);
@@ -215,11 +236,13 @@ ent_status ent_checkpoint_resume(const char *path, ent_run_state *r) {
     if (s == ENT_OK) s = ent_checkpoint_read_weights(f, path, r->model, r->theta, r->buffers);
     if (s == ENT_OK) s = r->reps ? ent_checkpoint_resume_replicas(f, path, r) : resume_single(f, path, r);
     uint64_t step = 0, evals = 0;
-    if (s == ENT_OK) s = ent_ckb_get_u64(f, path, "run.step", &step);
-    if (s == ENT_OK) s = ent_ckb_get_u64(f, path, "run.grad_evals", &evals);
+    double wall = 0.0;
+    if (s == ENT_OK) s = ent_ckb_get_count(f, path, "run.step", ENT_CKPT_MAX_COUNT, &step);
+    if (s == ENT_OK) s = ent_ckb_get_count(f, path, "run.grad_evals", ENT_CKPT_MAX_COUNT, &evals);
+    if (s == ENT_OK && ent_st_meta(f, "run.wall_seconds"))
+        s = ent_ckb_get_number(f, path, "run.wall_seconds", 0.0, 1e15, &wall);
     if (s == ENT_OK) {
-        const char *w = ent_st_meta(f, "run.wall_seconds");
-        r->wall_seconds = w ? atof(w) : 0.0;
+        r->wall_seconds = wall;
         r->step = (int64_t)step;
         r->grad_evals = (int64_t)evals;
     }
@@ -230,8 +253,8 @@ ent_status ent_checkpoint_resume(const char *path, ent_run_state *r) {
 int ent_checkpoint_replicas(const char *path) {
     ent_st_file *f = NULL;
     if (ent_safetensors_read(&f, path) != ENT_OK) return 0;
-    const char *v = ent_st_meta(f, "replicas");
-    int y = v ? atoi(v) : 0;
+    uint64_t y = 0; /* 0 when absent or out of range: the resume then reports it */
+    if (!ent_st_meta(f, "replicas") || ent_ckb_get_count(f, path, "replicas", ENT_MAX_REPLICAS, &y) != ENT_OK) y = 0;
     ent_st_file_free(f);
-    return y;
+    return (int)y;
 }

@@ -182,7 +182,7 @@ static ent_status resume_one(const ent_st_file *f, const char *path, ent_run_sta
     }
     for (int j = 0; s == ENT_OK && j < 4; j++) {
         snprintf(key, sizeof key, "replica.%d.%s", a, STREAM[j]);
-        s = ent_ckb_get_u64(f, path, key, &x[j]);
+        s = j < 2 ? ent_ckb_get_count(f, path, key, ENT_CKPT_MAX_COUNT, &x[j]) : ent_ckb_get_u64(f, path, key, &x[j]);
     }
     int64_t S = 0;
     float *state = ent_netobj_state(r->w[i].obj, &S);
@@ -201,7 +201,7 @@ ent_status ent_checkpoint_resume_replicas(const ent_st_file *f, const char *path
     ent_replicas *reps = r->reps;
     const int y = ent_replicas_count(reps);
     uint64_t yy = 0;
-    ent_status s = ent_ckb_get_u64(f, path, "replicas", &yy);
+    ent_status s = ent_ckb_get_count(f, path, "replicas", ENT_MAX_REPLICAS, &yy);
     if (s == ENT_OK && yy != (uint64_t)y)
         return ent_fail(ENT_EUSAGE, "%s: a run of %llu replicas, this one has %d (leave --replicas out to keep "
                         "the checkpoint's)", path, (unsigned long long)yy, y);

@@ -1,7 +1,9 @@
 /* ckpt_builder.c — assembles a checkpoint whose tensor and metadata counts
  * depend on the run (y replicas, K ranks): growable lists, with owned
  * copies of names, values and gathered blocks, freed together. */
+#include <errno.h>
 #include <inttypes.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,11 +59,12 @@ void ent_ckb_meta(ent_ckb *b, const char *key, const char *val) {
         b->failed = 1;
         return;
     }
-    b->vals = realloc(b->vals, (size_t)b->cap_m * sizeof *b->vals);
-    if (!b->vals) {
+    const char **vals = realloc(b->vals, (size_t)b->cap_m * sizeof *b->vals);
+    if (!vals) {
         b->failed = 1;
         return;
     }
+    b->vals = vals;
     b->keys[b->nm] = k;
     b->vals[b->nm++] = v;
 }
@@ -98,12 +101,35 @@ void ent_ckb_free(ent_ckb *b) {
     memset(b, 0, sizeof *b);
 }
 
+/* Digits only: strtoull alone takes "-5" as 2^64 - 5, and " 5" or "+5". */
 ent_status ent_ckb_get_u64(const ent_st_file *f, const char *path, const char *key, uint64_t *v) {
     const char *s = ent_st_meta(f, key);
     char *end = NULL;
     if (!s) return ent_fail(ENT_EFORMAT, "%s: metadata '%s' is missing", path, key);
-    *v = strtoull(s, &end, 10);
-    if (end == s || *end) return ent_fail(ENT_EFORMAT, "%s: metadata '%s' = '%s' is not an integer", path, key, s);
+    errno = 0;
+    *v = s[0] >= '0' && s[0] <= '9' ? strtoull(s, &end, 10) : 0;
+    if (!end || *end || errno == ERANGE)
+        return ent_fail(ENT_EFORMAT, "%s: metadata '%s' = '%.40s' is not an unsigned 64-bit integer", path, key, s);
+    return ENT_OK;
+}
+
+ent_status ent_ckb_get_count(const ent_st_file *f, const char *path, const char *key, uint64_t max, uint64_t *v) {
+    ent_status s = ent_ckb_get_u64(f, path, key, v);
+    if (s == ENT_OK && *v > max)
+        return ent_fail(ENT_EFORMAT, "%s: metadata '%s' = %llu is out of range (0..%llu)", path, key,
+                        (unsigned long long)*v, (unsigned long long)max);
+    return s;
+}
+
+ent_status ent_ckb_get_number(const ent_st_file *f, const char *path, const char *key, double lo, double hi,
+                              double *v) {
+    const char *s = ent_st_meta(f, key);
+    char *end = NULL;
+    if (!s) return ent_fail(ENT_EFORMAT, "%s: metadata '%s' is missing", path, key);
+    *v = strtod(s, &end);
+    if (end == s || *end || !(*v >= lo && *v <= hi))
+        return ent_fail(ENT_EFORMAT, "%s: metadata '%s' = '%.40s' is not a number in [%g, %g]", path, key, s, lo,
+                        hi);
     return ENT_OK;
 }
 
@@ -112,5 +138,10 @@ ent_status ent_ckb_get_vec(const ent_st_file *f, const char *path, const char *n
     int64_t shape[4];
     if (!ent_st_find(f, name, &ndim, shape))
         return ent_fail(ENT_EFORMAT, "%s: tensor '%s' is missing (another optimizer or replica count?)", path, name);
-    return ent_st_get(f, name, dst, n);
+    ent_status s = ent_st_get(f, name, dst, n);
+    for (int64_t k = 0; s == ENT_OK && k < n; k++)
+        if (!isfinite(dst[k]))
+            s = ent_fail(ENT_EFORMAT, "%s: tensor '%s' holds %g at element %lld (optimizer and replica state must "
+                         "be finite)", path, name, (double)dst[k], (long long)k);
+    return s;
 }

@@ -30,8 +30,10 @@ int ent_train_config_is_text(const ent_train_config *c) {
 }
 
 ent_status ent_train_config_check(const ent_train_config *c) {
-    if (!(c->epochs > 0 && c->epochs <= 1e6)) BAD("--epochs must be in (0, 1e6], got %g", c->epochs);
-    if (c->batch < 1 || c->batch > 65536) BAD("--batch-size must be in 1..65536, got %lld", (long long)c->batch);
+    if (!(c->epochs > 0 && c->epochs <= ENT_MAX_EPOCHS))
+        BAD("--epochs must be in (0, %g], got %g", ENT_MAX_EPOCHS, c->epochs);
+    if (c->batch < 1 || c->batch > ENT_MAX_BATCH)
+        BAD("--batch-size must be in 1..%d, got %lld", ENT_MAX_BATCH, (long long)c->batch);
     if (!(c->eval_every > 0)) BAD("--eval-every must be > 0 effective epochs, got %g", c->eval_every);
     if (!(c->lr_factor > 0 && isfinite(c->lr_factor))) BAD("--lr-factor must be > 0, got %g", c->lr_factor);
     if (!(c->warmup_epochs >= 0 && c->warmup_epochs < c->epochs))
@@ -39,7 +41,8 @@ ent_status ent_train_config_check(const ent_train_config *c) {
     for (int i = 0; i < c->n_milestones; i++)
         if (!(c->lr_milestones[i] > 0) || (i && c->lr_milestones[i] <= c->lr_milestones[i - 1]))
             BAD("--lr-milestones must be positive and increasing (at %g)", c->lr_milestones[i]);
-    if (c->threads < 0 || c->threads > 1024) BAD("--threads must be in 0..1024, got %d", c->threads);
+    if (c->threads < 0 || c->threads > ENT_MAX_THREADS)
+        BAD("--threads must be in 0..%d, got %d", ENT_MAX_THREADS, c->threads);
     float d = c->model_opts.dropout, di = c->model_opts.input_dropout;
     if (d >= 1.0f || d != d) BAD("--dropout must be in [0, 1), got %g", d);
     if (di >= 1.0f || di != di) BAD("--input-dropout must be in [0, 1), got %g", di);
@@ -60,7 +63,8 @@ ent_status ent_train_config_check(const ent_train_config *c) {
         BAD("--dataset %s has its own validation split and takes no --val-split, --augment or --preprocess",
             c->dataset);
     if (!c->out_dir[0]) BAD("--out must name a run directory");
-    if (c->optim.replicas < 0) BAD("--replicas must be >= 1, got %d", c->optim.replicas);
+    if (c->optim.replicas < 0 || c->optim.replicas > ENT_MAX_REPLICAS)
+        BAD("--replicas must be in 1..%d, got %d", ENT_MAX_REPLICAS, c->optim.replicas);
     ent_optim_params o = c->optim;
     if (o.replicas == 0) o.replicas = 1; /* 0: the run's default, resolved when it starts */
     return ent_optim_params_check(&o);

@@ -5,6 +5,7 @@
  * same evaluation points, so the collectives inside (replica centres,
  * data-parallel gradients, evaluation, checkpoint gathers) line up. Rank 0
  * alone writes the run directory and prints. */
+#include <dirent.h>
 #include <errno.h>
 #include <omp.h>
 #include <math.h>
@@ -14,6 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/fault.h"
 #include "train/train_internal.h"
 #include "train/train_run.h"
 
@@ -68,7 +70,9 @@ ent_status ent_run_make_dir(const char *path) {
 /* The end of a divergence message: where the last good checkpoint is, or
  * that there is none yet (the run diverged before its first evaluation). */
 static const char *kept_checkpoint(const ent_run *R, char *buf, size_t cap) {
-    if (access(R->ckpt_path, F_OK) == 0)
+    /* What this run wrote or resumed from, not whatever file is there (a
+     * --force start over an old run; another rank's file system). */
+    if (R->have_ckpt)
         snprintf(buf, cap, "the last good checkpoint is kept in %s", R->ckpt_path);
     else
         snprintf(buf, cap, "no checkpoint had been written yet (the run diverged before its first "
@@ -187,6 +191,13 @@ static ent_status evaluate_replicas(ent_run *R, eval_row *e, double sums[2]) {
     return s;
 }
 
+static ent_status save_config(ent_run *R) {
+    char cfg_path[600];
+    snprintf(cfg_path, sizeof cfg_path, "%s/config.json", R->r.cfg->out_dir);
+    R->config_pending = 0;
+    return ent_train_config_save(R->r.cfg, &R->r.model_opts, R->val_idx, cfg_path);
+}
+
 static ent_status evaluate(ent_run *R, double lr) {
     ent_run_state *r = &R->r;
     eval_row e = {.lr = lr, .val_loss = NAN, .val_err = NAN};
@@ -212,6 +223,8 @@ static ent_status evaluate(ent_run *R, double lr) {
                         kept_checkpoint(R, kept, sizeof kept));
     if (r->rank == 0) s = metrics_append(R, &e);
     if (s == ENT_OK) s = ent_checkpoint_save(R->ckpt_path, r);
+    if (s == ENT_OK) R->have_ckpt = 1;
+    if (s == ENT_OK && r->rank == 0 && R->config_pending) s = save_config(R);
     const ent_eval_point at = {effective_epoch(R, r->step), r->step, e.test_loss, e.test_err, e.val_loss, e.val_err};
     if (s == ENT_OK && r->rank == 0) s = ent_keep_after_eval(R, &at);
     if (r->cfg->progress) {
@@ -262,6 +275,7 @@ static ent_status loop(ent_run *R) {
             s = evaluate(R, lr);
             if (s != ENT_OK) return s;
         }
+        ENT_FAULT_POINT("step");
     }
     return ENT_OK;
 }
@@ -277,6 +291,23 @@ static ent_status init_from(ent_run *R) {
     return s;
 }
 
+/* A kill during an atomic write leaves NAME.tmp beside NAME; the next
+ * write would replace it, but until then it only takes space. */
+static void remove_stale_temps(const char *dir) {
+    DIR *d = opendir(dir);
+    if (!d) return;
+    for (struct dirent *e; (e = readdir(d)) != NULL;) {
+        static const char *const ours[] = {".safetensors.tmp", ".json.tmp", ".csv.tmp"};
+        size_t n = strlen(e->d_name), k = 0;
+        while (k < 3 && (n < strlen(ours[k]) || strcmp(e->d_name + n - strlen(ours[k]), ours[k]) != 0)) k++;
+        if (k == 3) continue;
+        char path[1200];
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        unlink(path);
+    }
+    closedir(d);
+}
+
 static ent_status start_in(ent_run *R) {
     const ent_train_config *c = R->r.cfg;
     ent_run_state *r = &R->r;
@@ -284,8 +315,14 @@ static ent_status start_in(ent_run *R) {
     if (s != ENT_OK) return s;
     snprintf(R->ckpt_path, sizeof R->ckpt_path, "%s/checkpoint.safetensors", c->out_dir);
     snprintf(R->metrics_path, sizeof R->metrics_path, "%s/metrics.csv", c->out_dir);
+    if (r->rank == 0) remove_stale_temps(c->out_dir);
+    if (c->resume && access(R->ckpt_path, F_OK) != 0 && errno == ENOENT)
+        return ent_fail(ENT_ENOENT, "%s: no checkpoint to resume from: the run stopped before its first evaluation "
+                        "wrote one; start it again (the same command with --force instead of --resume)",
+                        R->ckpt_path);
     if (c->resume) s = ent_checkpoint_resume(R->ckpt_path, r);
     else if (c->init_from[0]) s = init_from(R);
+    R->have_ckpt = c->resume && s == ENT_OK;
     if (s == ENT_OK && r->reps) { /* the centre: a fresh mean, or the checkpoint's explicit one */
         s = c->resume ? ent_replicas_sync(r->reps) : ent_replicas_start(r->reps);
         if (s == ENT_OK) s = ent_replica_average_buffers(r);
@@ -294,7 +331,11 @@ static ent_status start_in(ent_run *R) {
     char cfg_path[600];
     snprintf(cfg_path, sizeof cfg_path, "%s/config.json", c->out_dir);
     if (c->resume) s = ent_keep_check_split(R, cfg_path);
-    if (s == ENT_OK) s = ent_train_config_save(c, &r->model_opts, R->val_idx, cfg_path);
+    /* A resumed run's settings replace config.json's with its first
+     * checkpoint, so a session that diverges (--resume --lr 1e6) leaves
+     * the settings of the checkpoint it left behind. */
+    if (s == ENT_OK && c->resume) R->config_pending = 1;
+    else if (s == ENT_OK) s = ent_train_config_save(c, &r->model_opts, R->val_idx, cfg_path);
     if (s == ENT_OK) s = metrics_prepare(R);
     if (s == ENT_OK && c->resume) s = ent_keep_resume(R);
     return s;

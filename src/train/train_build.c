@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "train/train_internal.h"
 #include "train/train_run.h"
@@ -94,12 +95,30 @@ static ent_status build_single(ent_run *R) {
     return s;
 }
 
+/* The replicas of this process must fit in its machine's memory: known
+ * from the first one (its workspace, weights, buffers and about four
+ * vectors of optimizer state), refused before the others are built. */
+static ent_status replicas_fit(const ent_run *R) {
+    const ent_run_state *r = &R->r;
+    const ent_model *m = r->w[0].model;
+    const double one = (double)ent_model_workspace_bytes(m, 1) +
+                       4.0 * (5.0 * (double)ent_model_n_param(m) + (double)ent_model_n_buffer(m));
+    const double need = one * r->n_workers;
+    const double have = (double)sysconf(_SC_PHYS_PAGES) * (double)sysconf(_SC_PAGESIZE);
+    if (have > 0 && need > have)
+        return ent_fail(ENT_EUSAGE, "--replicas %d: %d replicas in this process need about %.3g GB (%.3g MB each), "
+                        "more than this machine's %.3g GB of memory", R->r.cfg->optim.replicas, r->n_workers,
+                        need / 1e9, one / 1e6, have / 1e9);
+    return ENT_OK;
+}
+
 static ent_status build_replicas(ent_run *R) {
     const ent_train_config *c = R->r.cfg;
     ent_run_state *r = &R->r;
     const int y = c->optim.replicas, first = r->rank * r->n_workers;
-    ent_status s = ENT_OK;
-    for (int i = 0; s == ENT_OK && i < r->n_workers; i++) s = build_worker(R, i, ent_replica_seed(c->seed, first + i));
+    ent_status s = build_worker(R, 0, ent_replica_seed(c->seed, first));
+    if (s == ENT_OK) s = replicas_fit(R);
+    for (int i = 1; s == ENT_OK && i < r->n_workers; i++) s = build_worker(R, i, ent_replica_seed(c->seed, first + i));
     if (s != ENT_OK) return s;
     int64_t P = ent_model_n_param(r->w[0].model), B = ent_model_n_buffer(r->w[0].model);
     s = ent_replicas_new(&r->reps, &c->optim, P, r->n_workers, first, c->seed, c->epochs);
@@ -144,7 +163,14 @@ ent_status ent_train_build(ent_run *R) {
     r->dropout_rng = ent_netobj_dropout_rng(r->w[0].obj);
     R->steps_per_epoch = R->text ? (R->text->c.train->n / c->batch - 1) / R->text->steps
                                  : ent_batches_per_epoch(R->train->n, c->batch);
-    R->total_steps = (int64_t)llround(c->epochs * (double)R->steps_per_epoch / R->batches_per_step);
+    /* An update larger than the whole budget would still be made once
+     * (--L 100 on 10 batches: 10 effective epochs for a budget of 1). */
+    const double budget = c->epochs * (double)R->steps_per_epoch;
+    if ((double)R->batches_per_step > budget * (1 + 1e-9))
+        return ent_fail(ENT_EUSAGE, "one update uses %d mini-batches (--L and the ranks), more than the budget of "
+                        "--epochs %g x %lld batches per epoch = %.4g; raise --epochs or lower --L", R->batches_per_step,
+                        c->epochs, (long long)R->steps_per_epoch, budget);
+    R->total_steps = (int64_t)llround(budget / R->batches_per_step);
     if (R->total_steps < 1) R->total_steps = 1;
     if (R->text && r->ranks > 1 && !replica)
         return ent_fail(ENT_EUSAGE, "sequence models train in one process, or as replicas under mpirun (one "

@@ -75,7 +75,15 @@ ent_status ent_ckb_write(ent_ckb *b, const char *path);
 void ent_ckb_free(ent_ckb *b);
 /* A metadata integer of an open checkpoint (ENT_EFORMAT naming it if absent). */
 ent_status ent_ckb_get_u64(const ent_st_file *f, const char *path, const char *key, uint64_t *v);
-/* A 1-D vector of an open checkpoint, length checked. */
+/* The same, at most max (a counter of the run state: step, epoch, position). */
+ent_status ent_ckb_get_count(const ent_st_file *f, const char *path, const char *key, uint64_t max, uint64_t *v);
+/* A metadata number in [lo, hi] (ENT_EFORMAT naming file and key otherwise). */
+ent_status ent_ckb_get_number(const ent_st_file *f, const char *path, const char *key, double lo, double hi,
+                              double *v);
+/* Counters in a checkpoint stay below 2^53: exact as doubles, far past any
+ * run (285 years at 10^6 steps a second), and epoch + 1 cannot overflow. */
+#define ENT_CKPT_MAX_COUNT ((uint64_t)1 << 53)
+/* A 1-D vector of an open checkpoint, length checked, values finite. */
 ent_status ent_ckb_get_vec(const ent_st_file *f, const char *path, const char *name, float *dst, int64_t n);
 
 /* Collective (every rank gathers to rank 0, which writes). */

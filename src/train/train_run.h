@@ -44,6 +44,8 @@ typedef struct {
     double interval_loss;      /* sum of step losses since the last evaluation */
     int64_t interval_steps;
     int tty;
+    int have_ckpt;             /* a checkpoint of this run is on disk (resumed from, or written) */
+    int config_pending;        /* resumed: config.json is rewritten with the first checkpoint */
     /* The last evaluation, and the one of the lowest validation error
      * (first of equals); n_evals = 0 / has_best = 0 until there is one. */
     ent_eval_point last, best;
