@@ -46,6 +46,10 @@ void ent_test_put_be32(FILE *f, uint32_t v);
  * bytes and closes both. 0 (a failed check, nothing left open) if either
  * cannot be created. */
 int ent_test_idx_create(const char *dir, const char *split, int n, FILE **images, FILE **labels);
+/* n MNIST-shaped images of each split in dir (train, t10k; class k a
+ * bright band at rows 2k .. 2k+4 over noise), learnable in a few steps;
+ * returns dir. */
+const char *ent_test_mnist_like(const char *dir, int n);
 /* Whether MPI tests can run (an MPI build and mpirun on PATH); prints why
  * they are skipped when not. */
 int ent_test_have_mpi(void);

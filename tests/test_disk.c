@@ -13,21 +13,6 @@
 
 static char out[65536];
 
-static const char *make_data(const char *dir, int n) {
-    const char *split[2] = {"train", "t10k"};
-    for (int s = 0; s < 2; s++) {
-        FILE *fi, *fl;
-        if (!ent_test_idx_create(dir, split[s], n, &fi, &fl)) return dir;
-        for (int i = 0; i < n; i++) {
-            const int k = (i * 7 + s) % 10;
-            for (int px = 0; px < 784; px++) fputc(px / 28 >= 2 * k && px / 28 < 2 * k + 5 ? 220 : (px * 31 + i) % 40, fi);
-            fputc(k, fl);
-        }
-        fclose(fi), fclose(fl);
-    }
-    return dir;
-}
-
 /* A tmpfs of `size` at mnt; 0 (and why, printed) where it cannot be had. */
 static int mount_small(const char *mnt, const char *size) {
     if (geteuid() != 0) {
@@ -73,7 +58,7 @@ static int same_bytes_of_tensors(const char *a, const char *b) {
 ENT_TEST(disk_full_and_read_only) {
     const char *t = ent_test_tmpdir(), *cli = ent_test_cli();
     char d[600], mnt[600], run[700], ck[800], ref[700], args[1024];
-    snprintf(d, sizeof d, "%s", make_data(t, 100));
+    snprintf(d, sizeof d, "%s", ent_test_mnist_like(t, 100));
     snprintf(mnt, sizeof mnt, "%s/mnt", t);
     snprintf(run, sizeof run, "%s/r", mnt);
     snprintf(ck, sizeof ck, "%s/checkpoint.safetensors", run);

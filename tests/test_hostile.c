@@ -187,18 +187,7 @@ static const char *make_data(const char *dir, int n) {
                                "\"kind\": \"relu\"}, {\"name\": \"fc2\", \"kind\": \"dense\", \"out_features\": 10}]}";
     put_file(net, text, strlen(text));
     snprintf(COMMON, sizeof COMMON, "--model-file %s --dataset mnist --batch-size 50 --threads 1 --quiet", net);
-    const char *split[2] = {"train", "t10k"};
-    for (int s = 0; s < 2; s++) {
-        FILE *fi, *fl;
-        if (!ent_test_idx_create(dir, split[s], n, &fi, &fl)) return dir;
-        for (int i = 0; i < n; i++) {
-            const int k = (i * 7 + s) % 10;
-            for (int px = 0; px < 784; px++) fputc(px / 28 >= 2 * k && px / 28 < 2 * k + 5 ? 220 : (px * 31 + i) % 40, fi);
-            fputc(k, fl);
-        }
-        fclose(fi), fclose(fl);
-    }
-    return dir;
+    return ent_test_mnist_like(dir, n);
 }
 
 /* The byte offset in the file of element k of tensor `name`, or -1. */

@@ -17,21 +17,6 @@
 
 static char out[65536];
 
-static const char *make_data(const char *dir, int n) {
-    const char *split[2] = {"train", "t10k"};
-    for (int s = 0; s < 2; s++) {
-        FILE *fi, *fl;
-        if (!ent_test_idx_create(dir, split[s], n, &fi, &fl)) return dir;
-        for (int i = 0; i < n; i++) {
-            const int k = (i * 7 + s) % 10;
-            for (int px = 0; px < 784; px++) fputc(px / 28 >= 2 * k && px / 28 < 2 * k + 5 ? 220 : (px * 31 + i) % 40, fi);
-            fputc(k, fl);
-        }
-        fclose(fi), fclose(fl);
-    }
-    return dir;
-}
-
 static char *slurp(const char *path) {
     char *t = NULL;
     size_t n = 0;
@@ -148,7 +133,7 @@ ENT_TEST(kill9_sgd) {
     const char *t = ent_test_tmpdir();
     char args[1024];
     snprintf(args, sizeof args, "--model tiny-mnistfc --dataset mnist --data-dir %s --epochs 3 --eval-every 0.5 "
-             "--batch-size 25 --optimizer sgd --lr 0.05 --momentum 0.9 --threads 1 --quiet", make_data(t, 100));
+             "--batch-size 25 --optimizer sgd --lr 0.05 --momentum 0.9 --threads 1 --quiet", ent_test_mnist_like(t, 100));
     static const char *const points[] = {"write:half:1", "write:open:3", "write:half:3", "write:written:4",
                                          "write:renamed:4", "write:half:6", "step:5", "step:11"};
     if (!getenv("ENT_KILL_SWEEP")) {
@@ -169,7 +154,7 @@ ENT_TEST(kill9_sgd) {
 
 ENT_TEST(kill9_esgd_and_replicas) {
     char d[600], args[1024];
-    snprintf(d, sizeof d, "%s", make_data(ent_test_tmpdir(), 100)); /* the next tmpdir reuses the buffer */
+    snprintf(d, sizeof d, "%s", ent_test_mnist_like(ent_test_tmpdir(), 100)); /* the next tmpdir reuses the buffer */
     snprintf(args, sizeof args, "--model tiny-mnistfc --dataset mnist --data-dir %s --epochs 4 --eval-every 1 "
              "--batch-size 25 --optimizer entropy-sgd --L 2 --threads 1 --quiet", d);
     static const char *const esgd[] = {"write:half:4", "write:renamed:3", "step:3"};
@@ -187,7 +172,7 @@ ENT_TEST(kill9_esgd_and_replicas) {
 ENT_TEST(kill9_mpi_rank) {
     if (!ent_test_have_mpi()) return;
     char d[600], args[1024], ref[700], dir[700], ck[800], a[800], why[200];
-    snprintf(d, sizeof d, "%s", make_data(ent_test_tmpdir(), 100));
+    snprintf(d, sizeof d, "%s", ent_test_mnist_like(ent_test_tmpdir(), 100));
     snprintf(args, sizeof args, "--model tiny-mnistfc --dataset mnist --data-dir %s --epochs 4 --eval-every 1 "
              "--batch-size 25 --optimizer sgd --lr 0.05 --momentum 0.9 --threads 1 --quiet", d);
     snprintf(ref, sizeof ref, "%s/ref", d);
