@@ -38,4 +38,7 @@ ENT_TEST(vmath_limits) {
     CHECK(ent_sigmoidf(1000.0f) == 1.0f);
     CHECK(ent_tanhf(50.0f) == 1.0f && ent_tanhf(-50.0f) == -1.0f);
     CHECK(ent_tanhf(0.0f) == 0.0f && ent_expf(0.0f) == 1.0f);
+    /* a NaN stays a NaN (a diverged run must be seen), with no undefined shift */
+    const float nan = NAN;
+    CHECK(isnan(ent_expf(nan)) && isnan(ent_sigmoidf(nan)) && isnan(ent_tanhf(nan)));
 }

@@ -22,12 +22,15 @@
 /* e^x for x in [-87.3, 88.3] (clamped outside: ~1.2e-38 and ~2.2e38; so
  * the power of two never reaches the infinite exponent). */
 static inline float ent_expf(float x) {
-    x = x < -87.3f ? -87.3f : x > 88.3f ? 88.3f : x;
+    /* NaN fails both tests, so xc is finite and the bit trick below stays
+     * defined; the NaN itself is handed back at the end */
+    float xc = x > -87.3f ? x : -87.3f;
+    xc = xc < 88.3f ? xc : 88.3f;
     /* n = round(x / ln 2): adding 1.5 * 2^23 rounds to an integer */
     const float shift = 12582912.0f;
-    const float n = (x * 1.44269504f + shift) - shift;
+    const float n = (xc * 1.44269504f + shift) - shift;
     /* r = x - n ln 2 in two parts (ln 2 = hi + lo, hi exact in 9 bits) */
-    const float r = (x - n * 0.693359375f) - n * -2.12194440e-4f;
+    const float r = (xc - n * 0.693359375f) - n * -2.12194440e-4f;
     float p = 0.00137514f;
     p = p * r + 0.00836892f;
     p = p * r + 0.04166953f;
@@ -37,7 +40,7 @@ static inline float ent_expf(float x) {
     const int32_t bits = ((int32_t)n + 127) << 23;
     float scale;
     memcpy(&scale, &bits, sizeof scale);
-    return p * scale;
+    return x != x ? x : p * scale;
 }
 
 /* 1 / (1 + e^-x) */
