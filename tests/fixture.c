@@ -141,3 +141,17 @@ void ent_fixture_free(ent_fixture *f) {
     free(f->arrays);
     free(f);
 }
+
+static uint64_t splitmix64(uint64_t s) {
+    uint64_t z = s + 0x9E3779B97F4A7C15ULL;
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+    return z ^ (z >> 31);
+}
+
+void ent_fixture_formula(float *dst, int64_t n, uint64_t key, double bound) {
+    for (int64_t i = 0; i < n; i++) {
+        const double u = (double)(splitmix64((key << 32) + (uint64_t)i) >> 11) * 0x1.0p-53;
+        dst[i] = (float)((u - 0.5) * 2.0 * bound);
+    }
+}

@@ -28,5 +28,9 @@ ent_status ent_fixture_load(ent_fixture **out, const char *path);
 /* The array called name, or NULL (borrowed, valid until free). */
 const ent_fx_array *ent_fixture_find(const ent_fixture *f, const char *name);
 void ent_fixture_free(ent_fixture *f);
+/* tools/gen_hvp_fixtures.py's weights and directions, rebuilt bit for bit:
+ * dst[i] = float32((u - 0.5) * 2 * bound), u the 53 top bits of
+ * splitmix64((key << 32) + i) as a fraction. */
+void ent_fixture_formula(float *dst, int64_t n, uint64_t key, double bound);
 
 #endif

@@ -21,21 +21,6 @@
 #include "fixture.h"
 #include "test.h"
 
-static uint64_t splitmix64(uint64_t s) {
-    uint64_t z = s + 0x9E3779B97F4A7C15ULL;
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-    return z ^ (z >> 31);
-}
-
-/* dst[i] = float32((u - 0.5) * 2 * bound), u = uniform(key, i) */
-static void formula(float *dst, int64_t n, uint64_t key, double bound) {
-    for (int64_t i = 0; i < n; i++) {
-        const double u = (double)(splitmix64((key << 32) + (uint64_t)i) >> 11) * 0x1.0p-53;
-        dst[i] = (float)((u - 0.5) * 2.0 * bound);
-    }
-}
-
 static const ent_fx_array *need(const ent_fixture *f, const char *name, int64_t n) {
     const ent_fx_array *a = ent_fixture_find(f, name);
     CHECK_MSG(a && (n < 0 || a->numel == n), "fixture array '%s' missing or of the wrong size", name);
@@ -72,8 +57,8 @@ static void check_preset(const char *preset, const char *file, int single, int b
     int32_t yi[16];
     double *v = malloc(sizeof(double) * (size_t)P), *got = malloc(sizeof(double) * (size_t)P);
     for (int i = 0; i < nt; i++) {
-        formula(theta + t[i].offset, t[i].numel, (uint64_t)tk->data[i], (double)tb->data[i]);
-        formula(vf + t[i].offset, t[i].numel, (uint64_t)vk->data[i], 1.0);
+        ent_fixture_formula(theta + t[i].offset, t[i].numel, (uint64_t)tk->data[i], (double)tb->data[i]);
+        ent_fixture_formula(vf + t[i].offset, t[i].numel, (uint64_t)vk->data[i], 1.0);
     }
     for (int i = 0; i < 16; i++) yi[i] = (int32_t)y->data[i];
     for (int64_t i = 0; i < P; i++) v[i] = vf[i];

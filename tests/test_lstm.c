@@ -600,21 +600,6 @@ ENT_TEST(lstm_fixture_charlstm_model) {
 
 /* ------------------------------------- Hessian-vector products (R-op) */
 
-static uint64_t splitmix64(uint64_t s) {
-    uint64_t z = s + 0x9E3779B97F4A7C15ULL;
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-    return z ^ (z >> 31);
-}
-
-/* tools/gen_hvp_fixtures.py's formula: float32((u - 0.5) * 2 * bound). */
-static void formula(float *dst, int64_t n, uint64_t key, double bound) {
-    for (int64_t i = 0; i < n; i++) {
-        const double u = (double)(splitmix64((key << 32) + (uint64_t)i) >> 11) * 0x1.0p-53;
-        dst[i] = (float)((u - 0.5) * 2.0 * bound);
-    }
-}
-
 /* Hv of model m (windows [4, 10]) at the fixture's theta along its v,
  * against PyTorch's double back-propagation in float64: tolerance as
  * tests/test_hvp_fixtures.c's (double 1.2e-7 |want| + 1e-10 max |want|;
@@ -640,8 +625,8 @@ static void check_hvp(const char *file, ent_model *m, int single) {
     double *v = malloc(sizeof(double) * (size_t)P), *got = malloc(sizeof(double) * (size_t)P);
     double *g64 = malloc(sizeof(double) * (size_t)P);
     for (int i = 0; i < nt; i++) {
-        formula(theta + t[i].offset, t[i].numel, (uint64_t)tk[i], (double)tb[i]);
-        formula(vf + t[i].offset, t[i].numel, (uint64_t)vk[i], 1.0);
+        ent_fixture_formula(theta + t[i].offset, t[i].numel, (uint64_t)tk[i], (double)tb[i]);
+        ent_fixture_formula(vf + t[i].offset, t[i].numel, (uint64_t)vk[i], 1.0);
     }
     for (int i = 0; i < 40; i++) yi[i] = (int32_t)y[i];
     for (int64_t i = 0; i < P; i++) v[i] = vf[i];
