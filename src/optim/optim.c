@@ -60,6 +60,8 @@ ent_status ent_optim_new(ent_optim **out, const ent_optim_params *p,
                         ent_optim_kind_name(p->kind));
     if (n_param < 1)
         return ent_fail(ENT_EINVAL, "ent_optim_new: n_param = %lld, must be >= 1", (long long)n_param);
+    if (p->gamma_auto && p->gamma_auto_updates < 1)
+        return ent_fail(ENT_EINVAL, "ent_optim_new: the automatic scope needs the run's updates (gamma_auto_updates >= 1)");
     ent_optim *o = calloc(1, sizeof *o);
     if (!o) return ent_fail(ENT_ENOMEM, "ent_optim_new: out of memory");
     o->p = *p;

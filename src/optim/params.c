@@ -181,7 +181,6 @@ ent_status ent_optim_params_check(const ent_optim_params *p) {
                 (double)p->inner_nesterov, "Nesterov requires inner_momentum > 0");
     REQUIRE(p->rho >= 0.0 && isfinite(p->rho), "rho", p->rho, "must be >= 0 and finite");
     if (p->gamma_auto)
-        REQUIRE(p->gamma_max > 0.0 && p->gamma_auto_updates >= 1, "gamma_max", p->gamma_max,
-                "the automatic scope needs gamma_max > 0 and the run's updates");
+        REQUIRE(p->gamma_max > 0.0, "gamma_max", p->gamma_max, "the automatic scope needs gamma_max > 0");
     return ENT_OK;
 }
