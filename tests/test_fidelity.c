@@ -88,6 +88,7 @@ static void run_case(const ent_optim_params *p, double gamma, int uniform, const
 ENT_TEST(fidelity_hjb_defaults_closed_form) {
     ent_optim_params p = ent_optim_params_default(ENT_OPTIM_HJB);
     CHECK(p.noise == 1e-8 && p.sgld_lr == 0.25 && p.alpha == 1.0 - 1e-4);
+    CHECK(p.lr == 0.1 && p.momentum == 0.9 && p.nesterov == 1); /* the HJB class's outer step */
     CHECK(strcmp(ent_optim_kind_name(ENT_OPTIM_HJB), "hjb") == 0);
     const double noise = p.noise;
     plain_loop(&p, 4);

@@ -55,11 +55,17 @@ ent_optim_params ent_optim_params_default(ent_optim_kind kind) {
         break;
     case ENT_OPTIM_HJB:
         /* Deep Relaxation's HJB (its code's HJB class): the Entropy-SGD
-         * loop made nearly noiseless, with mu nearly the last iterate. */
+         * loop made nearly noiseless, with mu nearly the last iterate, and
+         * the class's outer step, lr 0.1 with Nesterov 0.9 (with lr 1 and
+         * no momentum x jumps to the last iterate: small-mnistfc on 5000
+         * samples, 10 effective epochs, 40% test error against 18%). */
         p.noise = 1e-8;
         p.sgld_lr = 0.25;
-        p.alpha = 1.0 - 1e-4; /* the rest as Entropy-SGD */
-        /* fall through */
+        p.alpha = 1.0 - 1e-4;
+        p.lr = 0.1;
+        p.momentum = 0.9;
+        p.nesterov = 1;
+        break;
     case ENT_OPTIM_ENTROPY_SGD:
     default:
         /* Outer step: x <- x - eta (x - mu), eta = 1, no momentum (the Lua
