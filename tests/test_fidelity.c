@@ -301,3 +301,34 @@ ENT_TEST(fidelity_parle_reference_by_hand) {
     }
     rig_free(&R);
 }
+
+/* ------------------------------------------------------------ the CLI */
+
+static char out[16384];
+
+/* The names `entropic reproduce` uses, end to end on a tiny run: each trains,
+ * and config.json records the variant. Bad values are one-line usage errors. */
+ENT_TEST(fidelity_cli_names) {
+    const char *t = ent_test_tmpdir();
+    char dir[700];
+    snprintf(dir, sizeof dir, "%s/data", t);
+    ent_test_run(out, sizeof out, "mkdir -p %s", dir);
+    ent_test_mnist_like(dir, 32);
+    static const struct {
+        const char *args, *recorded;
+    } runs[] = {
+        {"--optimizer hjb --L 2", "\"name\": \"hjb\""},
+        {"--optimizer heat --heat-style code --L 2", "\"heat_style\": \"code\""},
+        {"--optimizer entropy-sgd --L 2 --rho 0.1 --gamma-auto --gamma-max 5", "\"gamma_auto\": true"},
+        {"--optimizer parle --parle-reference --replicas 2 --L 2", "\"parle_reference\": true"},
+    };
+    for (size_t i = 0; i < sizeof runs / sizeof runs[0]; i++) {
+        int rc = ent_test_run(out, sizeof out,
+                              "%s train --model tiny-mnistfc --dataset mnist --data-dir %s --epochs 2 --batch-size 16 --test-subset 16 "
+                              "--threads 1 --quiet --force %s --out %s/r && cat %s/r/config.json",
+                              ent_test_cli(), dir, runs[i].args, t, t);
+        CHECK_MSG(rc == 0 && strstr(out, runs[i].recorded), "%s: exit %d: %.300s", runs[i].args, rc, out);
+    }
+    CHECK_TRAIN_USAGE("--optimizer entropy-sgd --rho -1", "rho");
+    CHECK_TRAIN_USAGE("--optimizer replicated-sgd --coupling-step midpoint", "implicit|explicit");
+}
