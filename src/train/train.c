@@ -176,11 +176,24 @@ static void progress(ent_run *R, double loss, int force) {
     fflush(stderr);
 }
 
+/* --bn-reestimate: the statistics of what is evaluated and saved as the
+ * model (the weights, or the replicas' centre), from the same batches at
+ * every evaluation. They replace the running buffers, so the checkpoint
+ * holds what was evaluated and a resumed run goes on from the same ones.
+ * Every rank does it alike (the same batches), so ranks stay equal. */
+static ent_status reestimate_bn(ent_run *R) {
+    if (R->bn_batches == 0) return ENT_OK;
+    const uint64_t start[2] = {0, 0};
+    R->bn_src.ops->seek(R->bn_src.ctx, start);
+    return ent_model_bn_reestimate(R->r.model, R->r.theta, R->r.buffers, &R->bn_src, R->bn_batches);
+}
+
 /* Replica methods: centre, averaged buffers, replica and ensemble errors,
  * the training loss over every replica (collective). */
 static ent_status evaluate_replicas(ent_run *R, eval_row *e, double sums[2]) {
     ent_status s = ent_replicas_sync(R->r.reps);
     if (s == ENT_OK) s = ent_replica_average_buffers(&R->r);
+    if (s == ENT_OK) s = reestimate_bn(R);
     if (s == ENT_OK && R->text) { /* the centre's perplexity only: no ensemble of sequence models yet */
         e->ens_loss = e->ens_err = NAN;
         for (int a = 0; a < ent_replicas_count(R->r.reps); a++) R->rep_err[a] = NAN;
@@ -202,7 +215,7 @@ static ent_status evaluate(ent_run *R, double lr) {
     ent_run_state *r = &R->r;
     eval_row e = {.lr = lr, .val_loss = NAN, .val_err = NAN};
     double sums[2] = {R->interval_loss, (double)R->interval_steps};
-    ent_status s = r->reps ? evaluate_replicas(R, &e, sums) : ENT_OK;
+    ent_status s = r->reps ? evaluate_replicas(R, &e, sums) : reestimate_bn(R);
     if (s == ENT_OK && r->rank == 0 && R->text) {
         s = ent_run_text_evaluate(R, R->text->c.test, &e.test_loss, &e.test_err);
         if (s == ENT_OK) s = ent_run_text_evaluate(R, R->text->c.valid, &e.val_loss, &e.val_err);
