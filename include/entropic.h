@@ -777,6 +777,13 @@ int ent_optim_grads_per_step(const ent_optim *o);
 int ent_optim_batches_per_step(const ent_optim *o);
 int64_t ent_optim_steps_done(const ent_optim *o);
 double ent_optim_gamma(const ent_optim *o); /* current scope (Entropy-SGD) */
+/* The training loss f(x) at the weights x the last step started from, on
+ * that step's first mini-batch, in training mode, where the step computes
+ * it anyway (no extra pass): the reported loss of SGD, Adam, SAM, SGLD and
+ * HJ-prox; Entropy-SGD's first inner evaluation (x' = x there; with
+ * grad_at_x, the extra one). NAN for HEAT, which evaluates f only at
+ * perturbed points, and before the first step. */
+double ent_optim_loss_at_x(const ent_optim *o);
 const ent_optim_params *ent_optim_get_params(const ent_optim *o);
 
 /* Named state for checkpoints: vectors (length n_param) and scalars. */

@@ -202,6 +202,7 @@ ent_status ent_esgd_step(ent_optim *o, const ent_objective *obj, float *x,
         if ((s = ent_objective_eval(obj, x, o->grad, &l1)) != ENT_OK) return s;
         lsum += l1;
         nevals++;
+        o->loss_x = l1;
     }
 
     const double sigma = p->noise * sqrt((p->noise_code ? 2.0 : 1.0) * p->sgld_lr);
@@ -222,6 +223,7 @@ ent_status ent_esgd_step(ent_optim *o, const ent_objective *obj, float *x,
         if ((s = ent_objective_eval(obj, at, o->grad, &l1)) != ENT_OK) return s;
         lsum += l1;
         nevals++;
+        if (l == 1 && !p->grad_at_x) o->loss_x = l1; /* at x' = x */
         if (adam) {
             const double bc1 = 1.0 - pow(p->beta1, l), bc2 = 1.0 - pow(p->beta2, l);
             k.step = (float)((double)k.eta / bc1);

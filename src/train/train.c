@@ -81,7 +81,7 @@ static const char *kept_checkpoint(const ent_run *R, char *buf, size_t cap) {
 }
 
 static const char *METRICS_HEADER =
-    "epoch,effective_epoch,step,train_loss,test_loss,test_error,wall_seconds,grad_evals,lr,gamma";
+    "epoch,effective_epoch,step,train_loss,test_loss,test_error,wall_seconds,grad_evals,lr,gamma,train_loss_x";
 
 /* The header; --val-split adds the validation loss and error, replica
  * methods the coupling, the ensemble, the mean replica error and every
@@ -128,16 +128,16 @@ static ent_status metrics_prepare(ent_run *R) {
 }
 
 typedef struct {
-    double train_loss, test_loss, test_err, val_loss, val_err, lr, ens_loss, ens_err;
+    double train_loss, train_loss_x, test_loss, test_err, val_loss, val_err, lr, ens_loss, ens_err;
 } eval_row;
 
 static ent_status metrics_append(ent_run *R, const eval_row *e) {
     FILE *f = fopen(R->metrics_path, "a");
     if (!f) return ent_fail(ENT_EIO, "%s: cannot append: %s", R->metrics_path, strerror(errno));
     double eff = effective_epoch(R, R->r.step);
-    fprintf(f, "%.6f,%.6f,%lld,%.6f,%.6f,%.6f,%.3f,%lld,%.6g,%.6g", eff / ent_optim_batches_per_step(lead_optim(R)),
+    fprintf(f, "%.6f,%.6f,%lld,%.6f,%.6f,%.6f,%.3f,%lld,%.6g,%.6g,%.6f", eff / ent_optim_batches_per_step(lead_optim(R)),
             eff, (long long)R->r.step, e->train_loss, e->test_loss, e->test_err, R->r.wall_seconds,
-            (long long)R->r.grad_evals, e->lr, ent_optim_gamma(lead_optim(R)));
+            (long long)R->r.grad_evals, e->lr, ent_optim_gamma(lead_optim(R)), e->train_loss_x);
     if (R->val || R->text) fprintf(f, ",%.6f,%.6f", e->val_loss, e->val_err);
     if (R->text) fprintf(f, ",%.6f,%.6f", exp(e->test_loss), exp(e->val_loss));
     if (R->text && ent_vocab_kind_of(R->text->c.vocab) == ENT_VOCAB_CHARS)
@@ -190,7 +190,7 @@ static ent_status reestimate_bn(ent_run *R) {
 
 /* Replica methods: centre, averaged buffers, replica and ensemble errors,
  * the training loss over every replica (collective). */
-static ent_status evaluate_replicas(ent_run *R, eval_row *e, double sums[2]) {
+static ent_status evaluate_replicas(ent_run *R, eval_row *e, double sums[3]) {
     ent_status s = ent_replicas_sync(R->r.reps);
     if (s == ENT_OK) s = ent_replica_average_buffers(&R->r);
     if (s == ENT_OK) s = reestimate_bn(R);
@@ -200,7 +200,7 @@ static ent_status evaluate_replicas(ent_run *R, eval_row *e, double sums[2]) {
     } else if (s == ENT_OK) {
         s = ent_replica_evaluate(&R->r, R->test, R->probs, R->rep_err, &e->ens_loss, &e->ens_err);
     }
-    if (s == ENT_OK) s = ent_dist_allreduce_sum_f64(sums, 2);
+    if (s == ENT_OK) s = ent_dist_allreduce_sum_f64(sums, 3);
     return s;
 }
 
@@ -214,7 +214,7 @@ static ent_status save_config(ent_run *R) {
 static ent_status evaluate(ent_run *R, double lr) {
     ent_run_state *r = &R->r;
     eval_row e = {.lr = lr, .val_loss = NAN, .val_err = NAN};
-    double sums[2] = {R->interval_loss, (double)R->interval_steps};
+    double sums[3] = {R->interval_loss, (double)R->interval_steps, R->interval_loss_x};
     ent_status s = r->reps ? evaluate_replicas(R, &e, sums) : reestimate_bn(R);
     if (s == ENT_OK && r->rank == 0 && R->text) {
         s = ent_run_text_evaluate(R, R->text->c.test, &e.test_loss, &e.test_err);
@@ -226,7 +226,8 @@ static ent_status evaluate(ent_run *R, double lr) {
         s = ent_model_evaluate(r->model, r->theta, r->buffers, R->val, &e.val_loss, &e.val_err);
     if (s != ENT_OK) return s;
     e.train_loss = sums[1] > 0 ? sums[0] / sums[1] : NAN;
-    R->interval_loss = 0;
+    e.train_loss_x = sums[1] > 0 ? sums[2] / sums[1] : NAN;
+    R->interval_loss = R->interval_loss_x = 0;
     R->interval_steps = 0;
     r->wall_seconds = R->wall_at_start + ent_time_seconds() - R->session_start;
     char kept[700];
@@ -265,6 +266,17 @@ static int eval_due(const ent_run *R) {
     return now > before;
 }
 
+/* f at the weights the step started from, on its first batch (NAN where
+ * the step did not compute it); replica methods: the mean over the local
+ * replicas, each at its own weights. */
+static double loss_at_x(const ent_run *R) {
+    if (!R->r.reps) return ent_optim_loss_at_x(R->r.optim);
+    const int n = ent_replicas_local(R->r.reps);
+    double sum = 0.0;
+    for (int i = 0; i < n; i++) sum += ent_optim_loss_at_x(ent_replicas_optim(R->r.reps, i));
+    return sum / n;
+}
+
 static ent_status loop(ent_run *R) {
     const ent_train_config *c = R->r.cfg;
     ent_run_state *r = &R->r;
@@ -282,6 +294,7 @@ static ent_status loop(ent_run *R) {
         r->step++;
         r->grad_evals += R->grads_per_step;
         R->interval_loss += loss;
+        R->interval_loss_x += loss_at_x(R);
         R->interval_steps++;
         progress(R, loss, 0);
         if (eval_due(R) || r->step == R->total_steps) {

@@ -42,6 +42,7 @@ typedef struct {
     double session_start, last_print, wall_at_start;
     int64_t step_at_start;
     double interval_loss;      /* sum of step losses since the last evaluation */
+    double interval_loss_x;    /* sum of the steps' f(x) (ent_optim_loss_at_x) since then */
     int64_t interval_steps;
     /* --bn-reestimate: the batches recomputing the batch-norm statistics of
      * the evaluated weights before each evaluation (0: off), from a source

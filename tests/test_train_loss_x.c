@@ -1,0 +1,56 @@
+/* test_train_loss_x.c — metrics.csv's train_loss_x: f at the outer
+ * weights x on each step's first mini-batch, averaged over the evaluation
+ * interval. On a net without dropout or batch-norm (so training mode is a
+ * plain function of x and the batch), the value of an Entropy-SGD run's
+ * second row is recomputed here from the first evaluation's checkpoint and
+ * the sampler's batch; HEAT, which never evaluates f at x, writes nan. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "test.h"
+
+static char out[8192];
+
+/* 64 MNIST-like samples in batches of 32: with --L 2 a step is an epoch. */
+static int train(const char *dir, const char *name, const char *args) {
+    return ent_test_run(out, sizeof out, "%s train --dataset mnist --data-dir %s --model tiny-mnistfc --batch-size 32 "
+                        "--threads 1 --quiet --seed 5 --L 2 --epochs 2 --keep-last 2 --out %s/%s %s; cat %s/%s/metrics.csv",
+                        ent_test_cli(), dir, dir, name, args, dir, name);
+}
+
+ENT_TEST(train_loss_x_is_f_at_the_outer_weights) {
+    const char *dir = ent_test_mnist_like(ent_test_tmpdir(), 64);
+    CHECK_MSG(train(dir, "esgd", "--optimizer entropy-sgd --noise 1e-3") == 0, "esgd: %s", out);
+    const double got = ent_test_csv_value(out, 1, "train_loss_x"), mean = ent_test_csv_value(out, 1, "train_loss");
+    ent_model_opts o = ent_model_opts_default();
+    ent_model *m = NULL;
+    CHECK_OK(ent_model_new(&m, "tiny-mnistfc", &o, 1, 28, 28, 10, 32));
+    ent_data_source ds = {.name = "mnist"};
+    snprintf(ds.dir, sizeof ds.dir, "%s", dir);
+    ent_dataset *d = NULL;
+    CHECK_OK(ent_data_load(&d, &ds, ENT_SPLIT_TRAIN));
+    if (!m || !d) return;
+    float *theta = calloc((size_t)ent_model_n_param(m), sizeof(float)), buf[1];
+    char path[700];
+    snprintf(path, sizeof path, "%s/esgd/checkpoint-epoch-1.000-step-1.safetensors", dir);
+    CHECK_OK(ent_checkpoint_load_weights(path, m, theta, buf));
+    /* step 2's first batch: the worker's sampler (seed 5) at epoch 1 */
+    ent_batches b;
+    CHECK_OK(ent_batches_images(&b, d, 32, 5, NULL));
+    float *x = malloc(sizeof(float) * 32 * 784);
+    int32_t y[32];
+    int64_t n = 0;
+    for (int k = 0; k < 3; k++) n = b.ops->next(b.ctx, x, y);
+    double want = NAN;
+    CHECK_OK(ent_model_run(m, theta, buf, x, y, n, 1, NULL, NULL, &want, NULL));
+    printf("  row 2: train_loss_x %.6f, recomputed %.6f (the chain's mean %.6f)\n", got, want, mean);
+    CHECK_NEAR(got, want, 2e-6);
+    CHECK_MSG(fabs(mean - want) > 1e-4, "the chain's mean equals f(x): the test could not tell them apart");
+    CHECK_MSG(train(dir, "heat", "--optimizer heat") == 0, "heat: %s", out);
+    CHECK_MSG(isnan(ent_test_csv_value(out, 0, "train_loss_x")), "heat: train_loss_x should be nan: %s", out);
+    free(x);
+    free(theta);
+    ent_batches_free(&b);
+    ent_dataset_free(d);
+    ent_model_free(m);
+}
