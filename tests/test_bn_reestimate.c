@@ -230,6 +230,11 @@ ENT_TEST(bn_reestimate_in_training) {
     CHECK_MSG(memcmp(buf, want, sizeof(float) * (size_t)B) == 0 && tracked(m, buf) == 2.0f,
               "entropy-sgd: the checkpoint's statistics are not those of its weights (count %g)",
               (double)tracked(m, buf));
+    /* what the run reported is what the checkpoint gives */
+    ent_test_run(out, sizeof out, "tail -1 %s/esgd/metrics.csv | cut -d, -f5; %s eval --checkpoint "
+                 "%s/esgd/checkpoint.safetensors --dataset mnist --data-dir %s --json", dir, ent_test_cli(), dir, dir);
+    const char *l = strstr(out, "\"loss\":");
+    CHECK_MSG(l && fabs(atof(out) - atof(l + 7)) < 1e-6, "metrics' test_loss is not eval's: %s", out);
     CHECK(load(dir, "sgd", m, theta, buf));
     CHECK_MSG(tracked(m, buf) == 2.0f, "sgd: count %g, want the 2 training steps", (double)tracked(m, buf));
     CHECK(load(dir, "sgd3", m, theta, buf));
