@@ -54,3 +54,21 @@ ENT_TEST(train_loss_x_is_f_at_the_outer_weights) {
     ent_dataset_free(d);
     ent_model_free(m);
 }
+
+/* A run directory from before the column (its metrics.csv without it)
+ * resumes into a file whose rows all line up with the header: nan in the
+ * old rows, the values in the new, and the columns after it in place. */
+ENT_TEST(train_loss_x_old_metrics_resume) {
+    const char *dir = ent_test_mnist_like(ent_test_tmpdir(), 64);
+    CHECK_MSG(train(dir, "old", "--optimizer sgd --val-split 16") == 0, "sgd: %s", out);
+    int rc = ent_test_run(out, sizeof out, "cut -d, -f1-10,12- %s/old/metrics.csv > %s/m && mv %s/m %s/old/metrics.csv "
+                          "&& %s train --resume %s/old --epochs 3 && cat %s/old/metrics.csv", dir, dir, dir, dir,
+                          ent_test_cli(), dir, dir);
+    CHECK_MSG(rc == 0, "resume: %s", out);
+    CHECK_MSG(strstr(out, ",gamma,train_loss_x,val_loss,val_error\n") != NULL, "header: %s", out);
+    for (int row = 0; row < 3; row++) {
+        const double x = ent_test_csv_value(out, row, "train_loss_x"), e = ent_test_csv_value(out, row, "val_error");
+        CHECK_MSG(row < 2 ? isnan(x) : x == ent_test_csv_value(out, row, "train_loss"), "row %d: train_loss_x %g", row, x);
+        CHECK_MSG(e >= 0 && e <= 1 && ent_test_count_lines(out) == 4, "row %d: val_error %g: %s", row, e, out);
+    }
+}

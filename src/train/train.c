@@ -99,6 +99,36 @@ static void metrics_header(const ent_run *R, char *buf, size_t len) {
     if (k < len) snprintf(buf + k, len - k, "\n");
 }
 
+/* Whether the first line of data[0..len) holds `what`. */
+static int header_has(const char *data, size_t len, const char *what) {
+    const size_t k = strlen(what);
+    for (size_t i = 0; i + k <= len && data[i] != '\n'; i++)
+        if (memcmp(data + i, what, k) == 0) return 1;
+    return 0;
+}
+
+/* A metrics.csv of a run started before train_loss_x existed, as it
+ * would be now: the column after gamma (the 10th), nan in the old rows, so
+ * the rows a resumed run appends line up with the header. */
+static char *add_loss_x_column(const char *data, size_t len, size_t *out_len) {
+    char *out = malloc(len + 16 * (len / 10 + 2)), *o = out; /* a row has 10 fields of >= 1 byte */
+    if (!out) return NULL;
+    for (size_t i = 0, line = 0; i < len; line++) {
+        size_t j = i, commas = 0;
+        while (j < len && data[j] != '\n' && (data[j] != ',' || ++commas < 10)) j++;
+        memcpy(o, data + i, j - i), o += j - i;
+        const char *add = line == 0 ? ",train_loss_x" : ",nan";
+        memcpy(o, add, strlen(add)), o += strlen(add);
+        size_t e = j;
+        while (e < len && data[e] != '\n') e++;
+        if (e < len) e++;
+        memcpy(o, data + j, e - j), o += e - j;
+        i = e;
+    }
+    *out_len = (size_t)(o - out);
+    return out;
+}
+
 /* On resume, keep only the rows up to the checkpoint's step. */
 static ent_status metrics_prepare(ent_run *R) {
     if (!R->r.cfg->resume) {
@@ -122,7 +152,11 @@ static ent_status metrics_prepare(ent_run *R) {
         i = j + 1;
         keep = i < len ? i : len;
     }
-    s = ent_write_file_atomic(R->metrics_path, data, keep);
+    const int old = keep > 0 && !header_has(data, keep, ",train_loss_x");
+    size_t n = keep;
+    char *text = old ? add_loss_x_column(data, keep, &n) : data;
+    s = text ? ent_write_file_atomic(R->metrics_path, text, n) : ent_fail(ENT_ENOMEM, "metrics.csv: out of memory");
+    if (text != data) free(text);
     free(data);
     return s;
 }
