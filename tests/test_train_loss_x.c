@@ -18,10 +18,35 @@ static int train(const char *dir, const char *name, const char *args) {
                         ent_test_cli(), dir, dir, name, args, dir, name);
 }
 
+/* Run `name` (options opt), then row 2's train_loss_x against f at the
+ * first evaluation's weights on batch `first` (0-based) of the worker's
+ * sampler (seed 5): the first batch of step 2. */
+static void check_row2(const char *dir, const ent_dataset *d, ent_model *m, const char *name, const char *opt,
+                       int first) {
+    CHECK_MSG(train(dir, name, opt) == 0, "%s: %s", name, out);
+    const double got = ent_test_csv_value(out, 1, "train_loss_x"), mean = ent_test_csv_value(out, 1, "train_loss");
+    float *theta = calloc((size_t)ent_model_n_param(m), sizeof(float)), buf[1];
+    char path[700];
+    snprintf(path, sizeof path, "%s/%s/checkpoint-epoch-1.000-step-1.safetensors", dir, name);
+    CHECK_OK(ent_checkpoint_load_weights(path, m, theta, buf));
+    ent_batches b;
+    CHECK_OK(ent_batches_images(&b, d, 32, 5, NULL));
+    float *x = malloc(sizeof(float) * 32 * 784);
+    int32_t y[32];
+    int64_t n = 0;
+    for (int k = 0; k <= first; k++) n = b.ops->next(b.ctx, x, y);
+    double want = NAN;
+    CHECK_OK(ent_model_run(m, theta, buf, x, y, n, 1, NULL, NULL, &want, NULL));
+    printf("  %s, row 2: train_loss_x %.6f, recomputed %.6f (the chain's mean %.6f)\n", name, got, want, mean);
+    CHECK_NEAR(got, want, 2e-6);
+    CHECK_MSG(fabs(mean - want) > 1e-4, "the chain's mean equals f(x): the test could not tell them apart");
+    free(x);
+    free(theta);
+    ent_batches_free(&b);
+}
+
 ENT_TEST(train_loss_x_is_f_at_the_outer_weights) {
     const char *dir = ent_test_mnist_like(ent_test_tmpdir(), 64);
-    CHECK_MSG(train(dir, "esgd", "--optimizer entropy-sgd --noise 1e-3") == 0, "esgd: %s", out);
-    const double got = ent_test_csv_value(out, 1, "train_loss_x"), mean = ent_test_csv_value(out, 1, "train_loss");
     ent_model_opts o = ent_model_opts_default();
     ent_model *m = NULL;
     CHECK_OK(ent_model_new(&m, "tiny-mnistfc", &o, 1, 28, 28, 10, 32));
@@ -30,27 +55,12 @@ ENT_TEST(train_loss_x_is_f_at_the_outer_weights) {
     ent_dataset *d = NULL;
     CHECK_OK(ent_data_load(&d, &ds, ENT_SPLIT_TRAIN));
     if (!m || !d) return;
-    float *theta = calloc((size_t)ent_model_n_param(m), sizeof(float)), buf[1];
-    char path[700];
-    snprintf(path, sizeof path, "%s/esgd/checkpoint-epoch-1.000-step-1.safetensors", dir);
-    CHECK_OK(ent_checkpoint_load_weights(path, m, theta, buf));
-    /* step 2's first batch: the worker's sampler (seed 5) at epoch 1 */
-    ent_batches b;
-    CHECK_OK(ent_batches_images(&b, d, 32, 5, NULL));
-    float *x = malloc(sizeof(float) * 32 * 784);
-    int32_t y[32];
-    int64_t n = 0;
-    for (int k = 0; k < 3; k++) n = b.ops->next(b.ctx, x, y);
-    double want = NAN;
-    CHECK_OK(ent_model_run(m, theta, buf, x, y, n, 1, NULL, NULL, &want, NULL));
-    printf("  row 2: train_loss_x %.6f, recomputed %.6f (the chain's mean %.6f)\n", got, want, mean);
-    CHECK_NEAR(got, want, 2e-6);
-    CHECK_MSG(fabs(mean - want) > 1e-4, "the chain's mean equals f(x): the test could not tell them apart");
+    /* 2 batches a step: step 2 starts at batch 2; with --grad-at-x 3 (its
+     * first, the extra gradient's, is batch 3) */
+    check_row2(dir, d, m, "esgd", "--optimizer entropy-sgd --noise 1e-3", 2);
+    check_row2(dir, d, m, "esgd-x", "--optimizer entropy-sgd --noise 1e-3 --grad-at-x", 3);
     CHECK_MSG(train(dir, "heat", "--optimizer heat") == 0, "heat: %s", out);
     CHECK_MSG(isnan(ent_test_csv_value(out, 0, "train_loss_x")), "heat: train_loss_x should be nan: %s", out);
-    free(x);
-    free(theta);
-    ent_batches_free(&b);
     ent_dataset_free(d);
     ent_model_free(m);
 }
