@@ -94,7 +94,7 @@ const char *ent_test_mnist_like(const char *dir, int n) {
 
 /* metrics.csv's column `name` in the row `row` (0 = the first after the
  * header) of a file's text, or NAN. */
-double ent_test_csv_value(const char *text, int row, const char *name) {
+double ent_test_csv(const char *text, int row, const char *name) {
     const char *eol = strchr(text, '\n'), *at = strstr(text, name);
     if (!eol || !at || at > eol) return NAN;
     int col = 0;

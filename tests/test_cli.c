@@ -217,8 +217,8 @@ ENT_TEST(cli_resume_exact_val_split_keep) {
     ent_test_run(metrics, sizeof metrics, "cat %s/half/metrics.csv", t);
     int best = -1;
     for (int i = 0; i < ent_test_count_lines(metrics) - 1; i++)
-        if (best < 0 || ent_test_csv_value(metrics, i, "val_error") < ent_test_csv_value(metrics, best, "val_error")) best = i;
-    CHECK_MSG(best >= 0 && best < 4 && ckpt_meta(b, "run.step") == (uint64_t)ent_test_csv_value(metrics, best, "step"),
+        if (best < 0 || ent_test_csv(metrics, i, "val_error") < ent_test_csv(metrics, best, "val_error")) best = i;
+    CHECK_MSG(best >= 0 && best < 4 && ckpt_meta(b, "run.step") == (uint64_t)ent_test_csv(metrics, best, "step"),
               "best after resume: row %d, checkpoint-best at step %llu: %s", best,
               (unsigned long long)ckpt_meta(b, "run.step"), metrics);
 }
@@ -242,17 +242,17 @@ ENT_TEST(cli_keep_last_and_best) {
     int rows = ent_test_count_lines(metrics) - 1, best = -1;
     CHECK_MSG(rc == 0 && rows == 8, "%d evaluations, want 8: %s", rows, metrics);
     for (int i = 0; i < rows; i++)
-        if (best < 0 || ent_test_csv_value(metrics, i, "val_error") < ent_test_csv_value(metrics, best, "val_error")) best = i;
-    const double best_step = ent_test_csv_value(metrics, best, "step"), best_epoch = ent_test_csv_value(metrics, best, "effective_epoch");
+        if (best < 0 || ent_test_csv(metrics, i, "val_error") < ent_test_csv(metrics, best, "val_error")) best = i;
+    const double best_step = ent_test_csv(metrics, best, "step"), best_epoch = ent_test_csv(metrics, best, "effective_epoch");
     printf("    lowest val error %.4f at effective epoch %.3f (step %.0f); test error there %.4f\n",
-           ent_test_csv_value(metrics, best, "val_error"), best_epoch, best_step, ent_test_csv_value(metrics, best, "test_error"));
+           ent_test_csv(metrics, best, "val_error"), best_epoch, best_step, ent_test_csv(metrics, best, "test_error"));
     /* exactly 3 kept: the last three evaluations */
     rc = ent_test_run(out, sizeof out, "cd %s/k3 && ls checkpoint-epoch-* | wc -l && ls checkpoint-epoch-*", t);
     CHECK_MSG(rc == 0 && atoi(out) == 3, "keep-last 3 left: %s", out);
     char name[128];
     for (int i = rows - 3; i < rows; i++) {
-        snprintf(name, sizeof name, "checkpoint-epoch-%.3f-step-%.0f.safetensors", ent_test_csv_value(metrics, i, "effective_epoch"),
-                 ent_test_csv_value(metrics, i, "step"));
+        snprintf(name, sizeof name, "checkpoint-epoch-%.3f-step-%.0f.safetensors", ent_test_csv(metrics, i, "effective_epoch"),
+                 ent_test_csv(metrics, i, "step"));
         CHECK_MSG(strstr(out, name) != NULL, "%s not kept: %s", name, out);
     }
     rc = ent_test_run(out, sizeof out, "cd %s/k3 && cmp checkpoint.safetensors %s", t, name);
@@ -269,7 +269,7 @@ ENT_TEST(cli_keep_last_and_best) {
     rc = ent_test_run(out, sizeof out, "cat %s/k3/summary.json", t);
     const char *b = strstr(out, "\"best\""), *st = b ? strstr(b, "\"step\": ") : NULL, *te = b ? strstr(b, "\"test_error\": ") : NULL;
     CHECK_MSG(rc == 0 && st && te && atof(st + 8) == best_step &&
-                  fabs(atof(te + 14) - ent_test_csv_value(metrics, best, "test_error")) < 1e-6 && strstr(b, "\"chosen_on\": \"val_error\""),
+                  fabs(atof(te + 14) - ent_test_csv(metrics, best, "test_error")) < 1e-6 && strstr(b, "\"chosen_on\": \"val_error\""),
               "summary.json's best: %s", out);
 }
 

@@ -24,7 +24,7 @@ static int train(const char *dir, const char *name, const char *args) {
 static void check_row2(const char *dir, const ent_dataset *d, ent_model *m, const char *name, const char *opt,
                        int first) {
     CHECK_MSG(train(dir, name, opt) == 0, "%s: %s", name, out);
-    const double got = ent_test_csv_value(out, 1, "train_loss_x"), mean = ent_test_csv_value(out, 1, "train_loss");
+    const double got = ent_test_csv(out, 1, "train_loss_x"), mean = ent_test_csv(out, 1, "train_loss");
     float *theta = calloc((size_t)ent_model_n_param(m), sizeof(float)), buf[1];
     char path[700];
     snprintf(path, sizeof path, "%s/%s/checkpoint-epoch-1.000-step-1.safetensors", dir, name);
@@ -60,7 +60,7 @@ ENT_TEST(train_loss_x_is_f_at_the_outer_weights) {
     check_row2(dir, d, m, "esgd", "--optimizer entropy-sgd --noise 1e-3", 2);
     check_row2(dir, d, m, "esgd-x", "--optimizer entropy-sgd --noise 1e-3 --grad-at-x", 3);
     CHECK_MSG(train(dir, "heat", "--optimizer heat") == 0, "heat: %s", out);
-    CHECK_MSG(isnan(ent_test_csv_value(out, 0, "train_loss_x")), "heat: train_loss_x should be nan: %s", out);
+    CHECK_MSG(isnan(ent_test_csv(out, 0, "train_loss_x")), "heat: train_loss_x should be nan: %s", out);
     ent_dataset_free(d);
     ent_model_free(m);
 }
@@ -77,8 +77,8 @@ ENT_TEST(train_loss_x_old_metrics_resume) {
     CHECK_MSG(rc == 0, "resume: %s", out);
     CHECK_MSG(strstr(out, ",gamma,train_loss_x,val_loss,val_error\n") != NULL, "header: %s", out);
     for (int row = 0; row < 3; row++) {
-        const double x = ent_test_csv_value(out, row, "train_loss_x"), e = ent_test_csv_value(out, row, "val_error");
-        CHECK_MSG(row < 2 ? isnan(x) : x == ent_test_csv_value(out, row, "train_loss"), "row %d: train_loss_x %g", row, x);
+        const double x = ent_test_csv(out, row, "train_loss_x"), e = ent_test_csv(out, row, "val_error");
+        CHECK_MSG(row < 2 ? isnan(x) : x == ent_test_csv(out, row, "train_loss"), "row %d: train_loss_x %g", row, x);
         CHECK_MSG(e >= 0 && e <= 1 && ent_test_count_lines(out) == 4, "row %d: val_error %g: %s", row, e, out);
     }
 }

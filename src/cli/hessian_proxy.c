@@ -147,7 +147,8 @@ static ent_status hutchinson(const ent_cli_proxy_args *a, const ent_hvp *h) {
     snprintf(l[2], sizeof l[2], "loss %.4f  error %.2f%%, %.1f s", a->loss, 100 * a->error, secs);
     const char *note[] = {l[0], l[1], l[2]};
     char title[200];
-    snprintf(title, sizeof title, "%s: Hutchinson probes z^T H z, %lld training samples", a->model, (long long)a->samples);
+    snprintf(title, sizeof title, "%s: Hutchinson probes z^T H z, %lld training samples", a->model,
+             (long long)a->samples);
     if (s == ENT_OK) s = picture(a, title, "z^T H z of a probe", val, a->probes, note, 3);
     if (s == ENT_OK)
         printf("hutchinson: %lld parameters, %d probes: trace %.6g +- %.2g (%.1f s) -> %s/\n", (long long)h->n,
@@ -172,7 +173,8 @@ static ent_status adam_moments(const ent_ckpt *c, double **mean, double **var, i
     const int64_t nm = vec_length(c->file, "optim.adam_m"), nv = vec_length(c->file, "optim.adam_v");
     if (!opt || (strcmp(opt, "adam") != 0 && strcmp(opt, "adamw") != 0) || nm < 1 || nm != nv)
         return ent_fail(ENT_EUSAGE, "%s: no Adam state (optimizer %s): --fisher-from adam needs a checkpoint of "
-                        "--optimizer adam or adamw, with its optim.adam_m and optim.adam_v", c->path, opt ? opt : "unnamed");
+                        "--optimizer adam or adamw, with its optim.adam_m and optim.adam_v", c->path,
+                        opt ? opt : "unnamed");
     ent_status s = ent_ckb_get_count(c->file, c->path, "optim.t", ENT_CKPT_MAX_COUNT, t);
     if (s == ENT_OK) s = ent_ckb_get_number(c->file, c->path, "optim.beta1", 0.0, 1.0 - 1e-12, &b[0]);
     if (s == ENT_OK) s = ent_ckb_get_number(c->file, c->path, "optim.beta2", 0.0, 1.0 - 1e-12, &b[1]);
@@ -181,7 +183,8 @@ static ent_status adam_moments(const ent_ckpt *c, double **mean, double **var, i
     *P = nm;
     float *m = malloc(sizeof(float) * (size_t)*P), *v = malloc(sizeof(float) * (size_t)*P);
     *mean = malloc(sizeof(double) * (size_t)*P), *var = malloc(sizeof(double) * (size_t)*P);
-    s = m && v && *mean && *var ? ent_st_get(c->file, "optim.adam_m", m, *P) : ent_fail(ENT_ENOMEM, "fisher: out of memory");
+    s = m && v && *mean && *var ? ent_st_get(c->file, "optim.adam_m", m, *P)
+                                : ent_fail(ENT_ENOMEM, "fisher: out of memory");
     if (s == ENT_OK) s = ent_st_get(c->file, "optim.adam_v", v, *P);
     const double bc1 = 1.0 - pow(b[0], (double)*t), bc2 = 1.0 - pow(b[1], (double)*t);
     for (int64_t i = 0; s == ENT_OK && i < *P; i++) {
@@ -223,7 +226,8 @@ ent_status ent_cli_fisher_from_adam(const ent_cli_proxy_args *a, const ent_ckpt 
     }
     char l[3][96], title[200];
     snprintf(l[0], sizeof l[0], "%lld parameters, Adam after %llu steps", (long long)P, (unsigned long long)t);
-    snprintf(l[1], sizeof l[1], "variance < %.0e: %.2f%%", a->threshold, s == ENT_OK ? 100 * frac_below(var, P, a->threshold) : 0.0);
+    const double below = s == ENT_OK ? frac_below(var, P, a->threshold) : 0.0;
+    snprintf(l[1], sizeof l[1], "variance < %.0e: %.2f%%", a->threshold, 100 * below);
     snprintf(l[2], sizeof l[2], "largest %.4g, sum %.4g", hi, sum);
     snprintf(title, sizeof title, "%s: diagonal Fisher from Adam's moments", a->model);
     const char *note[] = {l[0], l[1], l[2]};
