@@ -76,6 +76,7 @@ double ent_time_seconds(void); /* monotonic clock */
 #define ENT_MAX_EPOCHS 1e6      /* --epochs (effective epochs) */
 #define ENT_MAX_REPLICAS 1024   /* --replicas */
 #define ENT_MAX_L 100000        /* --L (mini-batches in one Entropy-SGD update) */
+#define ENT_MAX_BN_BATCHES 1000000 /* --bn-reestimate (mini-batches before each evaluation) */
 
 /* Threads: one OpenMP pool, shared with the BLAS. 0 = all cores. */
 void ent_set_threads(int n);
@@ -489,6 +490,16 @@ ent_status ent_model_run_state(ent_model *m, const float *theta, float *buffers,
  * for a sequence model). */
 const float *ent_model_logits(const ent_model *m);
 
+/* Batch-norm running statistics re-estimated at theta: reset as PyTorch's
+ * reset_running_stats() (mean 0, variance 1, count 0), then the next
+ * n_batches batches of src run forward in training mode with dropout off
+ * and no gradient, every batch weighted alike (PyTorch's momentum=None:
+ * each running value ends as the mean of the batches' means and unbiased
+ * variances; num_batches_tracked = n_batches). Only `buffers` and src's
+ * position change. src's batches must fit the model's input and batch. */
+ent_status ent_model_bn_reestimate(ent_model *m, const float *theta, float *buffers, ent_batches *src,
+                                   int64_t n_batches);
+
 /* Mean loss and error (fraction) over a whole data set, eval mode. */
 ent_status ent_model_evaluate(ent_model *m, const float *theta,
                               float *buffers, const ent_dataset *d,
@@ -779,6 +790,13 @@ int ent_optim_grads_per_step(const ent_optim *o);
 int ent_optim_batches_per_step(const ent_optim *o);
 int64_t ent_optim_steps_done(const ent_optim *o);
 double ent_optim_gamma(const ent_optim *o); /* current scope (Entropy-SGD) */
+/* The training loss f(x) at the weights x the last step started from, on
+ * that step's first mini-batch, in training mode, where the step computes
+ * it anyway (no extra pass): the reported loss of SGD, Adam, SAM, SGLD and
+ * HJ-prox; Entropy-SGD's first inner evaluation (x' = x there; with
+ * grad_at_x, the extra one). NAN for HEAT, which evaluates f only at
+ * perturbed points, and before the first step. */
+double ent_optim_loss_at_x(const ent_optim *o);
 const ent_optim_params *ent_optim_get_params(const ent_optim *o);
 
 /* Named state for checkpoints: vectors (length n_param) and scalars. */
@@ -893,6 +911,8 @@ ent_status ent_replicas_set_scalar(ent_replicas *r, const char *name, uint64_t v
 /* ------------------------------------------------------------ training run */
 
 #define ENT_MAX_MILESTONES 16
+#define ENT_BN_AUTO (-1)
+#define ENT_BN_EPOCH (-2)
 
 typedef struct {
     char model[32];          /* preset name (or the network file's name) */
@@ -926,6 +946,10 @@ typedef struct {
     int preprocess;          /* ENT_PREPROCESS_*: of every split, before training */
     int keep_last;           /* keep the last K evaluations' checkpoints, named by epoch (0: none) */
     int keep_best;           /* keep the checkpoint of the lowest validation error (needs val_split) */
+    int64_t bn_reestimate;   /* training batches re-estimating the batch-norm statistics at the evaluated
+                              * weights before each evaluation: 0 off, N > 0, ENT_BN_EPOCH (a pass over
+                              * the training set) or ENT_BN_AUTO (the default: a pass for entropy-sgd,
+                              * heat, hj-prox and parle, as their reference codes do; off otherwise) */
     int progress;            /* 1: progress line on a terminal, plain lines otherwise; 0: quiet */
     int argc;                /* the command line, recorded in config.json */
     char **argv;

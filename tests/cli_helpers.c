@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "test.h"
 
@@ -89,4 +90,20 @@ const char *ent_test_mnist_like(const char *dir, int n) {
         fclose(fi), fclose(fl);
     }
     return dir;
+}
+
+/* metrics.csv's column `name` in the row `row` (0 = the first after the
+ * header) of a file's text, or NAN. */
+double ent_test_csv(const char *text, int row, const char *name) {
+    const char *eol = strchr(text, '\n'), *at = strstr(text, name);
+    if (!eol || !at || at > eol) return NAN;
+    int col = 0;
+    for (const char *h = text; h < at; h++) col += *h == ',';
+    const char *line = eol;
+    for (int r = 0; line && r < row; r++) line = strchr(line + 1, '\n');
+    if (!line || !line[1]) return NAN;
+    const char *f = line + 1;
+    for (int c = 0; c < col && f; c++)
+        if ((f = strchr(f, ',')) != NULL) f++;
+    return f ? atof(f) : NAN;
 }

@@ -50,6 +50,9 @@ int ent_test_idx_create(const char *dir, const char *split, int n, FILE **images
  * bright band at rows 2k .. 2k+4 over noise), learnable in a few steps;
  * returns dir. */
 const char *ent_test_mnist_like(const char *dir, int n);
+/* metrics.csv's column `name` (matched as a substring of the header) in
+ * row `row` (0 = the first after the header) of a file's text, or NAN. */
+double ent_test_csv(const char *text, int row, const char *name);
 /* Whether MPI tests can run (an MPI build and mpirun on PATH); prints why
  * they are skipped when not. */
 int ent_test_have_mpi(void);

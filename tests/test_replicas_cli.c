@@ -182,7 +182,7 @@ ENT_TEST(replicas_cli_metrics_and_eval) {
     CHECK_MSG(train("", args) == 0, "train: %s", out);
     ent_test_run(out, sizeof out, "head -1 %s/r/metrics.csv; tail -1 %s/r/metrics.csv; cat %s/r/config.json", t, t, t);
     CHECK(strstr(out, "epoch,effective_epoch,step,train_loss,test_loss,test_error,wall_seconds,grad_evals,lr,gamma,"
-                      "coupling,ensemble_loss,ensemble_error,mean_replica_error,replica_0_error,replica_1_error,"
+                      "train_loss_x,coupling,ensemble_loss,ensemble_error,mean_replica_error,replica_0_error,replica_1_error,"
                       "replica_2_error\n") != NULL);
     CHECK(strstr(out, "\"replicas\": 3") && strstr(out, "\"coupling_schedule\": \"exp\""));
     double e = 1.0;

@@ -109,6 +109,10 @@ typedef struct {
 } ent_cli_proxy_args;
 ent_status ent_cli_hessian_proxy(const ent_cli_proxy_args *a, const ent_hvp *h, const ent_ckpt *c,
                                  const ent_dataset *d, const ent_nethess_opts *no);
+/* --method fisher --fisher-from adam: fisher.csv and summary.json from the
+ * opened checkpoint's Adam moments alone (no data); ENT_EUSAGE when it has
+ * none. */
+ent_status ent_cli_fisher_from_adam(const ent_cli_proxy_args *a, const ent_ckpt *c);
 
 /* MemAvailable of /proc/meminfo in bytes (0 if unknown); "20G", "512M",
  * "3e9" -> bytes (decimal units; 0 if not a size). */

@@ -22,7 +22,7 @@ static const double fractions_at[] = {1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 1e-1};
 typedef struct {
     char ckpt[512], out[512], params[512], model[512], max_memory[32];
     ent_data_source data;
-    int method, top, steps, probes, threads, bn_train, help, precision, single, svg, resume;
+    int method, top, steps, probes, threads, bn_train, help, precision, single, svg, resume, fisher_adam;
     int64_t samples, batch, minibatch;
     double tol, threshold, max_bytes;
     uint64_t seed, key;
@@ -364,6 +364,13 @@ static ent_status run(const opts *o) {
     result r = {.o = o};
     double *g = NULL;
     ent_status s = ent_ckpt_open(&c, o->ckpt, o->model);
+    if (s == ENT_OK && o->fisher_adam) { /* the moments alone: no data, no network */
+        ent_cli_proxy_args pa = {.fisher = 1, .out = o->out, .model = c.model, .ckpt = o->ckpt, .svg = o->svg,
+                                 .threshold = o->threshold};
+        s = ent_cli_fisher_from_adam(&pa, &c);
+        ent_ckpt_free(&c);
+        return s;
+    }
     if (s == ENT_OK) s = ent_cli_mkdir(o->out);
     if (s == ENT_OK) s = ent_cli_dataset(&d, &o->data, ENT_SPLIT_TRAIN, o->samples, o->ckpt);
     if (s == ENT_OK) s = ent_ckpt_preprocess(&c, d, NULL, 0);
@@ -446,6 +453,7 @@ int ent_cmd_hessian(int argc, char **argv) {
         {.name = "steps", .type = ARG_INT, .dst = &o.steps, .help = "Lanczos steps: lanczos max (0 = 200), slq per probe (0 = 100)"},
         {.name = "probes", .type = ARG_INT, .dst = &o.probes, .help = "random probe vectors: slq (0 = 4), hutchinson (0 = 100)"},
         {.name = "minibatch", .type = ARG_I64, .dst = &o.minibatch, .help = "fisher: samples per mini-batch (the gradients whose variance it takes)"},
+        {.name = "fisher-from", .type = ARG_CHOICE, .dst = &o.fisher_adam, .choices = "batches|adam", .help = "fisher: the gradient variance over mini-batches, or v_hat - m_hat^2 of an Adam checkpoint's moments (no data)"},
         {.name = "tol", .type = ARG_DOUBLE, .dst = &o.tol, .help = "lanczos: residual / max |eigenvalue| to stop"},
         {.name = "threshold", .type = ARG_DOUBLE, .dst = &o.threshold, .help = "\"near zero\": |lambda| below this"},
         {.name = "params", .type = ARG_STRING, .dst = o.params, .cap = sizeof o.params, .help = "only these tensors (e.g. fc2 or fc2.weight,conv1): the block H[S,S]"},
@@ -479,7 +487,8 @@ int ent_cmd_hessian(int argc, char **argv) {
                "  lanczos  the --top largest and smallest eigenvalues (full re-orthogonalisation).\n"
                "  slq      the spectral density by stochastic Lanczos quadrature.\n"
                "  fisher   per parameter, the variance over mini-batches (--minibatch) of the\n"
-               "           mini-batch gradient: the paper's diagonal Fisher proxy (fisher.csv).\n"
+               "           mini-batch gradient: the paper's diagonal Fisher proxy (fisher.csv);\n"
+               "           --fisher-from adam: v_hat - m_hat^2 of an Adam checkpoint's moments.\n"
                "  hutchinson  the trace of H (or of --params' block) from --probes Rademacher\n"
                "           vectors, with its standard error (probes.csv).\n"
                "Writes eigenvalues.csv (slq: density.csv, nodes.csv), summary.json, hessian.png (--picture svg: .svg).\n\n");
@@ -496,6 +505,7 @@ int ent_cmd_hessian(int argc, char **argv) {
     if (o.probes == 0) o.probes = o.method == HUTCHINSON ? 100 : 4;
     if (o.probes < 1 || o.probes > 100000) return usage_error("--probes must be in 1..100000");
     if (o.minibatch < 1) return usage_error("--minibatch must be >= 1");
+    if (o.fisher_adam && o.method != FISHER) return usage_error("--fisher-from: only with --method fisher");
     if (o.method == FISHER && o.params[0]) return usage_error("--params: not with --method fisher (it is per parameter already)");
     if (!(o.tol > 0 && o.tol < 1)) return usage_error("--tol must be in (0, 1)");
     if (!(o.threshold > 0)) return usage_error("--threshold must be > 0");

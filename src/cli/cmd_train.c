@@ -15,7 +15,7 @@
 typedef struct {
     int noise_conv, momentum_on, outer_step, outer_rule, inner_rule, variant, quiet, schedule, force;
     int coupling_step, heat_style;
-    char optimizer[32], resume_dir[512], augment[64];
+    char optimizer[32], resume_dir[512], augment[64], bn_reestimate[24];
     ent_data_source data; /* parsed here, then copied into the config */
 } train_extra;
 
@@ -113,6 +113,10 @@ static int train_spec(ent_arg *a, ent_train_config *c, train_extra *x) {
     OPT("val-split", ARG_I64, &c->val_split, 0, NULL, "hold N training samples out as a validation set (picked by --seed; 0 = none)");
     OPT("keep-last", ARG_INT, &c->keep_last, 0, NULL, "keep the checkpoints of the last K evaluations, named by epoch (0 = none)");
     OPT("keep-best", ARG_BOOL, &c->keep_best, 0, NULL, "keep the checkpoint of the lowest validation error (needs --val-split)");
+    OPT("bn-reestimate", ARG_STRING, x->bn_reestimate, sizeof x->bn_reestimate, NULL,
+        "before each evaluation, batch-norm statistics recomputed at the evaluated weights over N training "
+        "mini-batches (0 = off), or epoch (one pass); auto: epoch for entropy-sgd, heat, hj-prox and parle, "
+        "as their reference codes, off for the others [auto]");
     OPT("quiet", ARG_BOOL, &x->quiet, 0, NULL, "no progress output");
     OPT("force", ARG_BOOL, &x->force, 0, NULL, "start over in an --out directory that already holds a run");
     OPT("L", ARG_INT, &o->L, 0, NULL, "Entropy-SGD: Langevin steps per update", .kinds = SCOPE_KINDS);
@@ -176,6 +180,18 @@ static int flag_given(int argc, char **argv, const char *name) {
         if (strncmp(a + 2, "no-", 3) == 0 && strcmp(a + 5, name) == 0) on = 0;
     }
     return on;
+}
+
+/* --bn-reestimate auto | epoch | off | N. */
+static ent_status parse_bn_reestimate(const char *text, int64_t *out) {
+    char *end = NULL;
+    long long v = strtoll(text, &end, 10);
+    if (strcmp(text, "auto") == 0) *out = ENT_BN_AUTO;
+    else if (strcmp(text, "epoch") == 0) *out = ENT_BN_EPOCH;
+    else if (strcmp(text, "off") == 0) *out = 0;
+    else if (end != text && *end == 0 && v >= 0) *out = v;
+    else return ent_fail(ENT_EUSAGE, "--bn-reestimate %s: want auto, epoch, off or a number of mini-batches", text);
+    return ENT_OK;
 }
 
 /* The optimizer kind decides the defaults: find it before parsing. */
@@ -444,6 +460,8 @@ int ent_cmd_train(int argc, char **argv) {
                    (rc = apply_given(&c, spec, n)) == 0) {
             apply_choices(&c, &x);
             if (x.augment[0] && ent_augment_parse(x.augment, &c.augment) != ENT_OK)
+                rc = ent_cli_status(ENT_EUSAGE, "train");
+            if (rc == 0 && x.bn_reestimate[0] && parse_bn_reestimate(x.bn_reestimate, &c.bn_reestimate) != ENT_OK)
                 rc = ent_cli_status(ENT_EUSAGE, "train");
             c.progress = !x.quiet;
             c.argc = all_n;

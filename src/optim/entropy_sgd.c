@@ -233,6 +233,7 @@ ent_status ent_esgd_step(ent_optim *o, const ent_objective *obj, float *x,
         if ((s = ent_objective_eval(obj, x, gx ? gx : o->grad, &l1)) != ENT_OK) return s;
         lsum += l1;
         nevals++;
+        o->loss_x = l1;
     }
 
     const double sigma = p->noise * sqrt((p->noise_code ? 2.0 : 1.0) * p->sgld_lr);
@@ -255,6 +256,7 @@ ent_status ent_esgd_step(ent_optim *o, const ent_objective *obj, float *x,
         lsum += l1;
         nevals++;
         if (uniform) k.alpha = 1.0f / (float)l; /* mu = mean of x'_1..x'_l */
+        if (l == 1 && !ent_esgd_grad_at_x(p)) o->loss_x = l1; /* at x' = x */
         if (adam) {
             const double bc1 = 1.0 - pow(p->beta1, l), bc2 = 1.0 - pow(p->beta2, l);
             k.step = (float)((double)k.eta / bc1);

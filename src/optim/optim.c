@@ -64,6 +64,7 @@ ent_status ent_optim_new(ent_optim **out, const ent_optim_params *p,
         return ent_fail(ENT_EINVAL, "ent_optim_new: the automatic scope needs the run's updates (gamma_auto_updates >= 1)");
     ent_optim *o = calloc(1, sizeof *o);
     if (!o) return ent_fail(ENT_ENOMEM, "ent_optim_new: out of memory");
+    o->loss_x = NAN; /* no step yet */
     o->p = *p;
     o->n = n_param;
     o->gamma0_given = p->gamma0;
@@ -127,6 +128,7 @@ ent_status ent_optim_step(ent_optim *o, const ent_objective *obj,
         return ent_fail(ENT_EINVAL, "ent_optim_step: lr_scale = %g, must be >= 0 and finite", lr_scale);
     double l = 0.0;
     ent_status s;
+    o->loss_x = NAN; /* Entropy-SGD sets its own; the one-batch rules' is their loss */
     switch (o->p.kind) {
     case ENT_OPTIM_SGD: s = ent_sgd_step(o, obj, theta, lr_scale, &l); break;
     case ENT_OPTIM_ADAM:
@@ -142,10 +144,13 @@ ent_status ent_optim_step(ent_optim *o, const ent_objective *obj,
     default: return ent_fail(ENT_EINVAL, "ent_optim_step: unknown kind %d", (int)o->p.kind);
     }
     if (s != ENT_OK) return s;
+    if (o->p.kind != ENT_OPTIM_ENTROPY_SGD && o->p.kind != ENT_OPTIM_HEAT) o->loss_x = l;
     o->t++;
     if (loss) *loss = l;
     return ENT_OK;
 }
+
+double ent_optim_loss_at_x(const ent_optim *o) { return o ? o->loss_x : NAN; }
 
 int ent_optim_grads_per_step(const ent_optim *o) {
     if (!o) return 0;

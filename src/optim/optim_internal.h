@@ -37,6 +37,7 @@ struct ent_optim {
     float *inner_momentum;           /* Entropy-SGD inner SGD buffer */
     float *inner_adam_m, *inner_adam_v; /* Entropy-SGD inner Adam moments */
     float *scratch, *scratch2;       /* SAM, HJ-prox, HEAT work vectors; Entropy-SGD's grad f(x) for rho (not state) */
+    double loss_x;                   /* f(x) on the last step's first batch (ent_optim_loss_at_x) */
 };
 
 /* x -= lr * step, where g' = g + wd x and step = g' (m == 0), the heavy-ball

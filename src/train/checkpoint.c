@@ -155,6 +155,11 @@ ent_status ent_checkpoint_save(const char *path, const ent_run_state *r) {
     }
     ent_ckb_meta(&b, "data.preprocess", r->cfg->preprocess == ENT_PREPROCESS_GCN_ZCA ? "gcn-zca" : "none");
     ent_ckb_meta(&b, "optimizer", ent_optim_kind_name(r->cfg->optim.kind));
+    if (r->cfg->optim.kind == ENT_OPTIM_ADAM || r->cfg->optim.kind == ENT_OPTIM_ADAMW) {
+        /* the moments' bias corrections need them (hessian --fisher-from adam) */
+        ent_ckb_meta_f64(&b, "optim.beta1", r->cfg->optim.beta1);
+        ent_ckb_meta_f64(&b, "optim.beta2", r->cfg->optim.beta2);
+    }
     ent_ckb_meta_f32(&b, "model.dropout", r->model_opts.dropout);
     ent_ckb_meta_f32(&b, "model.input_dropout", r->model_opts.input_dropout);
     ent_ckb_meta_f32(&b, "model.bn_momentum", r->model_opts.bn_momentum);

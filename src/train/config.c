@@ -20,6 +20,7 @@ ent_train_config ent_train_config_default(void) {
     c.lr_factor = 0.1;
     c.lr_decay = 1.0;
     c.progress = 1;
+    c.bn_reestimate = ENT_BN_AUTO;
     return c;
 }
 
@@ -49,6 +50,9 @@ ent_status ent_train_config_check(const ent_train_config *c) {
     if (c->train_subset < 0 || c->test_subset < 0) BAD("subset sizes must be >= 0");
     if (c->val_split < 0) BAD("--val-split must be >= 0 training samples to hold out (0 = none), got %lld",
                               (long long)c->val_split);
+    if (c->bn_reestimate < ENT_BN_EPOCH || c->bn_reestimate > ENT_MAX_BN_BATCHES)
+        BAD("--bn-reestimate must be auto, epoch, or 0..%d mini-batches (0 = off), got %lld", ENT_MAX_BN_BATCHES,
+            (long long)c->bn_reestimate);
     if (c->keep_last < 0) BAD("--keep-last must be >= 0 checkpoints (0 = none), got %d", c->keep_last);
     if (c->keep_best && c->val_split == 0 && !ent_train_config_is_text(c))
         BAD("--keep-best needs --val-split N: the best checkpoint is chosen on validation error, and without "
@@ -158,6 +162,9 @@ ent_status ent_train_config_save(const ent_train_config *c, const ent_model_opts
     ent_json_end_array(&j);
     ent_json_int(&j, "keep_last", c->keep_last);
     ent_json_bool(&j, "keep_best", c->keep_best);
+    if (c->bn_reestimate == ENT_BN_AUTO || c->bn_reestimate == ENT_BN_EPOCH)
+        ent_json_string(&j, "bn_reestimate", c->bn_reestimate == ENT_BN_AUTO ? "auto" : "epoch");
+    else ent_json_int(&j, "bn_reestimate", c->bn_reestimate);
     ent_json_begin_object(&j, "optimizer");
     ent_json_string(&j, "name", ent_optim_kind_name(o->kind));
     ent_json_number(&j, "lr", o->lr);

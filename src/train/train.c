@@ -81,7 +81,7 @@ static const char *kept_checkpoint(const ent_run *R, char *buf, size_t cap) {
 }
 
 static const char *METRICS_HEADER =
-    "epoch,effective_epoch,step,train_loss,test_loss,test_error,wall_seconds,grad_evals,lr,gamma";
+    "epoch,effective_epoch,step,train_loss,test_loss,test_error,wall_seconds,grad_evals,lr,gamma,train_loss_x";
 
 /* The header; --val-split adds the validation loss and error, replica
  * methods the coupling, the ensemble, the mean replica error and every
@@ -97,6 +97,36 @@ static void metrics_header(const ent_run *R, char *buf, size_t len) {
             k += (size_t)snprintf(buf + k, len - k, ",replica_%d_error", a);
     }
     if (k < len) snprintf(buf + k, len - k, "\n");
+}
+
+/* Whether the first line of data[0..len) holds `what`. */
+static int header_has(const char *data, size_t len, const char *what) {
+    const size_t k = strlen(what);
+    for (size_t i = 0; i + k <= len && data[i] != '\n'; i++)
+        if (memcmp(data + i, what, k) == 0) return 1;
+    return 0;
+}
+
+/* A metrics.csv of a run started before train_loss_x existed, as it
+ * would be now: the column after gamma (the 10th), nan in the old rows, so
+ * the rows a resumed run appends line up with the header. */
+static char *add_loss_x_column(const char *data, size_t len, size_t *out_len) {
+    char *out = malloc(len + 16 * (len / 10 + 2)), *o = out; /* a row has 10 fields of >= 1 byte */
+    if (!out) return NULL;
+    for (size_t i = 0, line = 0; i < len; line++) {
+        size_t j = i, commas = 0;
+        while (j < len && data[j] != '\n' && (data[j] != ',' || ++commas < 10)) j++;
+        memcpy(o, data + i, j - i), o += j - i;
+        const char *add = line == 0 ? ",train_loss_x" : ",nan";
+        memcpy(o, add, strlen(add)), o += strlen(add);
+        size_t e = j;
+        while (e < len && data[e] != '\n') e++;
+        if (e < len) e++;
+        memcpy(o, data + j, e - j), o += e - j;
+        i = e;
+    }
+    *out_len = (size_t)(o - out);
+    return out;
 }
 
 /* On resume, keep only the rows up to the checkpoint's step. */
@@ -122,22 +152,26 @@ static ent_status metrics_prepare(ent_run *R) {
         i = j + 1;
         keep = i < len ? i : len;
     }
-    s = ent_write_file_atomic(R->metrics_path, data, keep);
+    const int old = keep > 0 && !header_has(data, keep, ",train_loss_x");
+    size_t n = keep;
+    char *text = old ? add_loss_x_column(data, keep, &n) : data;
+    s = text ? ent_write_file_atomic(R->metrics_path, text, n) : ent_fail(ENT_ENOMEM, "metrics.csv: out of memory");
+    if (text != data) free(text);
     free(data);
     return s;
 }
 
 typedef struct {
-    double train_loss, test_loss, test_err, val_loss, val_err, lr, ens_loss, ens_err;
+    double train_loss, train_loss_x, test_loss, test_err, val_loss, val_err, lr, ens_loss, ens_err;
 } eval_row;
 
 static ent_status metrics_append(ent_run *R, const eval_row *e) {
     FILE *f = fopen(R->metrics_path, "a");
     if (!f) return ent_fail(ENT_EIO, "%s: cannot append: %s", R->metrics_path, strerror(errno));
     double eff = effective_epoch(R, R->r.step);
-    fprintf(f, "%.6f,%.6f,%lld,%.6f,%.6f,%.6f,%.3f,%lld,%.6g,%.6g", eff / ent_optim_batches_per_step(lead_optim(R)),
+    fprintf(f, "%.6f,%.6f,%lld,%.6f,%.6f,%.6f,%.3f,%lld,%.6g,%.6g,%.6f", eff / ent_optim_batches_per_step(lead_optim(R)),
             eff, (long long)R->r.step, e->train_loss, e->test_loss, e->test_err, R->r.wall_seconds,
-            (long long)R->r.grad_evals, e->lr, ent_optim_gamma(lead_optim(R)));
+            (long long)R->r.grad_evals, e->lr, ent_optim_gamma(lead_optim(R)), e->train_loss_x);
     if (R->val || R->text) fprintf(f, ",%.6f,%.6f", e->val_loss, e->val_err);
     if (R->text) fprintf(f, ",%.6f,%.6f", exp(e->test_loss), exp(e->val_loss));
     if (R->text && ent_vocab_kind_of(R->text->c.vocab) == ENT_VOCAB_CHARS)
@@ -176,18 +210,31 @@ static void progress(ent_run *R, double loss, int force) {
     fflush(stderr);
 }
 
+/* --bn-reestimate: the statistics of what is evaluated and saved as the
+ * model (the weights, or the replicas' centre), from the same batches at
+ * every evaluation. They replace the running buffers, so the checkpoint
+ * holds what was evaluated and a resumed run goes on from the same ones.
+ * Every rank does it alike (the same batches), so ranks stay equal. */
+static ent_status reestimate_bn(ent_run *R) {
+    if (R->bn_batches == 0) return ENT_OK;
+    const uint64_t start[2] = {0, 0};
+    R->bn_src.ops->seek(R->bn_src.ctx, start);
+    return ent_model_bn_reestimate(R->r.model, R->r.theta, R->r.buffers, &R->bn_src, R->bn_batches);
+}
+
 /* Replica methods: centre, averaged buffers, replica and ensemble errors,
  * the training loss over every replica (collective). */
-static ent_status evaluate_replicas(ent_run *R, eval_row *e, double sums[2]) {
+static ent_status evaluate_replicas(ent_run *R, eval_row *e, double sums[3]) {
     ent_status s = ent_replicas_sync(R->r.reps);
     if (s == ENT_OK) s = ent_replica_average_buffers(&R->r);
+    if (s == ENT_OK) s = reestimate_bn(R);
     if (s == ENT_OK && R->text) { /* the centre's perplexity only: no ensemble of sequence models yet */
         e->ens_loss = e->ens_err = NAN;
         for (int a = 0; a < ent_replicas_count(R->r.reps); a++) R->rep_err[a] = NAN;
     } else if (s == ENT_OK) {
         s = ent_replica_evaluate(&R->r, R->test, R->probs, R->rep_err, &e->ens_loss, &e->ens_err);
     }
-    if (s == ENT_OK) s = ent_dist_allreduce_sum_f64(sums, 2);
+    if (s == ENT_OK) s = ent_dist_allreduce_sum_f64(sums, 3);
     return s;
 }
 
@@ -201,8 +248,8 @@ static ent_status save_config(ent_run *R) {
 static ent_status evaluate(ent_run *R, double lr) {
     ent_run_state *r = &R->r;
     eval_row e = {.lr = lr, .val_loss = NAN, .val_err = NAN};
-    double sums[2] = {R->interval_loss, (double)R->interval_steps};
-    ent_status s = r->reps ? evaluate_replicas(R, &e, sums) : ENT_OK;
+    double sums[3] = {R->interval_loss, (double)R->interval_steps, R->interval_loss_x};
+    ent_status s = r->reps ? evaluate_replicas(R, &e, sums) : reestimate_bn(R);
     if (s == ENT_OK && r->rank == 0 && R->text) {
         s = ent_run_text_evaluate(R, R->text->c.test, &e.test_loss, &e.test_err);
         if (s == ENT_OK) s = ent_run_text_evaluate(R, R->text->c.valid, &e.val_loss, &e.val_err);
@@ -213,7 +260,8 @@ static ent_status evaluate(ent_run *R, double lr) {
         s = ent_model_evaluate(r->model, r->theta, r->buffers, R->val, &e.val_loss, &e.val_err);
     if (s != ENT_OK) return s;
     e.train_loss = sums[1] > 0 ? sums[0] / sums[1] : NAN;
-    R->interval_loss = 0;
+    e.train_loss_x = sums[1] > 0 ? sums[2] / sums[1] : NAN;
+    R->interval_loss = R->interval_loss_x = 0;
     R->interval_steps = 0;
     r->wall_seconds = R->wall_at_start + ent_time_seconds() - R->session_start;
     char kept[700];
@@ -252,6 +300,17 @@ static int eval_due(const ent_run *R) {
     return now > before;
 }
 
+/* f at the weights the step started from, on its first batch (NAN where
+ * the step did not compute it); replica methods: the mean over the local
+ * replicas, each at its own weights. */
+static double loss_at_x(const ent_run *R) {
+    if (!R->r.reps) return ent_optim_loss_at_x(R->r.optim);
+    const int n = ent_replicas_local(R->r.reps);
+    double sum = 0.0;
+    for (int i = 0; i < n; i++) sum += ent_optim_loss_at_x(ent_replicas_optim(R->r.reps, i));
+    return sum / n;
+}
+
 static ent_status loop(ent_run *R) {
     const ent_train_config *c = R->r.cfg;
     ent_run_state *r = &R->r;
@@ -269,6 +328,7 @@ static ent_status loop(ent_run *R) {
         r->step++;
         r->grad_evals += R->grads_per_step;
         R->interval_loss += loss;
+        R->interval_loss_x += loss_at_x(R);
         R->interval_steps++;
         progress(R, loss, 0);
         if (eval_due(R) || r->step == R->total_steps) {

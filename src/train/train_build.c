@@ -4,6 +4,7 @@
  * replica a from ent_replica_seed(seed, a), or all from seed with
  * same_init); worker data streams (sampler, dropout) from the seed of its
  * replica, or under data-parallel MPI of its rank. */
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -150,6 +151,30 @@ static ent_status build_replicas(ent_run *R) {
     return ENT_OK;
 }
 
+/* The optimizers whose reference codes dry-feed the training set in
+ * training mode before every test (Entropy-SGD's and Parle's; Deep
+ * Relaxation's share Entropy-SGD's loop): their gradients are taken at
+ * other points than the weights they report. */
+static int bn_reestimate_by_default(ent_optim_kind k) {
+    return k == ENT_OPTIM_ENTROPY_SGD || k == ENT_OPTIM_HEAT || k == ENT_OPTIM_HJ_PROX || k == ENT_OPTIM_PARLE;
+}
+
+/* --bn-reestimate: how many batches, and their source: un-augmented
+ * shuffles of the training split on a seed no worker's stream has (workers
+ * get ent_replica_seed(seed, a) for replica or rank a), so it draws nothing
+ * from the training streams, and it is rewound before each use, so every
+ * evaluation sees the same batches. */
+static ent_status build_bn_source(ent_run *R) {
+    const ent_train_config *c = R->r.cfg;
+    int64_t n = c->bn_reestimate;
+    if (n == ENT_BN_AUTO) n = bn_reestimate_by_default(c->optim.kind) ? ENT_BN_EPOCH : 0;
+    if (n == ENT_BN_EPOCH) n = R->text ? 0 : ent_batches_per_epoch(R->train->n, c->batch);
+    if (R->text || ent_model_n_buffer(R->r.model) == 0) n = 0; /* nothing to re-estimate */
+    R->bn_batches = n;
+    return n > 0 ? ent_batches_images(&R->bn_src, R->train, c->batch, ent_replica_seed(c->seed, INT_MAX), NULL)
+                 : ENT_OK;
+}
+
 ent_status ent_train_build(ent_run *R) {
     ent_run_state *r = &R->r;
     const ent_train_config *c = r->cfg;
@@ -175,6 +200,8 @@ ent_status ent_train_build(ent_run *R) {
         return ent_fail(ENT_EUSAGE, "one update uses %d mini-batches (--L and the ranks), more than the budget of "
                         "--epochs %g x %lld batches per epoch = %.4g; raise --epochs or lower --L", R->batches_per_step,
                         c->epochs, (long long)R->steps_per_epoch, budget);
+    s = build_bn_source(R);
+    if (s != ENT_OK) return s;
     R->total_steps = (int64_t)llround(budget / R->batches_per_step);
     if (R->total_steps < 1) R->total_steps = 1;
     if (R->text && r->ranks > 1 && !replica)
@@ -202,6 +229,7 @@ void ent_train_cleanup(ent_run *R) {
     free(R->rep_err);
     free(R->objs);
     free(R->clips);
+    ent_batches_free(&R->bn_src);
     ent_dataset_free(R->train);
     ent_dataset_free(R->test);
     ent_dataset_free(R->val);

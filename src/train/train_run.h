@@ -42,7 +42,13 @@ typedef struct {
     double session_start, last_print, wall_at_start;
     int64_t step_at_start;
     double interval_loss;      /* sum of step losses since the last evaluation */
+    double interval_loss_x;    /* sum of the steps' f(x) (ent_optim_loss_at_x) since then */
     int64_t interval_steps;
+    /* --bn-reestimate: the batches recomputing the batch-norm statistics of
+     * the evaluated weights before each evaluation (0: off), from a source
+     * of their own, rewound to its start each time (train_build.c). */
+    int64_t bn_batches;
+    ent_batches bn_src;
     int tty;
     int have_ckpt;             /* a checkpoint of this run is on disk (resumed from, or written) */
     int config_pending;        /* resumed: config.json is rewritten with the first checkpoint */
