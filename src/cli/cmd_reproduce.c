@@ -13,27 +13,46 @@
 #include "cli/compare.h"
 #include "reproduce/repro_internal.h"
 
+/* The arms' effective epochs in budget b: "20" when equal, else per arm. */
+static void print_epochs(const repro_exp *e, repro_budget b) {
+    char v[64], first[64] = "";
+    int same = 1;
+    for (int a = 0; a < e->n_arms; a++) {
+        const char *x = repro_option(e, &e->arms[a], b, "epochs", v, sizeof v);
+        if (a == 0) snprintf(first, sizeof first, "%s", x ? x : "?");
+        else same &= x && strcmp(x, first) == 0;
+    }
+    if (same) {
+        printf("%s", first);
+        return;
+    }
+    for (int a = 0; a < e->n_arms; a++) {
+        const char *x = repro_option(e, &e->arms[a], b, "epochs", v, sizeof v);
+        printf("%s%s %s", a ? ", " : "", e->arms[a].label, x ? x : "?");
+    }
+}
+
 static void list(void) {
     int n;
     const repro_exp *const *all = repro_experiments(&n);
-    printf("%-14s %-34s %s\n", "experiment", "data (the paper's)", "short budget: one run, the 3-seed sweep");
     for (int i = 0; i < n; i++) {
         const repro_exp *e = all[i];
-        char data[160], when[96];
-        snprintf(data, sizeof data, "%s (%s)", e->data, e->paper_data);
-        if (e->short_s > 0)
-            snprintf(when, sizeof when, "%.0f s, %.1f min (measured here, 2 threads)", e->short_s,
-                     e->short_s * e->n_arms * 3 / 60);
-        else snprintf(when, sizeof when, "not measured");
-        printf("%-14s %-34.60s %s\n", e->name, data, when);
-        printf("%-14s %s; arms:", "", e->what);
+        printf("%-14s %s\n%-14s data: %s (the paper's: %s)\n%-14s arms:", e->name, e->what, "", e->data,
+               e->paper_data, "");
         for (int a = 0; a < e->n_arms; a++) {
             const char *needs = e->arms[a].needs;
             printf(" %s%s%s%s", e->arms[a].label, needs ? " (needs " : "", needs ? needs : "", needs ? ")" : "");
         }
-        printf("\n");
+        printf("\n%-14s budget: short ", "");
+        print_epochs(e, REPRO_SHORT);
+        if (e->short_s > 0)
+            printf(" effective epochs, %.0f s a run, %.0f min for 3 seeds (measured here, 2 threads)", e->short_s,
+                   e->short_s * e->n_arms * 3 / 60);
+        else printf(" effective epochs (time not measured)");
+        printf("; paper ");
+        print_epochs(e, REPRO_PAPER);
+        printf(" effective epochs\n\n");
     }
-    printf("\nThe paper budget uses the papers' settings and epochs: hours to days on this machine.\n");
 }
 
 static void usage(const ent_arg *spec, int n) {
@@ -105,11 +124,11 @@ int ent_cmd_reproduce(int argc, char **argv) {
     if (rc) return rc < 0 ? 0 : rc;
     o.budget = x.budget ? REPRO_PAPER : REPRO_SHORT;
     snprintf(o.out, sizeof o.out, "%s/%s", x.out, o.e->name);
-    const ssize_t len = readlink("/proc/self/exe", o.self, sizeof o.self - 1);
-    if (len <= 0) return fprintf(stderr, "entropic reproduce: cannot find this program (/proc/self/exe)\n"), 2;
-    o.self[len] = 0;
+    /* The children run this very program, even if a rebuild replaced its file. */
+    snprintf(o.self, sizeof o.self, "/proc/self/exe");
     const int rank = ent_dist_env_rank(), size = ent_dist_env_size(), local = ent_dist_env_local_size();
-    if (o.threads == 0 && local > 1) o.threads = (int)(sysconf(_SC_NPROCESSORS_ONLN) / local) > 0 ? (int)(sysconf(_SC_NPROCESSORS_ONLN) / local) : 1;
+    const long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    if (o.threads == 0 && local > 1) o.threads = cores / local > 1 ? (int)(cores / local) : 1;
     int stopped = 0;
     rc = repro_sweep(&o, rank, size, &stopped);
     rc = gather(rc, &stopped);

@@ -102,6 +102,18 @@ static void write_table(FILE *f, const repro_opts *o, const arm_numbers *arms, i
             best_missing ? " (runs without a validation split have none: their best column is their final)" : "");
 }
 
+/* Arms with runs missing: why, where to look. */
+static void write_missing(FILE *f, const repro_opts *o, const arm_numbers *arms) {
+    for (int a = 0; a < o->e->n_arms; a++) {
+        const repro_arm *arm = &o->e->arms[a];
+        if (arms[a].n == o->seeds) continue;
+        fprintf(f, "\n- `%s`: %d of %d runs finished; the others failed or stopped (`logs/%s-seed-S.log`)", arm->label,
+                arms[a].n, o->seeds, arm->label);
+        if (arm->needs) fprintf(f, "; this arm needs `%s`, which this build may lack", arm->needs);
+        fprintf(f, ".\n");
+    }
+}
+
 static void write_md(FILE *f, const repro_opts *o, const arm_numbers *arms, int best_missing, int plotted) {
     const repro_exp *e = o->e;
     fprintf(f, "# %s (%s budget, %d seed%s)\n\n", e->name, o->budget == REPRO_PAPER ? "paper" : "short", o->seeds,
@@ -110,6 +122,7 @@ static void write_md(FILE *f, const repro_opts *o, const arm_numbers *arms, int 
             o->paper_data ? e->paper_data : e->data, e->paper_data);
     fprintf(f, "Where our data differs: %s\n\n", o->paper_data ? "none (the paper's data set)." : e->differs);
     write_table(f, o, arms, best_missing);
+    write_missing(f, o, arms);
     if (plotted) fprintf(f, "\n![test error and training loss of every arm](report.png)\n");
     fprintf(f, "\n## Commands\n\n");
     for (int a = 0; a < e->n_arms; a++) command_line(f, o, &e->arms[a]);

@@ -143,7 +143,11 @@ static void print_words(const repro_words *w) {
     printf("\n");
 }
 
-/* Runs (or prints) one command; 0, or an exit status. */
+/* What execute returns when this command, not the child, failed: the
+ * sweep stops (a child's failure only marks its run failed). */
+#define SWEEP_ABORT (-1)
+
+/* Runs (or prints) one command; 0, the child's exit status, or SWEEP_ABORT. */
 static int execute(const repro_opts *o, const repro_run *r, repro_words *w, const char *what) {
     if (o->dry_run) {
         print_words(w);
@@ -153,14 +157,18 @@ static int execute(const repro_opts *o, const repro_run *r, repro_words *w, cons
     snprintf(log, sizeof log, "%s/logs", o->out);
     if (repro_make_dirs(log) != 0) {
         fprintf(stderr, "entropic reproduce: cannot create %s: %s\n", log, strerror(errno));
-        return 2;
+        return SWEEP_ABORT;
     }
     snprintf(log, sizeof log, "%s/logs/%s-seed-%d.log", o->out, o->e->arms[r->arm].label, r->seed);
     const double t0 = ent_time_seconds();
     const int rc = run_child(o, w, log);
+    if (rc < 0) {
+        fprintf(stderr, "entropic reproduce: cannot start %s: %s\n", w->word[1], strerror(errno));
+        return SWEEP_ABORT;
+    }
     printf("  %s %s seed %d: %s, %.0f s\n", what, o->e->arms[r->arm].label, r->seed,
            rc == 0 ? "ok" : "FAILED", ent_time_seconds() - t0);
-    if (rc != 0) fprintf(stderr, "entropic reproduce: %s of %s exited %d: see %s\n", what, r->dir, rc, log);
+    if (rc != 0) fprintf(stderr, "entropic reproduce: %s failed (exit %d): see %s\n", r->dir, rc, log);
     return rc;
 }
 
@@ -169,7 +177,10 @@ static int post_run(const repro_opts *o, const repro_run *r, const char *text) {
     for (int k = 0; k < REPRO_MAX_POST && o->e->post[k]; k++) {
         if (exists(r->dir, o->e->post_done[k]) && !o->dry_run) continue;
         repro_words w = {0};
-        if (post_words(o, o->e->post[k], r, text, &w) != 0) return 2;
+        if (post_words(o, o->e->post[k], r, text, &w) != 0) {
+            fprintf(stderr, "entropic reproduce: %s: the analysis command is too long\n", r->dir);
+            return SWEEP_ABORT;
+        }
         const int rc = execute(o, r, &w, "analysis of");
         if (rc) return rc;
     }
@@ -179,9 +190,10 @@ static int post_run(const repro_opts *o, const repro_run *r, const char *text) {
 static int train_run(const repro_opts *o, const repro_run *r, run_state st, const char *text) {
     repro_words w = {0};
     char seed[16], threads[16];
-    if (train_words(o, r, st, text, &w, seed, threads) == 0) return execute(o, r, &w, st == RUN_RESUME ? "resumed" : "trained");
+    if (train_words(o, r, st, text, &w, seed, threads) == 0)
+        return execute(o, r, &w, st == RUN_RESUME ? "resumed" : "trained");
     fprintf(stderr, "entropic reproduce: %s: the train command is too long\n", r->dir);
-    return 2;
+    return SWEEP_ABORT;
 }
 
 int repro_sweep(const repro_opts *o, int rank, int size, int *stopped) {
@@ -202,8 +214,8 @@ int repro_sweep(const repro_opts *o, int rank, int size, int *stopped) {
         int run_rc = st == RUN_DONE ? 0 : train_run(o, r, st, text);
         started += st != RUN_DONE;
         if (run_rc == 0) run_rc = post_run(o, r, text);
-        if (run_rc == 1 || run_rc > 2) failed = 1; /* a diverged or killed run: the others go on */
-        else if (run_rc) rc = run_rc;
+        if (run_rc == SWEEP_ABORT) rc = 2;
+        else if (run_rc) failed = 1; /* refused, diverged or killed: the other runs go on */
     }
     return rc ? rc : failed;
 }
