@@ -6,7 +6,7 @@
  * Entropy-SGD and its baseline get EQUAL effective epochs, on a training
  * subset. The measured times are one short run at 2 threads on this
  * project's 2-core test machine with three other jobs beside it. */
-#include "reproduce/repro.h"
+#include "reproduce/exp.h"
 
 /* The MNIST settings of Entropy-SGD (section 5 of the paper): L = 20,
  * eta' = 0.1, eps = 1e-3 (the paper's text; its maintainer says 1e-4),
@@ -20,24 +20,16 @@
 #define ADAM_MNIST "--optimizer adam --lr 1e-3 --lr-factor 0.2"
 #define ADAM_MNIST_PAPER "--epochs 100 --lr-milestones 30,60,90 --eval-every 5"
 #define ADAM_MNIST_SHORT "--epochs 20 --lr-milestones 6,12,18 --eval-every 2"
-#define MNIST_SET "--dataset mnist"
-#define MNIST_SHORT "--train-subset 10000 --val-split 1000"
-#define MNIST_DIFFERS                                                                                                 \
-    "Fashion-MNIST stands in for MNIST (the same format and size, a harder task): compare the gap between the "     \
-    "arms and their ranking, not the error itself."
+/* Entropy-SGD on LeNet: 5 outer epochs of L = 20; Table 1's best is at 80. */
+#define ARM_ESGD_LENET                                                                                                \
+    {"entropy-sgd", ESGD_MNIST " --dropout 0.25", "--epochs 100 --lr-milestones 40 --eval-every 5",                 \
+     "--epochs 20 --lr-milestones 8 --eval-every 2", {1, 0.50, 0.01, 80}, NULL}
 
 const repro_exp repro_esgd_mnistfc = {
     .name = "esgd-mnistfc",
     .what = "Entropy-SGD paper, Table 1, row mnistfc: Entropy-SGD against Adam",
-    .data = "Fashion-MNIST",
-    .paper_data = "MNIST",
-    .metric = "test_error",
-    .common = "--model mnistfc --dataset fashion-mnist --batch-size 128",
-    .paper_set = MNIST_SET,
-    .short_set = MNIST_SHORT,
-    .paper_val = "--val-split 5000",
-    .differs = MNIST_DIFFERS,
     .short_s = 72, /* 70 s Entropy-SGD, 75 s Adam */
+    MNIST_EXP("--model mnistfc"),
     .n_arms = 2,
     .arms = {
         /* Table 1 reports 120 effective epochs (6 outer epochs of L = 20);
@@ -51,37 +43,32 @@ const repro_exp repro_esgd_mnistfc = {
 const repro_exp repro_esgd_lenet = {
     .name = "esgd-lenet",
     .what = "Entropy-SGD paper, Table 1, row LeNet: Entropy-SGD against Adam",
-    .data = "Fashion-MNIST",
-    .paper_data = "MNIST",
-    .metric = "test_error",
-    .common = "--model lenet --dataset fashion-mnist --batch-size 128",
-    .paper_set = MNIST_SET,
-    .short_set = MNIST_SHORT,
-    .paper_val = "--val-split 5000",
-    .differs = MNIST_DIFFERS,
     .short_s = 0,
+    MNIST_EXP("--model lenet"),
     .n_arms = 2,
     .arms = {
-        /* 5 outer epochs of L = 20; Table 1's best is at 80. */
-        {"entropy-sgd", ESGD_MNIST " --dropout 0.25", "--epochs 100 --lr-milestones 40 --eval-every 5",
-         "--epochs 20 --lr-milestones 8 --eval-every 2", {1, 0.50, 0.01, 80}, NULL},
+        ARM_ESGD_LENET,
         {"adam", ADAM_MNIST, ADAM_MNIST_PAPER, ADAM_MNIST_SHORT, {1, 0.51, 0.01, 100}, NULL},
     },
 };
 
 /* CIFAR-10 with GCN + ZCA and no augmentation in the paper; here a
  * Fashion-MNIST variant (the same network on 28 x 28 grey images). */
-#define ALLCNN_COMMON "--model allcnn --dataset fashion-mnist --batch-size 128"
-#define ALLCNN_SET "--dataset cifar10 --preprocess gcn-zca"
-#define ALLCNN_SHORT "--train-subset 2000 --val-split 500 --test-subset 2000"
 #define ALLCNN_DIFFERS                                                                                                \
     "Fashion-MNIST (28 x 28 grey) stands in for CIFAR-10 (32 x 32 colour, GCN + ZCA); --paper-data with "          \
     "--data-dir runs the paper's data."
+#define ALLCNN_EXP                                                                                                    \
+    IMAGE_EXP("--model allcnn --dataset fashion-mnist --batch-size 128", "--dataset cifar10 --preprocess gcn-zca",  \
+              "--train-subset 2000 --val-split 500 --test-subset 2000"),                                            \
+    .data = "Fashion-MNIST", .paper_data = "CIFAR-10", .differs = ALLCNN_DIFFERS
 /* Entropy-SGD on All-CNN-BN: L = 20, 10 outer epochs, eta = 1 x1/5 every
  * 4 outer epochs, eta' = 0.1, eps = 1e-4, gamma0 = 0.03 x1.001. */
 #define ESGD_ALLCNN                                                                                                   \
     "--optimizer entropy-sgd --L 20 --gamma0 0.03 --gamma1 1e-3 --sgld-lr 0.1 --noise 1e-4 --inner-momentum 0.9 "    \
     "--inner-nesterov --lr 1 --lr-factor 0.2 --dropout 0.5"
+#define ARM_ESGD_ALLCNN                                                                                               \
+    {"entropy-sgd", ESGD_ALLCNN, "--epochs 200 --lr-milestones 80,160 --eval-every 10",                              \
+     "--epochs 2 --lr-milestones 0.8,1.6 --eval-every 0.5", {1, 7.81, 0.09, 160}, NULL}
 /* The CIFAR-10 baseline: SGD, Nesterov 0.9, lr 0.1 x1/5 every 60 epochs,
  * 200 epochs, L2 1e-3. */
 #define SGD_ALLCNN "--optimizer sgd --lr 0.1 --momentum 0.9 --nesterov --weight-decay 1e-3 --lr-factor 0.2"
@@ -89,18 +76,10 @@ const repro_exp repro_esgd_lenet = {
 const repro_exp repro_esgd_allcnn = {
     .name = "esgd-allcnn",
     .what = "Entropy-SGD paper, Table 1, row All-CNN-BN: Entropy-SGD against SGD",
-    .data = "Fashion-MNIST",
-    .paper_data = "CIFAR-10",
-    .metric = "test_error",
-    .common = ALLCNN_COMMON,
-    .paper_set = ALLCNN_SET,
-    .short_set = ALLCNN_SHORT,
-    .paper_val = "--val-split 5000",
-    .differs = ALLCNN_DIFFERS,
+    ALLCNN_EXP,
     .n_arms = 2,
     .arms = {
-        {"entropy-sgd", ESGD_ALLCNN, "--epochs 200 --lr-milestones 80,160 --eval-every 10",
-         "--epochs 2 --lr-milestones 0.8,1.6 --eval-every 0.5", {1, 7.81, 0.09, 160}, NULL},
+        ARM_ESGD_ALLCNN,
         {"sgd", SGD_ALLCNN, "--epochs 200 --lr-milestones 60,120,180 --eval-every 10",
          "--epochs 2 --lr-milestones 0.6,1.2,1.8 --eval-every 0.5", {1, 7.71, 0.19, 180}, NULL},
     },
@@ -172,39 +151,23 @@ const repro_exp repro_esgd_charlstm = {
 const repro_exp repro_sgld_lenet = {
     .name = "sgld-lenet",
     .what = "Entropy-SGD paper, Appendix C.1, LeNet: SGLD against Entropy-SGD",
-    .data = "Fashion-MNIST",
-    .paper_data = "MNIST",
-    .metric = "test_error",
-    .common = "--model lenet --dataset fashion-mnist --batch-size 128",
-    .paper_set = MNIST_SET,
-    .short_set = MNIST_SHORT,
-    .paper_val = "--val-split 5000",
-    .differs = MNIST_DIFFERS,
+    MNIST_EXP("--model lenet"),
     .n_arms = 2,
     .arms = {
         {"sgld", "--optimizer sgld", "--epochs 300 --eval-every 10", "--epochs 20 --eval-every 2",
          {1, 0.63, 0.1, 300}, NULL},
-        {"entropy-sgd", ESGD_MNIST " --dropout 0.25", "--epochs 100 --lr-milestones 40 --eval-every 5",
-         "--epochs 20 --lr-milestones 8 --eval-every 2", {1, 0.50, 0.01, 80}, NULL},
+        ARM_ESGD_LENET,
     },
 };
 
 const repro_exp repro_sgld_allcnn = {
     .name = "sgld-allcnn",
     .what = "Entropy-SGD paper, Appendix C.1, All-CNN-BN: SGLD against Entropy-SGD",
-    .data = "Fashion-MNIST",
-    .paper_data = "CIFAR-10",
-    .metric = "test_error",
-    .common = ALLCNN_COMMON,
-    .paper_set = ALLCNN_SET,
-    .short_set = ALLCNN_SHORT,
-    .paper_val = "--val-split 5000",
-    .differs = ALLCNN_DIFFERS,
+    ALLCNN_EXP,
     .n_arms = 2,
     .arms = {
         {"sgld", "--optimizer sgld", "--epochs 500 --eval-every 10", "--epochs 2 --eval-every 0.5",
          {1, 9.89, 0.11, 500}, NULL},
-        {"entropy-sgd", ESGD_ALLCNN, "--epochs 200 --lr-milestones 80,160 --eval-every 10",
-         "--epochs 2 --lr-milestones 0.8,1.6 --eval-every 0.5", {1, 7.81, 0.09, 160}, NULL},
+        ARM_ESGD_ALLCNN,
     },
 };

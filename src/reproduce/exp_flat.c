@@ -4,7 +4,7 @@
  * Entropy-SGD paper's Hessian spectra (its Figures 1 and 3), and `tiny`,
  * the experiment of the tests. Each run is followed by the analysis
  * command of `post`, on its final checkpoint. */
-#include "reproduce/repro.h"
+#include "reproduce/exp.h"
 
 /* Replicated-SGD paper: one network, one budget, the sacreddnn schedules
  * (Nesterov 0.9, weight decay 5e-4, lr 0.1; rSGD's coupling from its

@@ -8,10 +8,8 @@
  * learning rate for the whole budget. hj-prox keeps its own time t = 1:
  * Entropy-SGD's small gamma0 as its 1/t would make the proximal step
  * x - t p diverge. */
-#include "reproduce/repro.h"
+#include "reproduce/exp.h"
 
-#define DR_DIFFERS                                                                                                    \
-    "Fashion-MNIST stands in for MNIST: compare the arms' gaps and ranking; --paper-data --data-dir DIR runs MNIST."
 /* Every arm of one network gets the largest budget the table reports. */
 #define DR_MNISTFC_PAPER "--epochs 200 --eval-every 5"
 #define DR_LENET_PAPER "--epochs 100 --eval-every 5"
@@ -20,14 +18,7 @@
 const repro_exp repro_relax_mnistfc = {
     .name = "relax-mnistfc",
     .what = "Deep Relaxation paper, mnistfc: Entropy-SGD, HJ (proximal), HJB, HEAT and SGD",
-    .data = "Fashion-MNIST",
-    .paper_data = "MNIST",
-    .metric = "test_error",
-    .common = "--model mnistfc --dataset fashion-mnist --batch-size 128 --dropout 0.2 --input-dropout 0.2",
-    .paper_set = "--dataset mnist",
-    .short_set = "--train-subset 10000 --val-split 1000",
-    .paper_val = "--val-split 5000",
-    .differs = DR_DIFFERS,
+    MNIST_EXP("--model mnistfc --dropout 0.2 --input-dropout 0.2"),
     .n_arms = 5,
     .arms = {
         {"entropy-sgd", "--optimizer entropy-sgd --L 20 --gamma0 1e-4 --gamma1 1e-3 --sgld-lr 0.1 --noise 1e-4 --lr 1",
@@ -49,14 +40,7 @@ const repro_exp repro_relax_mnistfc = {
 const repro_exp repro_relax_lenet = {
     .name = "relax-lenet",
     .what = "Deep Relaxation paper, LeNet: Entropy-SGD, HJ (proximal), HJB, HEAT and SGD",
-    .data = "Fashion-MNIST",
-    .paper_data = "MNIST",
-    .metric = "test_error",
-    .common = "--model lenet --dataset fashion-mnist --batch-size 128 --dropout 0.25",
-    .paper_set = "--dataset mnist",
-    .short_set = "--train-subset 10000 --val-split 1000",
-    .paper_val = "--val-split 5000",
-    .differs = DR_DIFFERS,
+    MNIST_EXP("--model lenet --dropout 0.25"),
     .n_arms = 5,
     .arms = {
         {"entropy-sgd", "--optimizer entropy-sgd " DR_LENET_SCOPE " --sgld-lr 0.1 --noise 1e-4 --lr 1",
@@ -82,14 +66,7 @@ const repro_exp repro_relax_lenet = {
 const repro_exp repro_parle_lenet = {
     .name = "parle-lenet",
     .what = "Parle paper, LeNet: Parle and Elastic-SGD against Entropy-SGD",
-    .data = "Fashion-MNIST",
-    .paper_data = "MNIST",
-    .metric = "test_error",
-    .common = "--model lenet --dataset fashion-mnist --batch-size 128 --dropout 0.25",
-    .paper_set = "--dataset mnist",
-    .short_set = "--train-subset 10000 --val-split 1000",
-    .paper_val = "--val-split 5000",
-    .differs = DR_DIFFERS,
+    MNIST_EXP("--model lenet --dropout 0.25"),
     .n_arms = 3,
     .arms = {
         {"parle", "--optimizer parle --parle-reference --replicas 3 --L 25 --gamma0 0.01 --coupling 0.01 --lr 0.1 "
