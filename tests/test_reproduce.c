@@ -11,33 +11,34 @@
 #include "reproduce/repro.h"
 #include "test.h"
 
-/* The value of --name in the arm's command for budget b, as a number
- * (NAN when absent). */
-static double opt(const char *exp, const char *arm, repro_budget b, const char *name) {
-    const repro_exp *e = repro_find(exp);
-    char buf[128];
-    for (int a = 0; e && a < e->n_arms; a++)
-        if (strcmp(e->arms[a].label, arm) == 0) {
-            const char *v = repro_option(e, &e->arms[a], b, name, buf, sizeof buf);
-            return v ? atof(v) : NAN;
-        }
+/* Arm `arm` of experiment `exp` (a failed check when there is none). */
+static const repro_arm *arm_of(const char *exp, const char *arm, const repro_exp **e) {
+    *e = repro_find(exp);
+    for (int a = 0; *e && a < (*e)->n_arms; a++)
+        if (strcmp((*e)->arms[a].label, arm) == 0) return &(*e)->arms[a];
     ent_test_fail(__FILE__, __LINE__, "no arm %s of %s", arm, exp);
-    return NAN;
-}
-
-static const char *opt_text(const char *exp, const char *arm, repro_budget b, const char *name, char *buf) {
-    const repro_exp *e = repro_find(exp);
-    for (int a = 0; e && a < e->n_arms; a++)
-        if (strcmp(e->arms[a].label, arm) == 0) return repro_option(e, &e->arms[a], b, name, buf, 128);
     return NULL;
 }
 
+/* The value of --name in the arm's command for budget b (NULL: absent). */
+static const char *opt_text(const char *exp, const char *arm, repro_budget b, const char *name, char *buf) {
+    const repro_exp *e;
+    const repro_arm *a = arm_of(exp, arm, &e);
+    return a ? repro_option(e, a, b, name, buf, 128) : NULL;
+}
+
+/* The same as a number (NAN when absent). */
+static double opt(const char *exp, const char *arm, repro_budget b, const char *name) {
+    char buf[128];
+    const char *v = opt_text(exp, arm, b, name, buf);
+    return v ? atof(v) : NAN;
+}
+
 static const repro_ref *ref(const char *exp, const char *arm) {
-    const repro_exp *e = repro_find(exp);
-    for (int a = 0; e && a < e->n_arms; a++)
-        if (strcmp(e->arms[a].label, arm) == 0) return &e->arms[a].ref;
+    const repro_exp *e;
+    const repro_arm *a = arm_of(exp, arm, &e);
     static const repro_ref none = {0};
-    return &none;
+    return a ? &a->ref : &none;
 }
 
 /* One paper setting: experiment, arm, option, the paper's value. */

@@ -23,4 +23,14 @@
               "--train-subset 10000 --val-split 1000"),                                                            \
         .data = "Fashion-MNIST", .paper_data = "MNIST", .differs = MNIST_DIFFERS
 
+/* A character corpus: the Brown corpus text for War and Peace, the test
+ * loss per character (chosen on the validation split the text brings),
+ * the short budget on its first megabyte. NET: the network's options. */
+#define TEXT_EXP(NET)                                                                                                 \
+    .data = "the Brown corpus text", .paper_data = "War and Peace (a user's copy: --paper-data --text FILE)",      \
+    .metric = "test_loss", .common = NET " --dataset text --batch-size 128", .paper_set = "--dataset text",        \
+    .short_set = "", .paper_val = "", .text_prefix = 1000000,                                                      \
+    .differs = "The Brown corpus (short budget: its first megabyte) stands in for War and Peace; both split "      \
+               "80/10/10 into train, validation and test characters."
+
 #endif

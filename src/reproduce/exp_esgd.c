@@ -122,17 +122,8 @@ const repro_exp repro_esgd_ptb = {
 const repro_exp repro_esgd_charlstm = {
     .name = "esgd-charlstm",
     .what = "Entropy-SGD paper, Table 1, row char-LSTM: Entropy-Adam against Adam",
-    .data = "the Brown corpus text",
-    .paper_data = "War and Peace (a user's copy: --paper-data --text FILE)",
-    .metric = "test_loss",
-    .common = "--model charlstm --dataset text --batch-size 128",
-    .paper_set = "--dataset text",
-    .short_set = "",
-    .paper_val = "",
-    .text_prefix = 1000000,
-    .differs = "The Brown corpus (short budget: its first megabyte) stands in for War and Peace; both split "
-               "80/10/10 into train, validation and test characters.",
     .short_s = 0,
+    TEXT_EXP("--model charlstm"),
     .n_arms = 2,
     .arms = {
         {"entropy-adam",

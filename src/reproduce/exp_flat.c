@@ -81,18 +81,10 @@ const repro_exp repro_hessian_fig1 = {
 const repro_exp repro_hessian_fig3 = {
     .name = "hessian-fig3",
     .what = "Entropy-SGD paper, Figure 3: Hessian spectrum of the small char-LSTM",
-    .data = "the Brown corpus text",
-    .paper_data = "War and Peace (a user's copy: --paper-data --text FILE)",
-    .metric = "test_loss",
-    .common = "--model tiny-charlstm --dataset text --batch-size 128",
-    .paper_set = "--dataset text",
-    .short_set = "",
-    .paper_val = "",
-    .text_prefix = 1000000,
     .post = {"hessian --checkpoint {run}/checkpoint.safetensors --dataset text --text {text} --method slq "
              "--samples 200 --out {run}/hessian"},
     .post_done = {"hessian/summary.json"},
-    .differs = "The Brown corpus (short budget: its first megabyte) stands in for War and Peace.",
+    TEXT_EXP("--model tiny-charlstm"),
     .n_arms = 1,
     .arms = {
         {"adam", "--optimizer adam --lr 0.002", "--epochs 20 --eval-every 1", "--epochs 2 --eval-every 0.5", {0},
