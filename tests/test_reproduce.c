@@ -188,6 +188,7 @@ ENT_TEST(reproduce_usage_errors) {
     CHECK_USAGE("unknown", "unknown experiment 'nope'", "%s reproduce nope --out %s", ent_test_cli(), t);
     CHECK_USAGE("seeds", "--seeds", "%s reproduce tiny --seeds 0 --out %s", ent_test_cli(), t);
     CHECK_USAGE("budget", "budget", "%s reproduce tiny --budget long --out %s", ent_test_cli(), t);
+    CHECK_USAGE("paper data", "--paper-data needs --data-dir", "%s reproduce tiny --paper-data --out %s", ent_test_cli(), t);
     char out[8192];
     CHECK(ent_test_run(out, sizeof out, "%s reproduce --list", ent_test_cli()) == 0);
     CHECK_MSG(strstr(out, "esgd-mnistfc") && strstr(out, "hessian-fig3") && strstr(out, "measured"),

@@ -101,6 +101,10 @@ static int parse(int argc, char **argv, repro_opts *o, repro_cli *x) {
     if (o->seeds < 1 || o->seeds * o->e->n_arms > CMP_MAX_RUNS)
         return fprintf(stderr, "entropic reproduce: --seeds must be 1..%d for %s's %d arms, got %d\n",
                        CMP_MAX_RUNS / o->e->n_arms, o->e->name, o->e->n_arms, o->seeds), 2;
+    const int text = strstr(o->e->common, "--dataset text") != NULL;
+    if (o->paper_data && !(text ? o->text[0] : o->data_dir[0]))
+        return fprintf(stderr, "entropic reproduce: --paper-data needs %s (%s)\n", text ? "--text FILE" : "--data-dir DIR",
+                       o->e->paper_data), 2;
     if (o->threads < 0 || o->threads > 1024 || o->max_runs < 0)
         return fprintf(stderr, "entropic reproduce: --threads must be 0..1024 and --max-runs >= 0\n"), 2;
     return 0;

@@ -120,7 +120,9 @@ static void write_md(FILE *f, const repro_opts *o, const arm_numbers *arms, int 
             o->seeds > 1 ? "s" : "");
     fprintf(f, "Reproduces: %s.\n\nData: %s; the paper: %s.\n\n", e->what,
             o->paper_data ? e->paper_data : e->data, e->paper_data);
-    fprintf(f, "Where our data differs: %s\n\n", o->paper_data ? "none (the paper's data set)." : e->differs);
+    if (o->paper_data && o->budget == REPRO_SHORT)
+        fprintf(f, "Where our data differs: the paper's data set, cut to the short budget's subset.\n\n");
+    else fprintf(f, "Where our data differs: %s\n\n", o->paper_data ? "nowhere (the paper's data set)." : e->differs);
     write_table(f, o, arms, best_missing);
     write_missing(f, o, arms);
     if (plotted) fprintf(f, "\n![test error and training loss of every arm](report.png)\n");

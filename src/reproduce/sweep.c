@@ -120,7 +120,9 @@ static int train_words(const repro_opts *o, const repro_run *r, run_state st, co
 }
 
 /* An analysis command of e->post with {run} and {text} filled in. */
-static int post_words(const repro_opts *o, const char *tmpl, const repro_run *r, const char *text, repro_words *w) {
+static int post_words(const repro_opts *o, const char *tmpl, const repro_run *r, const char *text, repro_words *w,
+                      char threads[16]) {
+    snprintf(threads, 16, "%d", o->threads);
     char cmd[2048];
     size_t n = 0;
     for (const char *p = tmpl; *p;) {
@@ -133,8 +135,9 @@ static int post_words(const repro_opts *o, const char *tmpl, const repro_run *r,
     }
     cmd[n] = 0;
     w->word[w->n++] = (char *)o->self;
-    if (repro_split(cmd, w) != 0 || w->n + 4 > REPRO_MAX_WORDS) return -1;
+    if (repro_split(cmd, w) != 0 || w->n + 6 > REPRO_MAX_WORDS) return -1;
     if (o->data_dir[0] && !text[0]) w->word[w->n++] = "--data-dir", w->word[w->n++] = (char *)o->data_dir;
+    if (o->threads > 0) w->word[w->n++] = "--threads", w->word[w->n++] = threads;
     return 0;
 }
 
@@ -177,7 +180,8 @@ static int post_run(const repro_opts *o, const repro_run *r, const char *text) {
     for (int k = 0; k < REPRO_MAX_POST && o->e->post[k]; k++) {
         if (exists(r->dir, o->e->post_done[k]) && !o->dry_run) continue;
         repro_words w = {0};
-        if (post_words(o, o->e->post[k], r, text, &w) != 0) {
+        char threads[16];
+        if (post_words(o, o->e->post[k], r, text, &w, threads) != 0) {
             fprintf(stderr, "entropic reproduce: %s: the analysis command is too long\n", r->dir);
             return SWEEP_ABORT;
         }
