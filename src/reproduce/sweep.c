@@ -15,6 +15,8 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -81,8 +83,11 @@ static int run_child(const repro_opts *o, repro_words *w, const char *log) {
     char **env = child_environment();
     if (!env) return -1;
     fflush(stdout), fflush(stderr);
-    const pid_t pid = fork();
+    const pid_t parent = getpid(), pid = fork();
     if (pid == 0) {
+        /* A sweep that is killed takes its run with it: an orphaned run
+         * would go on writing the directory the next sweep resumes. */
+        if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent) _exit(127);
         const int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0666);
         if (fd >= 0) dup2(fd, 1), dup2(fd, 2);
         w->word[w->n] = NULL;
