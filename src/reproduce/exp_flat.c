@@ -93,7 +93,7 @@ const repro_exp repro_hessian_fig3 = {
 };
 
 /* The tests' experiment: the tiny network on a few hundred samples, a
- * fraction of an epoch per run. */
+ * fraction of an epoch per run, then a small local-energy measurement. */
 const repro_exp repro_tiny = {
     .name = "tiny",
     .what = "no paper: the end-to-end check of this command (tests/test_reproduce.c)",
@@ -104,6 +104,9 @@ const repro_exp repro_tiny = {
     .paper_set = "--dataset mnist",
     .short_set = "--train-subset 160 --val-split 32 --test-subset 64",
     .paper_val = "--val-split 5000",
+    .post = {"flatness --checkpoint {run}/checkpoint.safetensors --dataset fashion-mnist --measure local-energy "
+             "--sigma 0,0.1 --samples 2 --train-subset 64 --test-subset 64 --out {run}/local-energy"},
+    .post_done = {"local-energy/local_energy.csv"},
     .differs = "A few hundred samples: a check of the machinery, not a result.",
     .short_s = 0.3,
     .n_arms = 2,

@@ -128,6 +128,8 @@ static void write_md(FILE *f, const repro_opts *o, const arm_numbers *arms, int 
     if (plotted) fprintf(f, "\n![test error and training loss of every arm](report.png)\n");
     fprintf(f, "\n## Commands\n\n");
     for (int a = 0; a < e->n_arms; a++) command_line(f, o, &e->arms[a]);
+    for (int k = 0; k < REPRO_MAX_POST && e->post[k]; k++)
+        fprintf(f, "- after each run: `entropic %s`, its result in `ARM/seed-S/%s`\n", e->post[k], e->post_done[k]);
     fprintf(f, "\nRuns: `%s/ARM/seed-S`; logs: `%s/logs/`.\n", o->out, o->out);
 }
 
