@@ -122,7 +122,7 @@ const repro_exp repro_esgd_ptb = {
 const repro_exp repro_esgd_charlstm = {
     .name = "esgd-charlstm",
     .what = "Entropy-SGD paper, Table 1, row char-LSTM: Entropy-Adam against Adam",
-    .short_s = 0,
+    .short_s = 92, /* 100 s Entropy-Adam, 83 s Adam */
     TEXT_EXP("--model charlstm"),
     .n_arms = 2,
     .arms = {
