@@ -216,7 +216,8 @@ static int file_has(const char *path, const char *magic) {
  * its first checkpoint), the sweep is interrupted again with --max-runs,
  * then the same command finishes it: the killed run is resumed (not
  * started over), the finished ones are skipped, and the report has a row
- * per arm with both seeds, and its picture. */
+ * per arm with both seeds, and its picture. A sweep of the other budget
+ * in the same directory is refused. */
 ENT_TEST(reproduce_tiny_sweep_resumes_and_reports) {
     char dir[600], data[700], out[16384], cmd[2000], path[800];
     snprintf(dir, sizeof dir, "%s", ent_test_tmpdir());
@@ -250,6 +251,9 @@ ENT_TEST(reproduce_tiny_sweep_resumes_and_reports) {
               "report.md: %s", out);
     snprintf(f, sizeof f, "%s/runs/tiny/report.png", dir);
     CHECK_MSG(file_has(f, "\x89PNG"), "report.png missing or not a PNG");
+    /* Another budget in the same --out must not take these runs for its own. */
+    CHECK_USAGE("other budget", "other settings (--val-split 32 where this sweep gives --val-split 5000)",
+                "%s %s --budget paper --dry-run", ent_test_cli(), cmd);
     for (int k = 0; k < 4; k++) { /* each run's analysis, once */
         snprintf(f, sizeof f, "%s/runs/tiny/%s/seed-%d/local-energy/local_energy.csv", dir,
                  k < 2 ? "sgd" : "entropy-sgd", 1 + k % 2);

@@ -37,6 +37,10 @@ typedef struct {
     char dir[600];
 } repro_run;
 
+/* Whether DIR/config.json recorded the train command `planned` (self,
+ * "train", options) but for paths, threads and printing; when not, why
+ * says which option differs. No config.json: 1. */
+int repro_same_settings(const repro_words *planned, const char *dir, char *why, size_t cap);
 /* mkdir -p; 0 or -1 (errno says why). */
 int repro_make_dirs(const char *path);
 /* The sweep's runs in order: arm-major, seeds 1..n. Returns the count. */

@@ -205,6 +205,18 @@ static int train_run(const repro_opts *o, const repro_run *r, run_state st, cons
     return SWEEP_ABORT;
 }
 
+/* A run found on disk must be one of this sweep's: else exit 2, naming
+ * the option that differs (another budget or definition in this --out). */
+static int settings_match(const repro_opts *o, const repro_run *r, const char *text) {
+    repro_words w = {0};
+    char seed[16], threads[16], why[400];
+    if (train_words(o, r, RUN_NEW, text, &w, seed, threads) != 0 || repro_same_settings(&w, r->dir, why, sizeof why))
+        return 1;
+    fprintf(stderr, "entropic reproduce: %s holds a run of other settings (%s): give another --out, or remove it\n",
+            r->dir, why);
+    return 0;
+}
+
 int repro_sweep(const repro_opts *o, int rank, int size, int *stopped) {
     static repro_run runs[REPRO_MAX_ARMS * 64];
     char text[600];
@@ -215,11 +227,15 @@ int repro_sweep(const repro_opts *o, int rank, int size, int *stopped) {
         if (i % size != rank) continue;
         const repro_run *r = &runs[i];
         const run_state st = state_of(r->dir);
-        if (o->dry_run) printf("# %s seed %d: %s\n", o->e->arms[r->arm].label, r->seed, state_names[st]);
         if (st != RUN_DONE && o->max_runs > 0 && started == o->max_runs) {
             *stopped = 1;
             break;
         }
+        if (st != RUN_NEW && !settings_match(o, r, text)) {
+            rc = 2;
+            break;
+        }
+        if (o->dry_run) printf("# %s seed %d: %s\n", o->e->arms[r->arm].label, r->seed, state_names[st]);
         int run_rc = st == RUN_DONE ? 0 : train_run(o, r, st, text);
         started += st != RUN_DONE;
         if (run_rc == 0) run_rc = post_run(o, r, text);
