@@ -46,7 +46,7 @@ static void list(void) {
         printf("\n%-14s budget: short ", "");
         print_epochs(e, REPRO_SHORT);
         if (e->short_s > 0)
-            printf(" effective epochs, %.0f s a run, %.0f min for 3 seeds (measured here, 2 threads)", e->short_s,
+            printf(" effective epochs, %.3g s a run, %.2g min for 3 seeds (measured here, 2 threads)", e->short_s,
                    e->short_s * e->n_arms * 3 / 60);
         else printf(" effective epochs (time not measured)");
         printf("; paper ");
