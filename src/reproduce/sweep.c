@@ -168,6 +168,8 @@ static int execute(const repro_opts *o, const repro_run *r, repro_words *w, cons
         return SWEEP_ABORT;
     }
     snprintf(log, sizeof log, "%s/logs/%s-seed-%d.log", o->out, o->e->arms[r->arm].label, r->seed);
+    printf("  %s seed %d: %s, log %s\n", o->e->arms[r->arm].label, r->seed,
+           strcmp(what, "analysis of") ? "training" : "analysing", log);
     const double t0 = ent_time_seconds();
     const int rc = run_child(o, w, log);
     if (rc < 0) {
