@@ -131,6 +131,7 @@ int ent_cmd_reproduce(int argc, char **argv) {
     /* The children run this very program, even if a rebuild replaced its file. */
     snprintf(o.self, sizeof o.self, "/proc/self/exe");
     const int rank = ent_dist_env_rank(), size = ent_dist_env_size(), local = ent_dist_env_local_size();
+    o.rank = rank;
     const long cores = sysconf(_SC_NPROCESSORS_ONLN);
     if (o.threads == 0 && local > 1) o.threads = cores / local > 1 ? (int)(cores / local) : 1;
     int stopped = 0;

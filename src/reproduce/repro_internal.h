@@ -25,6 +25,7 @@ typedef struct {
     const repro_exp *e;
     repro_budget budget;
     int seeds, threads, dry_run, max_runs, paper_data;
+    int rank;           /* under mpirun: this process's rank (0 writes shared files) */
     char out[512];      /* OUT/NAME */
     char data_dir[512]; /* --data-dir, "" for the train default */
     char text[512];     /* --text, "" for the default corpus */

@@ -1,10 +1,12 @@
 /* text_prefix.c — the text file of a text experiment. The short budget
  * trains on the first e->text_prefix bytes of the corpus, cut at a line
  * end (never inside a UTF-8 character), written once to
- * OUT/NAME/data/first-N-BASE and read by every run and analysis. */
+ * OUT/NAME/data/first-N-BASE (by rank 0 under mpirun) and read by every
+ * run and analysis. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "entropic.h"
 #include "reproduce/repro_internal.h"
@@ -29,6 +31,15 @@ static int write_prefix(const char *src, long n, const char *dst) {
     return s == ENT_OK ? 0 : 2;
 }
 
+/* Under mpirun rank 0 writes the prefix, the others wait until its
+ * rename makes it appear (whole): up to ten minutes. */
+static int wait_for(const char *path) {
+    for (int i = 0; i < 600; i++, sleep(1))
+        if (access(path, F_OK) == 0) return 0;
+    fprintf(stderr, "entropic reproduce: rank 0 did not write %s in 10 minutes\n", path);
+    return 2;
+}
+
 int repro_text_file(const repro_opts *o, char *path, size_t cap) {
     path[0] = 0;
     if (!is_text(o->e)) return 0;
@@ -45,6 +56,7 @@ int repro_text_file(const repro_opts *o, char *path, size_t cap) {
     FILE *f = fopen(path, "rb");
     if (f) return fclose(f), 0;
     if (o->dry_run) return 0;
+    if (o->rank != 0) return wait_for(path);
     if (repro_make_dirs(dir) != 0) {
         fprintf(stderr, "entropic reproduce: cannot create %s: %s\n", dir, strerror(errno));
         return 2;
