@@ -17,7 +17,8 @@
 
 const repro_exp repro_relax_mnistfc = {
     .name = "relax-mnistfc",
-    .what = "Deep Relaxation paper, mnistfc: Entropy-SGD, HJ (proximal), HJB, HEAT and SGD",
+    .what = "Deep Relaxation paper, mnistfc: Entropy-SGD, HJ (proximal), HJB, HEAT and SGD (the numbers: the "
+            "authors' results table)",
     MNIST_EXP("--model mnistfc --dropout 0.2 --input-dropout 0.2"),
     .n_arms = 5,
     .arms = {
@@ -39,7 +40,8 @@ const repro_exp repro_relax_mnistfc = {
 
 const repro_exp repro_relax_lenet = {
     .name = "relax-lenet",
-    .what = "Deep Relaxation paper, LeNet: Entropy-SGD, HJ (proximal), HJB, HEAT and SGD",
+    .what = "Deep Relaxation paper, LeNet: Entropy-SGD, HJ (proximal), HJB, HEAT and SGD (the numbers: the "
+            "authors' results table)",
     MNIST_EXP("--model lenet --dropout 0.25"),
     .n_arms = 5,
     .arms = {
