@@ -178,6 +178,7 @@ static int execute(const repro_opts *o, const repro_run *r, repro_words *w, cons
     }
     printf("  %s %s seed %d: %s, %.0f s\n", what, o->e->arms[r->arm].label, r->seed,
            rc == 0 ? "ok" : "FAILED", ent_time_seconds() - t0);
+    fflush(stdout);
     if (rc != 0) fprintf(stderr, "entropic reproduce: %s failed (exit %d): see %s\n", r->dir, rc, log);
     return rc;
 }
