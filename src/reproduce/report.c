@@ -104,11 +104,13 @@ static void write_table(FILE *f, const repro_opts *o, const arm_numbers *arms, i
 
 /* Arms with runs missing: why, where to look. */
 static void write_missing(FILE *f, const repro_opts *o, const arm_numbers *arms) {
+    int first = 1;
     for (int a = 0; a < o->e->n_arms; a++) {
         const repro_arm *arm = &o->e->arms[a];
         if (arms[a].n == o->seeds) continue;
-        fprintf(f, "\n- `%s`: %d of %d runs finished; the others failed or stopped (`logs/%s-seed-S.log`)", arm->label,
-                arms[a].n, o->seeds, arm->label);
+        fprintf(f, "%s- `%s`: %d of %d runs finished;", first ? "\n" : "", arm->label, arms[a].n, o->seeds);
+        first = 0;
+        fprintf(f, " the others failed or stopped (`logs/%s-seed-S.log`)", arm->label);
         if (arm->needs) fprintf(f, "; this arm needs `%s`, which this build may lack", arm->needs);
         fprintf(f, ".\n");
     }
