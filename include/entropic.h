@@ -667,6 +667,7 @@ typedef enum {
     ENT_OPTIM_ELASTIC_SGD,    /* synchronous EASGD (§5.3) */
     ENT_OPTIM_PARLE,          /* Entropy-SGD replicas + elastic pull to the mean (§5.4) */
     ENT_OPTIM_ADAMW,          /* torch.optim.AdamW: Adam with decoupled weight decay */
+    ENT_OPTIM_HJB,            /* Deep Relaxation's HJB: Entropy-SGD with noise 1e-8, mu ~ last x' */
     ENT_OPTIM_KIND_COUNT
 } ent_optim_kind;
 
@@ -735,6 +736,18 @@ typedef struct {
     double coupling_growth; /* total growth factor for the automatic rate (> 0) */
     double coupling_max;  /* cap (EXP, LIN; 0 = none) or peak (COSINE) */
     int coupling_every;   /* couple every k steps with k times the coupling (gtime) */
+    int coupling_explicit; /* replicated-sgd: 1 = the coupling term at the old point (sacreddnn),
+                            * stable only for lr 2 g < 1.36 (Nesterov 0.9); 0 = implicit, at the
+                            * new point and mean (any g; the SGD rule and the mean centre) */
+    /* Entropy-SGD (and hjb): sacreddnn's automatic scope. The first update
+     * runs with gamma 0; after it gamma0 = f(x') / (|x - x'|^2 / 2) at its
+     * last inner step and gamma1 = gamma_max^(1 / gamma_auto_updates) - 1. */
+    int gamma_auto;
+    int64_t gamma_auto_updates; /* outer updates of the run (the training run sets it) */
+    double rho;           /* Entropy-SGD (DR code's ESGD): outer gradient s (x - mu) + rho grad f(x) */
+    int heat_code;        /* heat: 1 = the DR code's HEAT, the Entropy-SGD loop with mu the
+                           * uniform average of the L inner iterates */
+    int parle_reference;  /* parle: 1 = parle_mpi.py's loop (docs/algorithms.md, Parle) */
 } ent_optim_params;
 
 ent_optim_params ent_optim_params_default(ent_optim_kind kind);

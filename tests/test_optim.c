@@ -989,7 +989,7 @@ static void resume_case(const ent_optim_params *p, const char *what) {
     ent_state_vec v[8];
     ent_state_u64 s[8];
     int nv = ent_optim_state_vectors(B, v, 8), ns = ent_optim_state_scalars(B, s, 8);
-    CHECK(nv >= 1 && nv <= 8 && ns == 3);
+    CHECK(nv >= 1 && nv <= 8 && ns == (p->gamma_auto ? 5 : 3)); /* + gamma0, gamma1 */
     float *saved[8];
     const char *vname[8];
     for (int j = 0; j < nv; j++) {
@@ -1055,6 +1055,9 @@ ENT_TEST(optim_resume_bit_identical) {
     p.inner_rule = ENT_UPDATE_ADAM;
     p.lr = 0.01;
     resume_case(&p, "entropy-adam, adam inner");
+    p = ent_optim_params_default(ENT_OPTIM_ENTROPY_SGD);
+    p.L = 5, p.noise = 0.05, p.gamma_auto = 1, p.gamma_max = 100.0, p.gamma_auto_updates = 20, p.rho = 0.1;
+    resume_case(&p, "entropy-sgd, automatic scope, rho"); /* gamma0, gamma1 set at update 1 */
     ent_set_threads(0);
 }
 

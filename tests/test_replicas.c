@@ -246,7 +246,8 @@ ENT_TEST(replicas_coupling_schedules) {
  * x = (1 - 0.05, -1 + 0.1) = (0.95, -0.9). Step 1 is coupled with
  * 2 g0 = 0.625 towards m = 0.025:
  * x1 = 0.95 - 0.1 (0.45 + 0.625 (0.925)) = 0.8471875,
- * x2 = -0.9 - 0.1 (-0.9 + 0.625 (-0.925)) = -0.7521875. */
+ * x2 = -0.9 - 0.1 (-0.9 + 0.625 (-0.925)) = -0.7521875
+ * (the explicit formula; the implicit step is test_fidelity.c's). */
 ENT_TEST(replicas_auto_coupling) {
     static const double A[1] = {1.0}, C[2][1] = {{0.5}, {0.0}};
     ent_analytic *q[2];
@@ -257,7 +258,7 @@ ENT_TEST(replicas_auto_coupling) {
     }
     ent_optim_params p = ent_optim_params_default(ENT_OPTIM_REPLICATED_SGD);
     p.replicas = 2, p.lr = 0.1, p.momentum = 0.0, p.nesterov = 0, p.weight_decay = 0.0;
-    p.coupling_auto = 1, p.coupling_schedule = ENT_COUPLING_NONE;
+    p.coupling_auto = 1, p.coupling_schedule = ENT_COUPLING_NONE, p.coupling_explicit = 1;
     ent_replicas *r = NULL;
     CHECK_OK(ent_replicas_new(&r, &p, 1, 2, 0, 1, 1.0));
     if (!r) return;
@@ -279,7 +280,7 @@ ENT_TEST(replicas_auto_coupling) {
 /* gtime = 2: coupling with 2 g on steps 0, 2, ..., none on 1, 3. y = 2,
  * n = 1, f_a = 0 (A = 0), lr 0.1, g 0.5, x = (1, -1), m = 0 throughout:
  * step 0: x -= 0.1 (2 * 2 * 0.5) x -> (0.8, -0.8); step 1: unchanged;
- * step 2: (0.64, -0.64). */
+ * step 2: (0.64, -0.64) (the explicit formula). */
 ENT_TEST(replicas_coupling_every) {
     static const double A[1] = {0.0};
     ent_analytic *q = NULL;
@@ -288,6 +289,7 @@ ENT_TEST(replicas_coupling_every) {
     ent_optim_params p = ent_optim_params_default(ENT_OPTIM_REPLICATED_SGD);
     p.replicas = 2, p.lr = 0.1, p.momentum = 0.0, p.nesterov = 0, p.weight_decay = 0.0;
     p.coupling_auto = 0, p.coupling = 0.5, p.coupling_schedule = ENT_COUPLING_NONE, p.coupling_every = 2;
+    p.coupling_explicit = 1;
     ent_replicas *r = NULL;
     CHECK_OK(ent_replicas_new(&r, &p, 1, 2, 0, 1, 1.0));
     if (!r) return;
@@ -356,4 +358,8 @@ ENT_TEST(replicas_resume_bit_identical) {
     resume_case(p, "easgd");
     p = ent_optim_params_default(ENT_OPTIM_PARLE), p.L = 3, p.noise = 1e-2;
     resume_case(p, "parle with noise");
+    p = ent_optim_params_default(ENT_OPTIM_REPLICATED_SGD); /* the implicit coupling, buffers fed at the new point */
+    resume_case(p, "rsgd implicit");
+    p = ent_optim_params_default(ENT_OPTIM_PARLE), p.L = 3, p.parle_reference = 1; /* chains kept across updates */
+    resume_case(p, "parle reference");
 }

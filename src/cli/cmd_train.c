@@ -14,6 +14,7 @@
 
 typedef struct {
     int noise_conv, momentum_on, outer_step, outer_rule, inner_rule, variant, quiet, schedule, force;
+    int coupling_step, heat_style;
     char optimizer[32], resume_dir[512], augment[64];
     ent_data_source data; /* parsed here, then copied into the config */
 } train_extra;
@@ -44,10 +45,12 @@ static const char *optimizer_list(char *buf, size_t cap, const char *sep) {
 #define KIND(k) (1u << ENT_OPTIM_##k)
 #define REPLICA_KINDS (KIND(REPLICATED_SGD) | KIND(ELASTIC_SGD) | KIND(PARLE))
 /* a base or outer step whose rule is SGD or Adam (--outer-rule) */
-#define RULE_KINDS (KIND(ENTROPY_SGD) | KIND(SAM) | KIND(HJ_PROX) | KIND(HEAT) | REPLICA_KINDS)
+#define RULE_KINDS (KIND(ENTROPY_SGD) | KIND(HJB) | KIND(SAM) | KIND(HJ_PROX) | KIND(HEAT) | REPLICA_KINDS)
 #define SGD_KINDS (KIND(SGD) | RULE_KINDS)
 #define ADAM_KINDS (KIND(ADAM) | KIND(ADAMW) | RULE_KINDS)
-#define ESGD_KINDS (KIND(ENTROPY_SGD) | KIND(PARLE))
+#define ESGD_KINDS (KIND(ENTROPY_SGD) | KIND(HJB) | KIND(PARLE))
+/* the Entropy-SGD loop's inner chain: also the DR code's HEAT (--heat-style code) */
+#define INNER_KINDS (ESGD_KINDS | KIND(HEAT))
 #define SCOPE_KINDS (ESGD_KINDS | KIND(HJ_PROX) | KIND(HEAT))
 
 static int train_spec(ent_arg *a, ent_train_config *c, train_extra *x) {
@@ -117,20 +120,28 @@ static int train_spec(ent_arg *a, ent_train_config *c, train_extra *x) {
     OPT("gamma1", ARG_DOUBLE, &o->gamma1, 0, NULL, "Entropy-SGD: scoping, gamma = gamma0 (1+gamma1)^t, t = updates", .kinds = SCOPE_KINDS);
     OPT("scoping", ARG_DOUBLE, &o->gamma1, 0, NULL, "alias of --gamma1", .kinds = SCOPE_KINDS);
     OPT("gamma-max", ARG_DOUBLE, &o->gamma_max, 0, NULL, "Entropy-SGD: cap on gamma (0 = none)", .kinds = SCOPE_KINDS);
-    OPT("sgld-lr", ARG_DOUBLE, &o->sgld_lr, 0, NULL, "Entropy-SGD: inner (SGLD) step eta'", .kinds = ESGD_KINDS);
-    OPT("noise", ARG_DOUBLE, &o->noise, 0, NULL, "Entropy-SGD: thermal noise epsilon", .kinds = ESGD_KINDS | KIND(SGLD));
-    OPT("noise-convention", ARG_CHOICE, &x->noise_conv, 0, "paper|code", "noise std eps*sqrt(eta') (paper) or eps*sqrt(2 eta') (code)", .kinds = ESGD_KINDS);
+    OPT("sgld-lr", ARG_DOUBLE, &o->sgld_lr, 0, NULL, "Entropy-SGD: inner (SGLD) step eta'", .kinds = INNER_KINDS);
+    OPT("noise", ARG_DOUBLE, &o->noise, 0, NULL, "Entropy-SGD: thermal noise epsilon", .kinds = INNER_KINDS | KIND(SGLD));
+    OPT("noise-convention", ARG_CHOICE, &x->noise_conv, 0, "paper|code", "noise std eps*sqrt(eta') (paper) or eps*sqrt(2 eta') (code)", .kinds = INNER_KINDS);
     OPT("alpha", ARG_DOUBLE, &o->alpha, 0, NULL, "Entropy-SGD: weight of the newest sample in mu", .kinds = ESGD_KINDS | KIND(HJ_PROX));
-    OPT("inner-momentum", ARG_DOUBLE, &o->inner_momentum, 0, NULL, "Entropy-SGD: SGLD momentum", .kinds = ESGD_KINDS);
-    OPT("inner-nesterov", ARG_BOOL, &o->inner_nesterov, 0, NULL, "Entropy-SGD: SGLD Nesterov momentum", .kinds = ESGD_KINDS);
-    OPT("inner-momentum-on", ARG_CHOICE, &x->momentum_on, 0, "drift|grad", "momentum on the whole drift, or on grad f only (Lua code)", .kinds = ESGD_KINDS);
-    OPT("inner-weight-decay", ARG_DOUBLE, &o->inner_weight_decay, 0, NULL, "Entropy-SGD: weight decay on x' in the SGLD loop", .kinds = ESGD_KINDS);
+    OPT("inner-momentum", ARG_DOUBLE, &o->inner_momentum, 0, NULL, "Entropy-SGD: SGLD momentum", .kinds = INNER_KINDS);
+    OPT("inner-nesterov", ARG_BOOL, &o->inner_nesterov, 0, NULL, "Entropy-SGD: SGLD Nesterov momentum", .kinds = INNER_KINDS);
+    OPT("inner-momentum-on", ARG_CHOICE, &x->momentum_on, 0, "drift|grad", "momentum on the whole drift, or on grad f only (Lua code)", .kinds = INNER_KINDS);
+    OPT("inner-weight-decay", ARG_DOUBLE, &o->inner_weight_decay, 0, NULL, "Entropy-SGD: weight decay on x' in the SGLD loop", .kinds = INNER_KINDS);
     OPT("outer-step", ARG_CHOICE, &x->outer_step, 0, "rescaled|unscaled", "x -= eta (x - mu) (rescaled) or eta gamma (x - mu) (line 7)", .kinds = ESGD_KINDS);
     OPT("outer-rule", ARG_CHOICE, &x->outer_rule, 0, "sgd|adam",
         "update of the outer step (adam = Entropy-Adam); of each replica (rSGD, EASGD); base of SAM, HJ, HEAT", .kinds = RULE_KINDS);
-    OPT("inner-rule", ARG_CHOICE, &x->inner_rule, 0, "sgd|adam", "update of the SGLD steps", .kinds = ESGD_KINDS);
-    OPT("grad-at-x", ARG_BOOL, &o->grad_at_x, 0, NULL, "Entropy-SGD: also evaluate grad f(x) per update, as the reference codes do", .kinds = ESGD_KINDS);
+    OPT("inner-rule", ARG_CHOICE, &x->inner_rule, 0, "sgd|adam", "update of the SGLD steps", .kinds = INNER_KINDS);
+    OPT("grad-at-x", ARG_BOOL, &o->grad_at_x, 0, NULL, "Entropy-SGD: also evaluate grad f(x) per update, as the reference codes do", .kinds = INNER_KINDS);
     OPT("esgd-variant", ARG_CHOICE, &x->variant, 0, "paper|reference-code", "paper's Algorithm 1, or the reference Lua code's conventions", .kinds = ESGD_KINDS);
+    OPT("gamma-auto", ARG_BOOL, &o->gamma_auto, 0, NULL,
+        "sacreddnn's automatic scope: gamma0 = f(x')/(|x-x'|^2/2) after the first update, gamma1 = gamma-max^(1/updates) - 1 (gamma-max default 1e4)",
+        .kinds = KIND(ENTROPY_SGD) | KIND(HJB));
+    OPT("rho", ARG_DOUBLE, &o->rho, 0, NULL, "Entropy-SGD: add rho grad f(x) to the outer gradient (DR code; evaluates grad f(x))",
+        .kinds = KIND(ENTROPY_SGD) | KIND(HJB));
+    OPT("heat-style", ARG_CHOICE, &x->heat_style, 0, "definition|code",
+        "HEAT: gradient of the Gaussian-smoothed loss, or the DR code's HEAT (Entropy-SGD loop, uniform mean; L 100, gamma0 10)",
+        .kinds = KIND(HEAT));
     OPT("sgld-t0", ARG_DOUBLE, &o->sgld_t0, 0, NULL, "SGLD: step eta_t = lr (1 + t/t0)^-decay, t = updates", .kinds = KIND(SGLD));
     OPT("sgld-decay", ARG_DOUBLE, &o->sgld_decay, 0, NULL, "SGLD: step decay exponent (0 = constant)", .kinds = KIND(SGLD));
     OPT("sam-rho", ARG_DOUBLE, &o->sam_rho, 0, NULL, "SAM: radius of the weight perturbation", .kinds = KIND(SAM));
@@ -143,9 +154,28 @@ static int train_spec(ent_arg *a, ent_train_config *c, train_extra *x) {
     OPT("coupling-rate", ARG_DOUBLE, &o->coupling_rate, 0, NULL, "exp: g0 (1+rate)^e; lin: g0 + rate e (default: from --coupling-growth)", .kinds = REPLICA_KINDS);
     OPT("coupling-growth", ARG_DOUBLE, &o->coupling_growth, 0, NULL, "total growth over the run that sets the automatic rate", .kinds = REPLICA_KINDS);
     OPT("coupling-max", ARG_DOUBLE, &o->coupling_max, 0, NULL, "cap of the coupling (exp, lin; 0 = none); the peak of cosine", .kinds = REPLICA_KINDS);
+    OPT("coupling-step", ARG_CHOICE, &x->coupling_step, 0, "implicit|explicit",
+        "coupling term at the new point and mean (stable for any g) or at the old point (sacreddnn; lr 2g < 1.36 with Nesterov 0.9)",
+        .kinds = KIND(REPLICATED_SGD));
+    OPT("parle-reference", ARG_BOOL, &o->parle_reference, 0, NULL,
+        "parle as parle_mpi.py: chain kept across updates, master = mean of the chains' averages, rho = coupling L y (coupling 0.01)",
+        .kinds = KIND(PARLE));
     OPT("coupling-every", ARG_INT, &o->coupling_every, 0, NULL, "couple every N steps with N times the coupling (gtime)", .kinds = REPLICA_KINDS);
 #undef OPT
     return n;
+}
+
+/* Whether the boolean option --NAME is on (the last of --NAME, --no-NAME
+ * wins): ent_args_peek finds values, and a flag has none. */
+static int flag_given(int argc, char **argv, const char *name) {
+    int on = 0;
+    for (int i = 0; i < argc; i++) {
+        const char *a = argv[i];
+        if (strncmp(a, "--", 2) != 0) continue;
+        if (strcmp(a + 2, name) == 0) on = 1;
+        if (strncmp(a + 2, "no-", 3) == 0 && strcmp(a + 5, name) == 0) on = 0;
+    }
+    return on;
 }
 
 /* The optimizer kind decides the defaults: find it before parsing. */
@@ -167,6 +197,11 @@ static int resolve_defaults(ent_train_config *c, train_extra *x, int argc, char 
     x->outer_rule = c->optim.outer_rule == ENT_UPDATE_ADAM;
     x->inner_rule = c->optim.inner_rule == ENT_UPDATE_ADAM;
     x->variant = variant && strcmp(variant, "reference-code") == 0;
+    const char *heat = ent_args_peek(argc, argv, "heat-style");
+    if (kind == ENT_OPTIM_HEAT && heat && strcmp(heat, "code") == 0) /* the DR code's HEAT class */
+        c->optim.L = 100, c->optim.gamma0 = 10.0;
+    if (kind == ENT_OPTIM_PARLE && flag_given(argc, argv, "parle-reference"))
+        c->optim.coupling = 0.01; /* parle_mpi.py's --rho */
     x->schedule = (int)c->optim.coupling_schedule;
     snprintf(x->optimizer, sizeof x->optimizer, "%s", ent_optim_kind_name(kind));
     return 0;
@@ -186,6 +221,7 @@ static int apply_given(ent_train_config *c, const ent_arg *spec, int n) {
         return 2;
     }
     if (find_arg(spec, n, "coupling-rate")->given) o->coupling_rate_auto = 0;
+    if (o->gamma_auto && !find_arg(spec, n, "gamma-max")->given) o->gamma_max = 1e4;
     if (find_arg(spec, n, "coupling")->given && !find_arg(spec, n, "coupling-auto")->given) o->coupling_auto = 0;
     int k = ent_dist_env_size();
     if (ent_optim_kind_is_replica(o->kind) && o->replicas > 0 && o->replicas % k != 0) {
@@ -207,6 +243,8 @@ static void apply_choices(ent_train_config *c, const train_extra *x) {
     snprintf(c->test_y, sizeof c->test_y, "%s", d->test_y);
     snprintf(c->text, sizeof c->text, "%s", d->text);
     c->optim.coupling_schedule = (ent_coupling_schedule)x->schedule;
+    c->optim.coupling_explicit = x->coupling_step;
+    c->optim.heat_code = x->heat_style;
     c->optim.noise_code = x->noise_conv;
     c->optim.inner_momentum_grad_only = x->momentum_on;
     c->optim.outer_unscaled = x->outer_step;

@@ -14,7 +14,12 @@
  *     x' <- x' - eta' d + sigma xi,  sigma = noise sqrt(eta') (code 0) or
  *                                            noise sqrt(2 eta') (code 1)
  *     mu <- (1 - alpha) mu + alpha x'
- *   G = s (x - mu) + wd x,  s = gamma (outer_unscaled) or 1
+ *   G = s (x - mu) + rho grad f(x) + wd x,  s = gamma (outer_unscaled) or 1
+ *   (rho: the DR code's ESGD option, grad f(x) from the extra evaluation)
+ *
+ * The same loop serves hjb (params.c: noise 1e-8, mu ~ the last x') and
+ * the DR code's HEAT (heat_code: mu the uniform mean of x'_1..x'_L, i.e.
+ * alpha = 1/l at step l). gamma_auto: see auto_scope.
  *   x <- x - lr lr_scale step(G), step = SGD(+momentum) or Adam.
  *
  * Differences from the Lua code kept deliberately: with inner momentum 0
@@ -171,20 +176,45 @@ static void inner_step(chunk_fn fn, float *xp, float *mu, float *b1, float *b2,
     }
 }
 
-/* G = s (x - mu), then the outer rule (which adds wd x). */
+/* G = s (x - mu) [+ rho grad f(x)], then the outer rule (which adds wd x). */
 ENT_CLONES static void outer_kernel(float *restrict G, const float *restrict x,
                                     const float *restrict mu, int64_t n, float s) {
     for (int64_t i = 0; i < n; i++) G[i] = s * (x[i] - mu[i]);
 }
 
-static void outer_gradient(float *G, const float *x, const float *mu, int64_t n, float s,
-                           const ent_pieces *sp) {
+ENT_CLONES static void outer_kernel_rho(float *restrict G, const float *restrict x,
+                                        const float *restrict mu, const float *restrict gx,
+                                        int64_t n, float s, float rho) {
+    for (int64_t i = 0; i < n; i++) G[i] = s * (x[i] - mu[i]) + rho * gx[i];
+}
+
+static void outer_gradient(float *G, const float *x, const float *mu, const float *gx, int64_t n,
+                           float s, float rho, const ent_pieces *sp) {
 #pragma omp parallel if (n > ENT_PAR_MIN)
     {
         int64_t lo, hi;
         for (int t = 0; ent_piece_mine(sp, t, &lo, &hi); t++)
-            outer_kernel(G + lo, x + lo, mu + lo, hi - lo, s);
+            if (gx)
+                outer_kernel_rho(G + lo, x + lo, mu + lo, gx + lo, hi - lo, s, rho);
+            else
+                outer_kernel(G + lo, x + lo, mu + lo, hi - lo, s);
     }
+}
+
+/* sacreddnn's automatic scope, after the first update (which ran with
+ * gamma 0): the coupling energy gamma |x - x'|^2 / 2 made equal to the loss
+ * f_last at the last inner step, and gamma1 so that gamma grows by gamma_max
+ * over the run. The clock t then starts from this update (t = 1 next). */
+static void auto_scope(ent_optim *o, const float *x, double f_last) {
+    double d2 = 0.0;
+#pragma omp parallel for reduction(+ : d2) if (o->n > ENT_PAR_MIN) schedule(static)
+    for (int64_t i = 0; i < o->n; i++) {
+        const double d = (double)x[i] - (double)o->x_prime[i];
+        d2 += d * d;
+    }
+    ent_optim_params *p = &o->p;
+    p->gamma0 = d2 > 0.0 && f_last > 0.0 ? f_last / (0.5 * d2) : o->gamma0_given;
+    p->gamma1 = pow(p->gamma_max, 1.0 / (double)p->gamma_auto_updates) - 1.0;
 }
 
 ent_status ent_esgd_step(ent_optim *o, const ent_objective *obj, float *x,
@@ -197,9 +227,10 @@ ent_status ent_esgd_step(ent_optim *o, const ent_objective *obj, float *x,
     int nevals = 0;
     ent_status s;
 
-    if (p->grad_at_x) { /* the reference codes' extra gradient, discarded */
+    float *gx = p->rho > 0.0 ? o->scratch : NULL; /* grad f(x), kept for rho */
+    if (ent_esgd_grad_at_x(p)) { /* the reference codes' extra gradient (discarded without rho) */
         if ((s = ent_objective_next(obj)) != ENT_OK) return s;
-        if ((s = ent_objective_eval(obj, x, o->grad, &l1)) != ENT_OK) return s;
+        if ((s = ent_objective_eval(obj, x, gx ? gx : o->grad, &l1)) != ENT_OK) return s;
         lsum += l1;
         nevals++;
     }
@@ -215,6 +246,7 @@ ent_status ent_esgd_step(ent_optim *o, const ent_objective *obj, float *x,
     const int variant = adam ? 5 : mode == 0 ? 0 : 2 * mode - 1 + go; /* chunk_fns order */
     float *b1 = adam ? o->inner_adam_m : o->inner_momentum;
     float *b2 = adam ? o->inner_adam_v : NULL;
+    const int uniform = p->kind == ENT_OPTIM_HEAT; /* the DR code's HEAT (heat_code) */
 
     for (int l = 1; l <= p->L; l++) {
         const float *at = l == 1 ? x : o->x_prime; /* x' = x before step 1 */
@@ -222,6 +254,7 @@ ent_status ent_esgd_step(ent_optim *o, const ent_objective *obj, float *x,
         if ((s = ent_objective_eval(obj, at, o->grad, &l1)) != ENT_OK) return s;
         lsum += l1;
         nevals++;
+        if (uniform) k.alpha = 1.0f / (float)l; /* mu = mean of x'_1..x'_l */
         if (adam) {
             const double bc1 = 1.0 - pow(p->beta1, l), bc2 = 1.0 - pow(p->beta2, l);
             k.step = (float)((double)k.eta / bc1);
@@ -233,8 +266,9 @@ ent_status ent_esgd_step(ent_optim *o, const ent_objective *obj, float *x,
         if (sigma > 0.0) o->rng.counter += (uint64_t)((n + 3) / 4);
     }
 
+    if (p->gamma_auto && o->t == 0) auto_scope(o, x, l1);
     const double lr = p->lr * lr_scale;
-    outer_gradient(o->grad, x, o->mu, n, (float)(p->outer_unscaled ? gamma : 1.0), &sp);
+    outer_gradient(o->grad, x, o->mu, gx, n, (float)(p->outer_unscaled ? gamma : 1.0), (float)p->rho, &sp);
     ent_optim_base_apply(o, x, o->grad, lr, p->weight_decay, &sp);
     *loss = lsum / nevals;
     return ENT_OK;

@@ -27,6 +27,7 @@ struct ent_optim {
     ent_optim_params p;
     int64_t n;
     int64_t t;       /* updates done (Adam's step count is t + 1 in a step) */
+    double gamma0_given; /* gamma_auto: the given gamma0, kept if the automatic one is undefined */
     ent_rng rng;     /* SGLD noise (Entropy-SGD) */
     float *grad;     /* scratch: the gradient / outer gradient */
     float *momentum; /* SGD buffer; Entropy-SGD outer buffer */
@@ -35,7 +36,7 @@ struct ent_optim {
     float *noise;                    /* SGLD and HEAT: sigma * N(0, I) (Entropy-SGD draws its noise per chunk, on the stack) */
     float *inner_momentum;           /* Entropy-SGD inner SGD buffer */
     float *inner_adam_m, *inner_adam_v; /* Entropy-SGD inner Adam moments */
-    float *scratch, *scratch2;       /* SAM, HJ-prox, HEAT work vectors (not state) */
+    float *scratch, *scratch2;       /* SAM, HJ-prox, HEAT work vectors; Entropy-SGD's grad f(x) for rho (not state) */
 };
 
 /* x -= lr * step, where g' = g + wd x and step = g' (m == 0), the heavy-ball
@@ -68,6 +69,9 @@ ent_status ent_hj_prox_step(ent_optim *o, const ent_objective *obj, float *theta
 ent_status ent_heat_step(ent_optim *o, const ent_objective *obj, float *theta,
                          double lr_scale, double *loss);
 
+/* A fresh batch and the gradient at x into o->grad (*loss its loss). */
+ent_status ent_optim_grad_at(ent_optim *o, const ent_objective *obj, const float *x, double *loss);
+
 /* The base update of SAM, HJ-prox and HEAT: x -= lr rule(g), rule = SGD
  * (momentum, Nesterov, weight decay wd) or Adam (outer_rule); step t + 1. */
 void ent_optim_base_apply(ent_optim *o, float *x, const float *g, double lr, double wd,
@@ -75,6 +79,8 @@ void ent_optim_base_apply(ent_optim *o, float *x, const float *g, double lr, dou
 
 /* SGLD step eta_t = lr (1 + t / t0)^(-decay) (before lr_scale). */
 double ent_sgld_step_size(const ent_optim_params *p, int64_t t);
+/* Whether the Entropy-SGD loop evaluates grad f(x) too: grad_at_x, or rho > 0. */
+static inline int ent_esgd_grad_at_x(const ent_optim_params *p) { return p->grad_at_x || p->rho > 0.0; }
 /* gamma0 (1 + gamma1)^t, capped at gamma_max when gamma_max > 0. */
 double ent_esgd_gamma_at(const ent_optim_params *p, int64_t t);
 

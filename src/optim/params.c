@@ -53,6 +53,19 @@ ent_optim_params ent_optim_params_default(ent_optim_kind kind) {
         p.lr = 1e-3;
         p.weight_decay = 1e-2;
         break;
+    case ENT_OPTIM_HJB:
+        /* Deep Relaxation's HJB (its code's HJB class): the Entropy-SGD
+         * loop made nearly noiseless, with mu nearly the last iterate, and
+         * the class's outer step, lr 0.1 with Nesterov 0.9 (with lr 1 and
+         * no momentum x jumps to the last iterate: small-mnistfc on 5000
+         * samples, 10 effective epochs, 40% test error against 18%). */
+        p.noise = 1e-8;
+        p.sgld_lr = 0.25;
+        p.alpha = 1.0 - 1e-4;
+        p.lr = 0.1;
+        p.momentum = 0.9;
+        p.nesterov = 1;
+        break;
     case ENT_OPTIM_ENTROPY_SGD:
     default:
         /* Outer step: x <- x - eta (x - mu), eta = 1, no momentum (the Lua
@@ -87,7 +100,7 @@ void ent_optim_params_reference_code(ent_optim_params *p) {
 
 static const char *const kind_names[] = {
     "sgd", "adam", "entropy-sgd", "sgld", "sam", "hj-prox", "heat",
-    "replicated-sgd", "elastic-sgd", "parle", "adamw",
+    "replicated-sgd", "elastic-sgd", "parle", "adamw", "hjb",
 };
 _Static_assert(sizeof kind_names / sizeof kind_names[0] == ENT_OPTIM_KIND_COUNT,
                "a name for every optimizer kind");
@@ -129,7 +142,8 @@ ent_status ent_optim_params_check(const ent_optim_params *p) {
     if (!p) return ent_fail(ENT_EINVAL, "ent_optim_params_check: params are NULL");
     if ((int)p->kind < ENT_OPTIM_SGD || p->kind >= ENT_OPTIM_KIND_COUNT)
         return ent_fail(ENT_EUSAGE, "optimizer parameter kind = %d: unknown optimizer", (int)p->kind);
-    const int esgd = p->kind == ENT_OPTIM_ENTROPY_SGD || p->kind == ENT_OPTIM_PARLE;
+    const int esgd = p->kind == ENT_OPTIM_ENTROPY_SGD || p->kind == ENT_OPTIM_HJB ||
+                     p->kind == ENT_OPTIM_PARLE || (p->kind == ENT_OPTIM_HEAT && p->heat_code);
     REQUIRE(p->lr > 0.0 && isfinite(p->lr), "lr", p->lr, "must be > 0 and finite");
     REQUIRE(p->momentum >= 0.0 && p->momentum < 1.0, "momentum", p->momentum, "must be in [0, 1)");
     REQUIRE(p->dampening >= 0.0 && p->dampening <= 1.0, "dampening", p->dampening, "must be in [0, 1]");
@@ -171,5 +185,8 @@ ent_status ent_optim_params_check(const ent_optim_params *p) {
     if (p->inner_rule == ENT_UPDATE_SGD)
         REQUIRE(!(p->inner_nesterov && p->inner_momentum == 0.0), "inner_nesterov",
                 (double)p->inner_nesterov, "Nesterov requires inner_momentum > 0");
+    REQUIRE(p->rho >= 0.0 && isfinite(p->rho), "rho", p->rho, "must be >= 0 and finite");
+    if (p->gamma_auto)
+        REQUIRE(p->gamma_max > 0.0, "gamma_max", p->gamma_max, "the automatic scope needs gamma_max > 0");
     return ENT_OK;
 }

@@ -57,10 +57,11 @@ void ent_optim_params_relax_defaults(ent_optim_params *p, ent_optim_kind kind) {
         p->coupling_schedule = ENT_COUPLING_EXP;
         p->coupling_rate_auto = 1;
         p->coupling_growth = 1e4;
-        /* Our addition: a cap. The coupling's curvature 2g with Nesterov
-         * 0.9 is stable for lr 2g < 1.36, so g = 1 keeps lr <= 0.68 safe;
-         * uncapped, short runs reach g0 1e4 and diverge. */
-        p->coupling_max = 1.0;
+        /* No cap, as the paper: the coupling term is taken implicitly
+         * (coupling_explicit 0, replica/couple.c), which is stable for any
+         * g. The explicit formula with Nesterov 0.9 is stable only for
+         * lr 2g < 1.36, and diverged uncapped once g passed ~7 at lr 0.1. */
+        p->coupling_max = 0.0;
         break;
     case ENT_OPTIM_ELASTIC_SGD:
         /* EASGD: workers start together; alpha = lr rho = 0.1. */

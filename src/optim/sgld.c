@@ -22,8 +22,7 @@ double ent_sgld_step_size(const ent_optim_params *p, int64_t t) {
 ent_status ent_sgld_step(ent_optim *o, const ent_objective *obj, float *x,
                          double lr_scale, double *loss) {
     const ent_optim_params *p = &o->p;
-    ent_status s = ent_objective_next(obj);
-    if (s == ENT_OK) s = ent_objective_eval(obj, x, o->grad, loss);
+    ent_status s = ent_optim_grad_at(o, obj, x, loss);
     if (s != ENT_OK) return s;
     const double eta = ent_sgld_step_size(p, o->t) * lr_scale;
     const double sigma = p->noise * sqrt(eta);

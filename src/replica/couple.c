@@ -4,7 +4,12 @@
  * gradient 2 g (x_a - c) joins the data gradient before the replica's rule
  * (so momentum and Adam see both), c = the detached replica mean, or the
  * explicit centre, which then takes its own rule step on
- * 2 g sum_a (c - x_a). Coupling every k steps uses k g.
+ * 2 g sum_a (c - x_a). Coupling every k steps uses k g. With the SGD rule
+ * and the mean as centre the term is taken implicitly by default, at the
+ * replicas' new points and their new mean (optim/coupled.h, why in
+ * optim/sgd_coupled.c): the same step for small lr g, stable for any g,
+ * so the paper's growth of g needs no cap. coupling_explicit = 1, Adam or
+ * an explicit centre keep the explicit formula.
  *
  * elastic-sgd (synchronous EASGD) and parle: the replica's own step
  * (SGD/Adam, or one Entropy-SGD update), then the elastic pull computed from
@@ -15,6 +20,8 @@
  * a is capped at 1/y for EASGD (the centre's step y a <= 1) and at 1 for
  * Parle, so a pull never overshoots when rho grows. */
 #include "core/par.h"
+#include "core/pieces.h"
+#include "optim/coupled.h"
 #include "replica/replica_internal.h"
 
 /* Objective + k (theta - c) in the gradient: the coupling term of rSGD. */
@@ -48,10 +55,37 @@ static ent_status center_eval(void *ctx, const float *x, float *grad, double *lo
     return ENT_OK;
 }
 
+/* Whether this run's rSGD takes the coupling implicitly. */
+static int rsgd_implicit(const ent_optim_params *p) {
+    return !p->coupling_explicit && !p->center && p->outer_rule == ENT_UPDATE_SGD;
+}
+
+/* Free steps, their mean c, then each replica's contraction toward c with
+ * its buffer fed G + k (x_new - c), k = 2 g. */
+static ent_status rsgd_implicit_step(ent_replicas *r, const ent_objective *objs, double lr_scale,
+                                     double g, double *lsum) {
+    const int64_t n = r->n;
+    ent_status s = ENT_OK;
+    for (int i = 0; s == ENT_OK && i < r->n_local; i++) {
+        double l = 0.0;
+        s = ent_sgd_free_step(r->opt[i], &objs[i], r->theta + i * n, lr_scale, &l);
+        *lsum += l;
+    }
+    if (s == ENT_OK) s = ent_replicas_mean(r, r->center);
+    const double k = 2.0 * g;
+    for (int i = 0; s == ENT_OK && i < r->n_local; i++) {
+        const double a = k * ent_sgd_coupling_share(r->opt[i], lr_scale);
+        const ent_pieces sp = ent_pieces_of(&objs[i], n);
+        ent_sgd_coupled_finish(r->opt[i], r->theta + i * n, r->center, (float)k, (float)(1.0 / (1.0 + a)), &sp);
+    }
+    return s;
+}
+
 ent_status ent_rsgd_step(ent_replicas *r, const ent_objective *objs, double lr_scale,
                          double g, int couple, double *lsum) {
     const int64_t n = r->n;
     couple = couple && g > 0.0;
+    if (couple && rsgd_implicit(&r->p)) return rsgd_implicit_step(r, objs, lr_scale, g, lsum);
     const float *c = r->center; /* the mean (computed here) or the explicit centre */
     ent_status s = ENT_OK;
     if (couple) s = ent_replicas_mean(r, r->p.center ? r->mean : r->center);

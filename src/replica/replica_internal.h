@@ -23,11 +23,17 @@ struct ent_replicas {
 /* out <- mean of all replicas over every rank (local float sum in replica
  * order, then ent_dist_allreduce_sum, then times 1/y). */
 ent_status ent_replicas_mean(ent_replicas *r, float *out);
+/* The same over another vector of each local replica i: v(r, i). */
+typedef const float *(*ent_replica_vec)(ent_replicas *r, int i);
+ent_status ent_replicas_mean_of(ent_replicas *r, float *out, ent_replica_vec v);
 /* (1/y) sum_a |x_a - c|^2 over every rank. */
 ent_status ent_replicas_sq_distance(ent_replicas *r, const float *c, double *d2);
 
 ent_status ent_rsgd_step(ent_replicas *r, const ent_objective *objs, double lr_scale,
                          double g, int couple, double *lsum);
+/* Parle as parle_mpi.py (replica/parle_ref.c); rho at this step. */
+ent_status ent_parle_ref_step(ent_replicas *r, const ent_objective *objs, double lr_scale, double *lsum);
+double ent_parle_ref_rho(const ent_replicas *r);
 ent_status ent_elastic_step(ent_replicas *r, const ent_objective *objs, double lr_scale,
                             double g, int couple, double *lsum);
 

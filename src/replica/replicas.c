@@ -104,14 +104,18 @@ int ent_replicas_center_is_state(const ent_replicas *r) {
     return r->p.kind == ENT_OPTIM_ELASTIC_SGD || r->p.center;
 }
 
-ent_status ent_replicas_mean(ent_replicas *r, float *out) {
+static const float *theta_of(ent_replicas *r, int i) { return r->theta + i * r->n; }
+
+ent_status ent_replicas_mean_of(ent_replicas *r, float *out, ent_replica_vec v) {
     const int64_t n = r->n;
-    ent_vec_copy(out, r->theta, n);
-    for (int i = 1; i < r->n_local; i++) ent_vec_axpy(out, 1.0f, r->theta + i * n, n);
+    ent_vec_copy(out, v(r, 0), n);
+    for (int i = 1; i < r->n_local; i++) ent_vec_axpy(out, 1.0f, v(r, i), n);
     ent_status s = ent_dist_allreduce_sum(out, n);
     if (s == ENT_OK) ent_vec_scal(out, (float)(1.0 / r->y), n);
     return s;
 }
+
+ent_status ent_replicas_mean(ent_replicas *r, float *out) { return ent_replicas_mean_of(r, out, theta_of); }
 
 ent_status ent_replicas_sq_distance(ent_replicas *r, const float *c, double *d2) {
     double sum = 0.0;
@@ -138,6 +142,7 @@ ent_status ent_replicas_sync(ent_replicas *r) {
 
 double ent_replicas_coupling(const ent_replicas *r, double e) {
     const ent_optim_params *p = &r->p;
+    if (p->kind == ENT_OPTIM_PARLE && p->parle_reference) return ent_parle_ref_rho(r);
     const double E = r->total_epochs > 0 ? r->total_epochs : 1.0, g0 = r->g0;
     double g = g0, rate = p->coupling_rate;
     switch (p->coupling_schedule) {
@@ -183,6 +188,8 @@ ent_status ent_replicas_step(ent_replicas *r, const ent_objective *objs,
     if (s != ENT_OK) return s;
     if (r->p.kind == ENT_OPTIM_REPLICATED_SGD)
         s = ent_rsgd_step(r, objs, lr_scale, g, couple, &lsum);
+    else if (r->p.kind == ENT_OPTIM_PARLE && r->p.parle_reference)
+        s = ent_parle_ref_step(r, objs, lr_scale, &lsum);
     else
         s = ent_elastic_step(r, objs, lr_scale, g, couple, &lsum);
     if (s == ENT_OK && first_auto) s = auto_coupling(r, d2, lsum);

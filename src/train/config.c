@@ -169,7 +169,20 @@ ent_status ent_train_config_save(const ent_train_config *c, const ent_model_opts
     ent_json_number(&j, "beta2", o->beta2);
     ent_json_number(&j, "adam_eps", o->adam_eps);
     save_relax(&j, o);
-    if (o->kind == ENT_OPTIM_ENTROPY_SGD || o->kind == ENT_OPTIM_PARLE) {
+    if (o->kind == ENT_OPTIM_HEAT) ent_json_string(&j, "heat_style", o->heat_code ? "code" : "definition");
+    if (o->kind == ENT_OPTIM_HEAT && o->heat_code) { /* its inner chain (L and gamma are above) */
+        ent_json_number(&j, "sgld_lr", o->sgld_lr);
+        ent_json_number(&j, "noise", o->noise);
+        ent_json_number(&j, "inner_momentum", o->inner_momentum);
+    }
+    if (o->kind == ENT_OPTIM_REPLICATED_SGD)
+        ent_json_string(&j, "coupling_step", o->coupling_explicit ? "explicit" : "implicit");
+    if (o->kind == ENT_OPTIM_PARLE) ent_json_bool(&j, "parle_reference", o->parle_reference);
+    if (o->kind == ENT_OPTIM_ENTROPY_SGD || o->kind == ENT_OPTIM_HJB) {
+        ent_json_bool(&j, "gamma_auto", o->gamma_auto);
+        ent_json_number(&j, "rho", o->rho);
+    }
+    if (o->kind == ENT_OPTIM_ENTROPY_SGD || o->kind == ENT_OPTIM_HJB || o->kind == ENT_OPTIM_PARLE) {
         ent_json_int(&j, "L", o->L);
         ent_json_number(&j, "gamma0", o->gamma0);
         ent_json_number(&j, "gamma1", o->gamma1);

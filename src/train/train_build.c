@@ -89,7 +89,12 @@ static ent_status build_single(ent_run *R) {
     if (!r->theta) return ent_fail(ENT_ENOMEM, "cannot allocate %lld parameters", (long long)P);
     r->buffers = r->w[0].buffers;
     ent_model_init_params(r->w[0].model, r->theta, r->buffers, c->seed);
-    s = ent_optim_new(&r->optim, &c->optim, P, c->seed);
+    ent_optim_params op = c->optim;
+    if (op.gamma_auto) { /* the automatic scope's growth is spread over the run's updates */
+        const double updates = c->epochs * (double)R->steps_per_epoch / ((double)op.L * r->ranks);
+        op.gamma_auto_updates = updates < 1.0 ? 1 : (int64_t)llround(updates);
+    }
+    s = ent_optim_new(&r->optim, &op, P, c->seed);
     R->batches_per_step = ent_optim_batches_per_step(r->optim) * r->ranks;
     R->grads_per_step = ent_optim_grads_per_step(r->optim) * r->ranks;
     return s;
@@ -154,6 +159,8 @@ ent_status ent_train_build(ent_run *R) {
     r->n_workers = replica ? c->optim.replicas / r->ranks : 1;
     r->w = calloc((size_t)r->n_workers, sizeof *r->w);
     if (!r->w) return ent_fail(ENT_ENOMEM, "out of memory");
+    R->steps_per_epoch = R->text ? (R->text->c.train->n / c->batch - 1) / R->text->steps
+                                 : ent_batches_per_epoch(R->train->n, c->batch);
     s = replica ? build_replicas(R) : build_single(R);
     if (s != ENT_OK) return s;
     r->model = r->w[0].model;
@@ -161,8 +168,6 @@ ent_status ent_train_build(ent_run *R) {
     r->batches = ent_netobj_batches(r->w[0].obj);
     r->vocab = R->text ? R->text->c.vocab : NULL;
     r->dropout_rng = ent_netobj_dropout_rng(r->w[0].obj);
-    R->steps_per_epoch = R->text ? (R->text->c.train->n / c->batch - 1) / R->text->steps
-                                 : ent_batches_per_epoch(R->train->n, c->batch);
     /* An update larger than the whole budget would still be made once
      * (--L 100 on 10 batches: 10 effective epochs for a budget of 1). */
     const double budget = c->epochs * (double)R->steps_per_epoch;
