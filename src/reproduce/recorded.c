@@ -29,6 +29,28 @@ static const char *recorded_value(const ent_jv *av, const char *opt) {
     return v;
 }
 
+/* The same for the planned words (past self and "train"). */
+static const char *planned_value(const repro_words *w, const char *opt) {
+    const char *v = NULL;
+    for (int i = 2; i < w->n; i++) {
+        if (strcmp(w->word[i], opt) != 0) continue;
+        v = i + 1 < w->n && strncmp(w->word[i + 1], "--", 2) != 0 ? w->word[i + 1] : "";
+    }
+    return v;
+}
+
+/* Every recorded option is planned too (an option the definition dropped
+ * counts as a difference). */
+static int recorded_planned(const repro_words *w, const ent_jv *av, char *why, size_t cap) {
+    for (int64_t i = 0; i < av->n; i++) {
+        const char *opt = av->items[i].type == ENT_JSON_STRING ? av->items[i].str : "";
+        if (strncmp(opt, "--", 2) != 0 || free_to_differ(opt) || planned_value(w, opt)) continue;
+        snprintf(why, cap, "%s, which this sweep does not give", opt);
+        return 0;
+    }
+    return 1;
+}
+
 static int compare(const repro_words *w, const ent_jv *av, char *why, size_t cap) {
     for (int i = 2; i < w->n; i++) { /* past self and "train" */
         const char *opt = w->word[i];
@@ -57,7 +79,7 @@ int repro_same_settings(const repro_words *planned, const char *dir, char *why, 
     const ent_jv *av = ent_jv_get(&root, "argv");
     int same = av && av->type == ENT_JSON_ARRAY;
     if (!same) snprintf(why, cap, "%s records no command line", path);
-    else same = compare(planned, av, why, cap);
+    else same = compare(planned, av, why, cap) && recorded_planned(planned, av, why, cap);
     ent_jv_free(&root);
     return same;
 }
