@@ -33,8 +33,10 @@ endif
 LDLIBS  += $(MPI_LIBS)
 
 LIB_SRC  := $(sort $(wildcard src/*/*.c))
-LIB_SRC  := $(filter-out src/cli/%,$(LIB_SRC))
-CLI_SRC  := $(sort $(wildcard src/cli/*.c)) bench/gemm_bench.c
+LIB_SRC  := $(filter-out src/cli/% src/reproduce/%,$(LIB_SRC))
+CLI_SRC  := $(sort $(wildcard src/cli/*.c src/reproduce/*.c)) bench/gemm_bench.c
+# The experiments' definitions, which the tests check against the papers.
+REPRO_DEF_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(sort $(wildcard src/reproduce/exp_*.c)) src/reproduce/registry.c)
 TEST_SRC := $(sort $(wildcard tests/*.c))
 
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
@@ -83,9 +85,10 @@ endif
 
 # The test binary counts the allocations of entropic's own code (test_alloc.c).
 # It also links the CLI's checkpoint loader, which the round-trip test calls
-# as `entropic eval --model` does (test_torch_roundtrip.c).
+# as `entropic eval --model` does (test_torch_roundtrip.c), and the
+# definitions of `entropic reproduce`, which test_reproduce.c checks.
 WRAP_ALLOC := $(foreach f,malloc calloc realloc posix_memalign aligned_alloc,-Wl,--wrap=$(f))
-$(BUILD)/run_tests: $(TEST_OBJ) $(BUILD)/src/cli/analysis_load.o $(BUILD)/libentropic.a
+$(BUILD)/run_tests: $(TEST_OBJ) $(BUILD)/src/cli/analysis_load.o $(REPRO_DEF_OBJ) $(BUILD)/libentropic.a
 	$(CC) $(LDFLAGS) $(WRAP_ALLOC) -o $@ $^ $(LDLIBS)
 
 # The CLI with an allocator that fails the N-th allocation on request

@@ -15,6 +15,7 @@ int ent_cmd_bench(int argc, char **argv);
 int ent_cmd_info(int argc, char **argv);
 int ent_cmd_model(int argc, char **argv);
 int ent_cmd_data(int argc, char **argv);
+int ent_cmd_reproduce(int argc, char **argv);
 
 /* Print "entropic CMD: error: <detail>" for a failed status; map to exit code. */
 int ent_cli_status(ent_status s, const char *cmd);

@@ -52,7 +52,7 @@ static ent_status read_config(const char *dir, const char *label, cmp_run *r) {
     return ENT_OK;
 }
 
-static ent_status read_run(const char *dir, const char *label, cmp_run *r) {
+ent_status cmp_read_run(const char *dir, const char *label, cmp_run *r) {
     ent_status s = read_config(dir, label, r);
     if (s != ENT_OK) return s;
     char path[600], line[1024];
@@ -167,7 +167,7 @@ int ent_cmd_compare(int argc, char **argv) {
     cmp_run *runs = calloc((size_t)n_dirs, sizeof *runs);
     cmp_group *groups = calloc((size_t)n_dirs, sizeof *groups);
     ent_status s = runs && groups ? ENT_OK : ent_fail(ENT_ENOMEM, "out of memory");
-    for (int k = 0; k < n_dirs && s == ENT_OK; k++) s = read_run(dirs[k], n_labels ? labels[k] : NULL, &runs[k]);
+    for (int k = 0; k < n_dirs && s == ENT_OK; k++) s = cmp_read_run(dirs[k], n_labels ? labels[k] : NULL, &runs[k]);
     if (s == ENT_OK) {
         const int ng = cmp_group_runs(runs, n_dirs, n_labels > 0, groups);
         cmp_print_table(runs, n_dirs, groups, ng, every);

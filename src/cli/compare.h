@@ -6,7 +6,7 @@
 
 #include "entropic.h"
 
-#define CMP_MAX_RUNS 16
+#define CMP_MAX_RUNS 64
 #define CMP_MAX_ROWS 4096
 
 typedef struct {
@@ -35,6 +35,9 @@ typedef struct {
     double loss, loss_sd, err, err_sd, wall, wall_sd;
 } cmp_cell;
 
+/* Reads RUNDIR's config.json and metrics.csv into r (zeroed by the
+ * caller); label: its name, or NULL for the directory's. */
+ent_status cmp_read_run(const char *dir, const char *label, cmp_run *r);
 /* Groups: runs given the same --label form one (by_label); otherwise runs
  * whose config.json files are equal but for the seed (and argv, which
  * records it), with distinct seeds, form one. Returns the group count. */

@@ -28,6 +28,7 @@ static const struct {
     {"flatness", ent_cmd_flatness, "local energy and local entropy of checkpoints"},
     {"bench", ent_cmd_bench, "samples/s of every preset next to PyTorch"},
     {"model", ent_cmd_model, "a network's description (show) or its nodes, shapes and memory (summary)"},
+    {"reproduce", ent_cmd_reproduce, "the papers' experiments: a sweep of arms x seeds and a report beside the paper's numbers"},
     {"data", ent_cmd_data, "make data sets: the Brown corpus as PTB-style word and character files"},
     {"info", ent_cmd_info, "CPU, GEMM backend, OpenBLAS core and a check of its kernels"},
 };
