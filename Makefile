@@ -150,7 +150,7 @@ $(BUILD)/entropic.pc: entropic.pc.in $(BUILD)/pc_vars
 lib: $(BUILD)/libentropic.a $(BUILD)/$(SHLIB) $(BUILD)/entropic.pc
 
 # ldconfig only for a real install as root (not staged under DESTDIR), so
-# the loader finds libentropic.so.0 in /usr/local/lib at once.
+# the loader finds libentropic.so.1 in /usr/local/lib at once.
 install: lib $(BUILD)/entropic
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(PKGCONFIGDIR)
 	install -m 755 $(BUILD)/entropic $(DESTDIR)$(BINDIR)/entropic

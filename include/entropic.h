@@ -19,8 +19,8 @@
 
 /* The library's version (major.minor.patch). The Makefile reads it from
  * here: the shared library is libentropic.so.VERSION, its soname carries
- * the major number (libentropic.so.0), entropic.pc the whole. */
-#define ENT_VERSION "0.1.0"
+ * the major number (libentropic.so.1), entropic.pc the whole. */
+#define ENT_VERSION "1.0.0"
 
 #ifdef __cplusplus
 extern "C" {
