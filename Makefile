@@ -252,6 +252,9 @@ $(FUZZ_BUILD)/librest.a: $(filter-out $(FUZZ_INST:%.c=$(BUILD)/%.o),$(LIB_OBJ))
 $(FUZZ_BUILD)/fuzz_%: $(FUZZ_BUILD)/tests/fuzz/fuzz_%.o $(FUZZ_INST_OBJ) $(FUZZ_BUILD)/librest.a
 	$(FUZZ_CC) $(FUZZ_SAN) -fsanitize=fuzzer -fopenmp -Wl,--as-needed -o $@ $^ $(LDLIBS)
 -include $(FUZZ_INST_OBJ:.o=.d)
+# kept: as prerequisites of a pattern rule they count as intermediate, and
+# make would delete them after each link (and rebuild them all next time)
+.SECONDARY: $(FUZZ_INST_OBJ) $(FUZZ_TARGETS:%=$(FUZZ_BUILD)/tests/fuzz/fuzz_%.o)
 
 fuzz-build: $(FUZZ_BINS)
 fuzz: fuzz-build
