@@ -228,17 +228,19 @@ clean:
 # The parsers' own files are compiled here with the fuzzer's coverage and
 # the sanitizers; what they only link to (the layers' compute kernels that
 # the network parser's kind table points at, never run) comes from the
-# release build, so the fuzz build stays a dozen files.
+# release build, so the fuzz build stays under twenty files.
 #   make fuzz FUZZ_SECONDS=N   each target N seconds from its corpus: execs, findings
 #   make check-fuzz            every corpus input once, then 3000 mutations each (in make test)
 FUZZ_CC      ?= clang
 FUZZ_SECONDS ?= 60
 FUZZ_BUILD   := build-fuzz
 FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
-FUZZ_TARGETS := safetensors json idx idx_gzip cifar npy net
+FUZZ_TARGETS := safetensors json idx idx_gzip cifar npy net text words vocab
 FUZZ_INST    := src/io/safetensors.c src/io/json.c src/io/file.c src/core/status.c src/core/mem.c \
                 src/data/idx.c src/data/cifar.c src/data/npy.c src/data/npy_header.c \
-                src/models/net.c src/models/net_json.c src/layers/layer.c
+                src/models/net.c src/models/net_json.c src/layers/layer.c \
+                src/data/text.c src/data/words.c src/data/utf8.c src/data/strmap.c src/data/vocab.c \
+                src/data/vocab_text.c
 FUZZ_INST_OBJ := $(FUZZ_INST:%.c=$(FUZZ_BUILD)/%.o)
 FUZZ_BINS    := $(FUZZ_TARGETS:%=$(FUZZ_BUILD)/fuzz_%)
 .PHONY: fuzz fuzz-build check-fuzz
@@ -255,6 +257,9 @@ $(FUZZ_BUILD)/librest.a: $(filter-out $(FUZZ_INST:%.c=$(BUILD)/%.o),$(LIB_OBJ))
 $(FUZZ_BUILD)/fuzz_%: $(FUZZ_BUILD)/tests/fuzz/fuzz_%.o $(FUZZ_INST_OBJ) $(FUZZ_BUILD)/librest.a
 	$(FUZZ_CC) $(FUZZ_SAN) -fsanitize=fuzzer -fopenmp -Wl,--as-needed -o $@ $^ $(LDLIBS)
 -include $(FUZZ_INST_OBJ:.o=.d)
+# kept: as prerequisites of a pattern rule they count as intermediate, and
+# make would delete them after each link (and rebuild them all next time)
+.SECONDARY: $(FUZZ_INST_OBJ) $(FUZZ_TARGETS:%=$(FUZZ_BUILD)/tests/fuzz/fuzz_%.o)
 
 fuzz-build: $(FUZZ_BINS)
 fuzz: fuzz-build

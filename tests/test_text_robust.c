@@ -129,3 +129,30 @@ ENT_TEST(text_random_bytes) {
     CHECK_MSG(ok_chars > 10 && ok_words > 10, "too few random inputs loaded (%d characters, %d words) to test much", ok_chars,
               ok_words);
 }
+
+/* fuzz_vocab's findings (tests/fuzz/corpus/vocab/duplicate_newline and
+ * key_newline): a token or key with a line end (escaped in the JSON) went
+ * into the message as it is, so the one-line message had a line break.
+ * They are shown as JSON escapes, at most 40 bytes, cut before a character. */
+ENT_TEST(text_vocab_message_one_line) {
+    static const struct {
+        const char *json, *want;
+    } c[] = {
+        {"{\"kind\": \"chars\", \"tokens\": [\"\\n\", \"a\", \"\\n\"]}", "tokens 0 and 2 are the same (\"\\n\")"},
+        {"{\"kind\": \"chars\", \"tokens\": [\"\\u0001\", \"\\u0001\"]}", "tokens 0 and 1 are the same (\"\\u0001\")"},
+        {"{\"kind\": \"chars\", \"tokens\": [\"\\u007f\", \"\\u007f\"]}", "(\"\\u007f\")"},
+        {"{\"kind\": \"chars\", \"tokens\": [\"\\\"\", \"\\\"\"]}", "(\"\\\"\")"},
+        {"{\"kind\": \"chars\", \"tokens\": [\"\xc3\xa9\", \"\xc3\xa9\"]}", "(\"\xc3\xa9\")"},
+        {"{\"kind\": \"words\", \"tokens\": [\"the\", \"the\"]}", "(\"the\")"},
+        {"{\"kind\": \"words\", \"tok\\ns\": [\"a\"]}", "unknown vocabulary key \"tok\\ns\""},
+        /* 39 bytes, then a 2-byte character that would pass 40: cut before it */
+        {"{\"kind\": \"words\", \"tokens\": [\"a\"], \"kkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkk\xc3\xa9xyz\": 1}",
+         "key \"kkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkk...\""},
+    };
+    for (size_t i = 0; i < sizeof c / sizeof c[0]; i++) {
+        ent_vocab *v = NULL;
+        CHECK(ent_vocab_from_json(&v, c[i].json, "dup.safetensors") == ENT_EFORMAT && !v);
+        CHECK_MSG(one_line() && strstr(ent_last_error(), c[i].want), "case %zu: '%s' (want '%s')", i,
+                  ent_last_error(), c[i].want);
+    }
+}

@@ -82,6 +82,8 @@ char *ent_vocab_to_json(const ent_vocab *v) {
 
 static int is_space(unsigned char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f'; }
 
+#define SHOWN_CAP 256 /* 40 bytes of a key, each at most 6 as an escape, and "..." */
+
 /* Whether s is a token of a vocabulary of this kind: well-formed UTF-8;
  * one character, or a word (no white space). */
 static const char *bad_token(ent_vocab_kind kind, const char *s) {
@@ -95,11 +97,37 @@ static const char *bad_token(ent_vocab_kind kind, const char *s) {
     return NULL;
 }
 
+/* s for a message, as the inside of a JSON string: a key or a token may
+ * hold a line end or a control character (the JSON had it escaped), and a
+ * message is one line. At most 40 bytes of s, cut before a character;
+ * "..." when cut. */
+static const char *shown(char out[SHOWN_CAP], const char *s) {
+    size_t o = 0, i = 0;
+    while (s[i] && i < 40) {
+        const unsigned char c = (unsigned char)s[i];
+        uint32_t cp;
+        int k = c < 0x80 ? 1 : ent_utf8_next((const unsigned char *)s + i, strnlen(s + i, 4), &cp);
+        if (c < 0x20 || c == 0x7f || c == '"' || c == '\\' || k == 0) {
+            const char *e = c == '\n' ? "\\n" : c == '\t' ? "\\t" : c == '\r' ? "\\r" : c == '"' ? "\\\"" : c == '\\' ? "\\\\" : NULL;
+            if (e) o += (size_t)snprintf(out + o, SHOWN_CAP - o, "%s", e);
+            else o += (size_t)snprintf(out + o, SHOWN_CAP - o, k ? "\\u%04x" : "\\x%02x", c);
+            i++;
+            continue;
+        }
+        if (i + (size_t)k > 40) break;
+        memcpy(out + o, s + i, (size_t)k);
+        o += (size_t)k, i += (size_t)k;
+    }
+    snprintf(out + o, SHOWN_CAP - o, "%s", s[i] ? "..." : "");
+    return out;
+}
+
 static ent_status vocab_from_jv(ent_vocab *v, const ent_jv *root, const char *what) {
+    char buf[SHOWN_CAP];
     if (root->type != ENT_JSON_OBJECT) return ent_fail(ENT_EFORMAT, "%s: the vocabulary is not a JSON object", what);
     for (int64_t i = 0; i < root->n; i++)
         if (strcmp(root->keys[i], "kind") != 0 && strcmp(root->keys[i], "tokens") != 0)
-            return ent_fail(ENT_EFORMAT, "%s: unknown vocabulary key \"%s\"", what, root->keys[i]);
+            return ent_fail(ENT_EFORMAT, "%s: unknown vocabulary key \"%s\"", what, shown(buf, root->keys[i]));
     const ent_jv *kind = ent_jv_get(root, "kind"), *tokens = ent_jv_get(root, "tokens");
     if (!kind || kind->type != ENT_JSON_STRING || (strcmp(kind->str, "chars") != 0 && strcmp(kind->str, "words") != 0))
         return ent_fail(ENT_EFORMAT, "%s: vocabulary \"kind\" must be \"chars\" or \"words\"", what);
@@ -114,8 +142,8 @@ static ent_status vocab_from_jv(ent_vocab *v, const ent_jv *root, const char *wh
         const size_t len = strlen(t->str);
         const int64_t before = ent_strmap_find(&v->map, t->str, len);
         if (before >= 0)
-            return ent_fail(ENT_EFORMAT, "%s: vocabulary tokens %lld and %lld are the same (\"%.40s\")", what,
-                            (long long)before, (long long)i, t->str);
+            return ent_fail(ENT_EFORMAT, "%s: vocabulary tokens %lld and %lld are the same (\"%s\")", what,
+                            (long long)before, (long long)i, shown(buf, t->str));
         if (ent_strmap_add(&v->map, t->str, len) < 0) return ENT_ENOMEM;
     }
     return ENT_OK;

@@ -3,13 +3,19 @@
 repository root; the files are committed, so this runs only to add seeds).
 Real files come from the build: `entropic model show` for network files,
 tests/fixtures for a PyTorch safetensors file. Two-file targets (idx,
-idx_gzip, npy) take one input: 2 bytes (little-endian) of the first file's
-length, the first file, the second (tests/fuzz/fuzz.h)."""
+idx_gzip, npy, vocab) take one input: 2 bytes (little-endian) of the first
+file's length, the first file, the second (tests/fuzz/fuzz.h); words takes
+three files as pair(train, pair(valid, test)).
+Arguments: [CLI [TARGET...]]: with targets named, only their seeds are
+written (a new target's seeds, leaving the committed ones as they are)."""
 import gzip, json, os, struct, subprocess, sys
 
 root = "tests/fuzz/corpus"
+only = set(sys.argv[2:])
 
 def put(target, name, data):
+    if only and target not in only:
+        return
     os.makedirs(f"{root}/{target}", exist_ok=True)
     if isinstance(data, str):
         data = data.encode()
@@ -101,7 +107,7 @@ put("npy", "count_mismatch", pair(X, npy("<i8", (2,), struct.pack("<2q", 0, 1)))
 
 # ---- network files: every preset as `entropic model show` writes it, and the fixture
 cli = sys.argv[1] if len(sys.argv) > 1 else "build/entropic"
-for p in ("tiny-mnistfc", "small-lenet", "mnistfc", "lenet", "allcnn", "resnet18"):
+for p in ("tiny-mnistfc", "small-lenet", "mnistfc", "lenet", "allcnn", "resnet18") if not only or "net" in only else ():
     inp = "3x32x32" if p in ("allcnn", "resnet18") else "1x28x28"
     out = subprocess.run([cli, "model", "show", p, "--input", inp], capture_output=True, text=True, check=True).stdout
     put("net", p, out)
@@ -109,3 +115,89 @@ with open("tests/fixtures/resblock.json") as f:
     put("net", "resblock", f.read())
 put("net", "unknown_kind", '{"name":"x","nodes":[{"name":"a","kind":"fancy"}]}')
 put("net", "cycle", '{"name":"x","nodes":[{"name":"a","kind":"relu","inputs":["b"]},{"name":"b","kind":"relu","inputs":["a"]}]}')
+
+# ---- text: the first lines of the Brown corpus files scripts/setup.sh makes
+brown_txt = ("The Fulton County Grand Jury said Friday an investigation of Atlanta's recent primary election produced "
+             "`` no evidence '' that any irregularities took place .\nThe jury further said in term-end presentments "
+             "that the City Executive Committee , which had over-all charge of the election , `` deserves the praise "
+             "and thanks of the City of Atlanta '' for the manner in which the election was conducted .\n")
+ptb_train = ("the fulton county grand jury said friday an investigation of <unk> recent primary election produced `` no "
+             "evidence '' that any <unk> took place .\nthe jury further said in <unk> <unk> that the city executive "
+             "committee , which had over-all charge of the election , `` deserves the praise and thanks of the city of "
+             "atlanta '' for the manner in which the election was conducted .\n")
+ptb_valid = ("city controller alexander <unk> charged tuesday that the <unk> on the <unk> elevated repair project were "
+             "<unk> to the advantage of a private <unk> company which had `` an inside track '' with the city .\n"
+             "estimates of the city's loss in the <unk> job have ranged as high as <unk> .\n")
+ptb_test = ("<unk> g. <unk> has been appointed temporary assistant district attorney , it was announced monday by "
+            "charles e. raymond , district attorney .\n<unk> will replace <unk> d. <unk> who has been called to active "
+            "military service but is expected back on the job by march 31 .\n")
+
+# ---- fuzz_text: one UTF-8 file (80/10/10 of its characters; each split needs 2)
+put("text", "brown_lines", brown_txt)
+put("text", "multilingual", "h\u00e9llo w\u00f6rld \u2014 \u65e5\u672c\u8a9e \U0001F600 \u0394\u03b5\u03bb\u03c4\u03b1\n" * 2)
+put("text", "bom", b"\xef\xbb\xbf" + b"a plain line after a byte order mark\n")
+put("text", "crlf", "line one\r\nline two\r\nline three\r\n")
+put("text", "empty_lines", "\n\n\nab\n\n\n\ncd\n\n\n\n\n\n\n\n\n\n\n\n\n")
+put("text", "control_chars", "\x01\x02\x1f\x7f\t\v\f\x1b[0m \u0085\u2028\u2029\ufeff\ufffd" * 2)
+put("text", "one_char", "a" * 20)
+put("text", "too_short", "abcdefghijklmnopqrs")  # 19 characters: the test split gets 1
+put("text", "empty", b"")
+put("text", "invalid_byte", b"abcdefghijklmnopqrstuvwxyz\xffabc")
+put("text", "overlong", b"abcdefghijklmnopqrstuvwxyz\xc0\xaf\xe0\x80\xaf\xf0\x80\x80\xaf")  # '/' in 2, 3, 4 bytes
+put("text", "surrogate", b"abcdefghijklmnopqrstuvwxyz\xed\xa0\x80\xed\xbf\xbf")  # U+D800, U+DFFF
+put("text", "above_max", b"abcdefghijklmnopqrstuvwxyz\xf4\x90\x80\x80")  # U+110000
+put("text", "cut_sequence", b"abcdefghijklmnopqrstuvwxyz\xf0\x9f\x98")
+put("text", "nul", b"abcdefghijklm\x00nopqrstuvwxyz")
+put("text", "edge_code_points", "\u007f\u0080\u07ff\u0800\ud7ff\ue000\uffff\U00010000\U0010FFFF".encode() * 3)
+
+# ---- fuzz_words: ptb.train.txt, ptb.valid.txt, ptb.test.txt
+words = lambda train, valid, test: pair(train.encode() if isinstance(train, str) else train,
+                                        pair(valid.encode() if isinstance(valid, str) else valid,
+                                             test.encode() if isinstance(test, str) else test))
+put("words", "ptb_lines", words(ptb_train, ptb_valid, ptb_test))  # valid has words train lacks
+put("words", "ptb_loads", words(ptb_train + ptb_valid + ptb_test, ptb_valid, ptb_test))
+put("words", "only_unk", words("<unk>\n<unk> <unk>\n", "<unk>\n", "<unk> <unk>"))
+put("words", "eos_word", words("a <eos> b\n<eos>\n", "<eos> a\n", "b\n"))
+put("words", "long_word", words("w" * 5000 + " a\n", "a " + "w" * 5000 + "\n", "a\n"))
+put("words", "crlf", words("a b\r\nc d\r\n", "a\r\nb\r\n", "c d\r\n"))
+put("words", "bom", words(b"\xef\xbb\xbfa b\na\n", b"a b\n", b"\xef\xbb\xbfa\n"))
+put("words", "empty_lines", words("\n\n\na\n\n", "\n\n", "a\n\n\n"))
+put("words", "no_final_newline", words("a b c", "a", "b c"))
+put("words", "white_space", words("a\tb\vc\fd  e\n", "a\t\tb\n", "\v\fc\n"))
+put("words", "unicode_space", words("a\u00a0b c\u3000d\n", "c\u3000d a\u00a0b\n", "c\n"))
+put("words", "unknown_word", words("a b\n", "a c\n", "b\n"))
+put("words", "empty_valid", words("a b\n", "", "a\n"))
+put("words", "invalid_utf8", words(b"a b\n", b"a \xff\n", b"b\n"))
+put("words", "overlong", words(b"a \xc0\xaf b\n", b"a\n", b"b\n"))
+put("words", "surrogate", words(b"a b\n", b"a\n", b"\xed\xa0\x80 b\n"))
+put("words", "nul", words(b"a\x00b\n", b"a\n", b"b\n"))
+put("words", "one_token", words("a", "a b\n", "a\n"))
+
+# ---- fuzz_vocab: a checkpoint's vocabulary (entropic.vocab) and a priming text
+voc = lambda kind, tokens, text, ascii=True: pair(json.dumps({"kind": kind, "tokens": tokens}, ensure_ascii=ascii).encode(),
+                                                  text.encode() if isinstance(text, str) else text)
+put("vocab", "chars", voc("chars", ["\n", " ", "a", "b", "\u00e9", "\U0001F600"], "ab \u00e9\n\U0001F600a", ascii=False))
+put("vocab", "chars_escaped", voc("chars", ["\n", " ", "a", "b", "\u00e9", "\U0001F600"], "ba\u00e9\U0001F600\n"))
+put("vocab", "control_chars", voc("chars", ["\x01", "\x1f", "\x7f", "\u0085", "\u2028", "\ufeff"], "\x01\x7f\u2028\ufeff"))
+put("vocab", "words_eos", voc("words", ["<eos>", "the", "<unk>", "jury"], "the jury\n<unk>  the\n\njury"))
+put("vocab", "words_no_eos", voc("words", ["a", "b"], "a b\na\tb"))
+put("vocab", "words_ptb", voc("words", ["<eos>"] + sorted(set(ptb_train.split())), ptb_train))
+put("vocab", "unknown_char", voc("chars", ["a"], "ab"))
+put("vocab", "unknown_word", voc("words", ["a"], "a b"))
+put("vocab", "invalid_text", voc("chars", ["a"], b"a\xff"))
+put("vocab", "nul_token", pair(b'{"kind":"chars","tokens":["\\u0000"]}', b"a"))
+put("vocab", "lone_surrogate", pair(b'{"kind":"chars","tokens":["\\udc00"]}', b"a"))
+put("vocab", "raw_invalid", pair(b'{"kind":"words","tokens":["a\xff"]}', b"a"))
+put("vocab", "duplicate", voc("words", ["a", "b", "a"], "a"))
+put("vocab", "duplicate_newline", voc("chars", ["\n", "a", "\n"], "a"))
+put("vocab", "two_chars", voc("chars", ["ab"], "ab"))
+put("vocab", "word_with_space", voc("words", ["a b"], "a"))
+put("vocab", "empty_token", voc("words", [""], "a"))
+put("vocab", "bad_kind", voc("bytes", ["a"], "a"))
+put("vocab", "no_tokens", voc("chars", [], "a"))
+put("vocab", "unknown_key", pair(b'{"kind":"chars","tokens":["a"],"extra":1}', b"a"))
+put("vocab", "not_strings", pair(b'{"kind":"chars","tokens":["a",1,null]}', b"a"))
+put("vocab", "not_object", pair(b'["a"]', b"a"))
+put("vocab", "empty", b"")
+# found by fuzz_vocab (a key with a line end made a two-line message; fixed in src/data/vocab.c)
+put("vocab", "key_newline", pair(b'{"kind": "words", "tok\\ns": ["a", "b"]}', b" ba\na\tb"))
