@@ -39,10 +39,7 @@ static void list(void) {
         const repro_exp *e = all[i];
         printf("%-14s %s\n%-14s data: %s (the paper's: %s)\n%-14s arms:", e->name, e->what, "", e->data,
                e->paper_data, "");
-        for (int a = 0; a < e->n_arms; a++) {
-            const char *needs = e->arms[a].needs;
-            printf(" %s%s%s%s", e->arms[a].label, needs ? " (needs " : "", needs ? needs : "", needs ? ")" : "");
-        }
+        for (int a = 0; a < e->n_arms; a++) printf(" %s", e->arms[a].label);
         printf("\n%-14s budget: short ", "");
         print_epochs(e, REPRO_SHORT);
         if (e->short_s > 0)

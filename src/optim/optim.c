@@ -144,7 +144,8 @@ ent_status ent_optim_step(ent_optim *o, const ent_objective *obj,
     default: return ent_fail(ENT_EINVAL, "ent_optim_step: unknown kind %d", (int)o->p.kind);
     }
     if (s != ENT_OK) return s;
-    if (o->p.kind != ENT_OPTIM_ENTROPY_SGD && o->p.kind != ENT_OPTIM_HEAT) o->loss_x = l;
+    const int sets_own = o->p.kind == ENT_OPTIM_ENTROPY_SGD || o->p.kind == ENT_OPTIM_HJB || o->p.kind == ENT_OPTIM_HEAT;
+    if (!sets_own) o->loss_x = l; /* the one-batch rules: their loss is f at x */
     o->t++;
     if (loss) *loss = l;
     return ENT_OK;

@@ -5,6 +5,7 @@
  * not x_a, and the elastic term is inside the momentum; the momentum is the
  * code's own (step g + b with b = m b + g); one learning rate serves both
  * loops. */
+#include <math.h>
 #include <string.h>
 
 #include "core/simd.h"
@@ -52,6 +53,7 @@ ent_status ent_parle_ref_inner(ent_optim *o, const ent_objective *obj, const flo
     const float gam = (float)ent_esgd_gamma_at(pp, o->t), lr = (float)(pp->lr * lr_scale),
                 m = (float)pp->inner_momentum, al = (float)pp->alpha;
     double lsum = 0.0, l1 = 0.0;
+    o->loss_x = NAN; /* the chain is not restarted at x_a: f(x_a) is never taken */
     for (int l = 0; l < pp->L; l++) {
         ent_status s = ent_optim_grad_at(o, obj, o->x_prime, &l1);
         if (s != ENT_OK) return s;

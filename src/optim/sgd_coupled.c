@@ -54,6 +54,7 @@ ent_status ent_sgd_free_step(ent_optim *o, const ent_objective *obj, float *x,
     const ent_optim_params *p = &o->p;
     ent_status s = ent_optim_grad_at(o, obj, x, loss);
     if (s != ENT_OK) return s;
+    o->loss_x = *loss; /* the gradient was taken at x itself */
     const ent_pieces sp = ent_pieces_of(obj, o->n);
     const float lr = (float)(p->lr * lr_scale), wd = (float)p->weight_decay,
                 m = (float)p->momentum, c = ent_sgd_grad_weight(o);

@@ -24,32 +24,36 @@
 /* Entropy-SGD on LeNet: 5 outer epochs of L = 20; Table 1's best is at 80. */
 #define ARM_ESGD_LENET                                                                                                \
     {"entropy-sgd", ESGD_MNIST " --dropout 0.25", "--epochs 100 --lr-milestones 40 --eval-every 5",                 \
-     "--epochs 20 --lr-milestones 8 --eval-every 2", {1, 0.50, 0.01, 80}, NULL}
+     "--epochs 20 --lr-milestones 8 --eval-every 2", {1, 0.50, 0.01, 80}}
 
 const repro_exp repro_esgd_mnistfc = {
     .name = "esgd-mnistfc",
     .what = "Entropy-SGD paper, Table 1, row mnistfc: Entropy-SGD against Adam",
-    .short_s = 53, /* the 3-seed sweep of docs/results.md, alone on the machine: Entropy-SGD 58 s, Adam 47 s (94 s and 81 s with three builds beside them) */
+    /* the 3-seed sweep of docs/results.md, a fuzzer at nice 19 beside it: Entropy-SGD 58 s,
+     * Adam 47 s (94 s and 81 s with three builds beside them) */
+    .short_s = 53,
     MNIST_EXP("--model mnistfc"),
     .n_arms = 2,
     .arms = {
         /* Table 1 reports 120 effective epochs (6 outer epochs of L = 20);
          * the milestone after outer epoch 2 is effective epoch 40. */
         {"entropy-sgd", ESGD_MNIST " --dropout 0.15", "--epochs 120 --lr-milestones 40 --eval-every 5",
-         "--epochs 20 --lr-milestones 6.67 --eval-every 2", {1, 1.37, 0.03, 120}, NULL},
-        {"adam", ADAM_MNIST, ADAM_MNIST_PAPER, ADAM_MNIST_SHORT, {1, 1.39, 0.03, 66}, NULL},
+         "--epochs 20 --lr-milestones 6.67 --eval-every 2", {1, 1.37, 0.03, 120}},
+        {"adam", ADAM_MNIST, ADAM_MNIST_PAPER, ADAM_MNIST_SHORT, {1, 1.39, 0.03, 66}},
     },
 };
 
 const repro_exp repro_esgd_lenet = {
     .name = "esgd-lenet",
     .what = "Entropy-SGD paper, Table 1, row LeNet: Entropy-SGD against Adam",
-    .short_s = 46, /* the 3-seed sweep of docs/results.md, alone: Entropy-SGD 49 s, Adam 42 s (98 s and 115 s with three builds beside them) */
+    /* the 3-seed sweep of docs/results.md, a fuzzer at nice 19 beside it: Entropy-SGD 49 s,
+     * Adam 42 s (98 s and 115 s with three builds beside them) */
+    .short_s = 46,
     MNIST_EXP("--model lenet"),
     .n_arms = 2,
     .arms = {
         ARM_ESGD_LENET,
-        {"adam", ADAM_MNIST, ADAM_MNIST_PAPER, ADAM_MNIST_SHORT, {1, 0.51, 0.01, 100}, NULL},
+        {"adam", ADAM_MNIST, ADAM_MNIST_PAPER, ADAM_MNIST_SHORT, {1, 0.51, 0.01, 100}},
     },
 };
 
@@ -69,7 +73,7 @@ const repro_exp repro_esgd_lenet = {
     "--inner-nesterov --lr 1 --lr-factor 0.2 --dropout 0.5"
 #define ARM_ESGD_ALLCNN                                                                                               \
     {"entropy-sgd", ESGD_ALLCNN, "--epochs 200 --lr-milestones 80,160 --eval-every 10",                              \
-     "--epochs 2 --lr-milestones 0.8,1.6 --eval-every 0.5", {1, 7.81, 0.09, 160}, NULL}
+     "--epochs 2 --lr-milestones 0.8,1.6 --eval-every 0.5", {1, 7.81, 0.09, 160}}
 /* The CIFAR-10 baseline: SGD, Nesterov 0.9, lr 0.1 x1/5 every 60 epochs,
  * 200 epochs, L2 1e-3. */
 #define SGD_ALLCNN "--optimizer sgd --lr 0.1 --momentum 0.9 --nesterov --weight-decay 1e-3 --lr-factor 0.2"
@@ -82,7 +86,7 @@ const repro_exp repro_esgd_allcnn = {
     .arms = {
         ARM_ESGD_ALLCNN,
         {"sgd", SGD_ALLCNN, "--epochs 200 --lr-milestones 60,120,180 --eval-every 10",
-         "--epochs 2 --lr-milestones 0.6,1.2,1.8 --eval-every 0.5", {1, 7.71, 0.19, 180}, NULL},
+         "--epochs 2 --lr-milestones 0.6,1.2,1.8 --eval-every 0.5", {1, 7.71, 0.19, 180}},
     },
 };
 
@@ -108,10 +112,10 @@ const repro_exp repro_esgd_ptb = {
          "--optimizer entropy-sgd --L 5 --gamma0 1e-3 --gamma1 0 --sgld-lr 1 --noise 1e-4 --inner-momentum 0.5 "
          "--no-inner-nesterov --lr 1 --lr-factor 0.1",
          "--epochs 25 --lr-milestones 15,20 --eval-every 1", "--epochs 0.2 --lr-milestones 0.12,0.16 --eval-every 0.1",
-         {1, 77.656, 0.171, 25}, NULL},
+         {1, 77.656, 0.171, 25}},
         /* SGD without momentum, lr 1, /1.15 per epoch from epoch 15, 55 epochs. */
         {"sgd", "--optimizer sgd --lr 1 --lr-decay-after 15 --lr-decay 0.869565", "--epochs 55 --eval-every 1",
-         "--epochs 0.2 --eval-every 0.1", {1, 78.6, 0.26, 55}, NULL},
+         "--epochs 0.2 --eval-every 0.1", {1, 78.6, 0.26, 55}},
     },
 };
 
@@ -123,7 +127,9 @@ const repro_exp repro_esgd_ptb = {
 const repro_exp repro_esgd_charlstm = {
     .name = "esgd-charlstm",
     .what = "Entropy-SGD paper, Table 1, row char-LSTM: Entropy-Adam against Adam",
-    .short_s = 64, /* the 3-seed sweep of docs/results.md, alone: Entropy-Adam 73 s, Adam 54 s (100 s and 83 s with three builds beside them) */
+    /* the 3-seed sweep of docs/results.md, alone: Entropy-Adam 73 s, Adam 54 s (100 s and 83 s
+     * with three builds beside them) */
+    .short_s = 64,
     TEXT_EXP("--model charlstm"),
     .n_arms = 2,
     .arms = {
@@ -131,10 +137,10 @@ const repro_exp repro_esgd_charlstm = {
          "--optimizer entropy-sgd --outer-rule adam --L 5 --gamma0 0.01 --gamma1 0 --noise 1e-4 --lr 0.01 "
          "--beta1 0.5 --lr-factor 0.5",
          "--epochs 25 --lr-milestones 5,10,15,20 --eval-every 1",
-         "--epochs 2 --lr-milestones 0.4,0.8,1.2,1.6 --eval-every 0.5", {1, 1.217, 0.005, 25}, NULL},
+         "--epochs 2 --lr-milestones 0.4,0.8,1.2,1.6 --eval-every 0.5", {1, 1.217, 0.005, 25}},
         {"adam", "--optimizer adam --lr 0.002 --beta1 0.9 --lr-factor 0.5",
          "--epochs 50 --lr-milestones 5,10,15,20,25,30,35,40,45 --eval-every 1",
-         "--epochs 2 --lr-milestones 0.2,0.4,0.6,0.8,1,1.2,1.4,1.6,1.8 --eval-every 0.5", {1, 1.226, 0.01, 40}, NULL},
+         "--epochs 2 --lr-milestones 0.2,0.4,0.6,0.8,1,1.2,1.4,1.6,1.8 --eval-every 0.5", {1, 1.226, 0.01, 40}},
     },
 };
 
@@ -147,7 +153,7 @@ const repro_exp repro_sgld_lenet = {
     .n_arms = 2,
     .arms = {
         {"sgld", "--optimizer sgld", "--epochs 300 --eval-every 10", "--epochs 20 --eval-every 2",
-         {1, 0.63, 0.1, 300}, NULL},
+         {1, 0.63, 0.1, 300}},
         ARM_ESGD_LENET,
     },
 };
@@ -159,7 +165,7 @@ const repro_exp repro_sgld_allcnn = {
     .n_arms = 2,
     .arms = {
         {"sgld", "--optimizer sgld", "--epochs 500 --eval-every 10", "--epochs 2 --eval-every 0.5",
-         {1, 9.89, 0.11, 500}, NULL},
+         {1, 9.89, 0.11, 500}},
         ARM_ESGD_ALLCNN,
     },
 };

@@ -35,14 +35,13 @@ const repro_exp repro_rsgd_flatness = {
                "the three minima is what compares, not the values.",
     .n_arms = 3,
     .arms = {
-        {"sgd", "--optimizer sgd " RSGD_BASE, "--epochs 100 --eval-every 5", "--epochs 10 --eval-every 2", {0},
-         NULL},
+        {"sgd", "--optimizer sgd " RSGD_BASE, "--epochs 100 --eval-every 5", "--epochs 10 --eval-every 2", {0}},
         {"entropy-sgd",
          "--optimizer entropy-sgd --L 5 --gamma0 1e-4 --gamma1 1e-3 --sgld-lr 0.1 --noise 1e-4 "
          "--inner-weight-decay 1e-4 --lr 1",
-         "--epochs 100 --eval-every 5", "--epochs 10 --eval-every 2", {0}, NULL},
+         "--epochs 100 --eval-every 5", "--epochs 10 --eval-every 2", {0}},
         {"replicated-sgd", "--optimizer replicated-sgd --replicas 3 --coupling-auto --coupling-schedule exp " RSGD_BASE,
-         "--epochs 100 --eval-every 5", "--epochs 10 --eval-every 2", {0}, NULL},
+         "--epochs 100 --eval-every 5", "--epochs 10 --eval-every 2", {0}},
     },
 };
 
@@ -71,9 +70,9 @@ const repro_exp repro_hessian_fig1 = {
     .n_arms = 2,
     .arms = {
         {"small-lenet-adam", "--model small-lenet --optimizer adam --lr 1e-3", "--epochs 20 --eval-every 2",
-         "--epochs 5 --eval-every 1", {1, 2.4, -1, 0}, NULL},
+         "--epochs 5 --eval-every 1", {1, 2.4, -1, 0}},
         {"small-mnistfc-sgd", "--model small-mnistfc --optimizer sgd --lr 0.1 --momentum 0.9",
-         "--epochs 20 --eval-every 2", "--epochs 5 --eval-every 1", {1, 2.5, -1, 0}, NULL},
+         "--epochs 20 --eval-every 2", "--epochs 5 --eval-every 1", {1, 2.5, -1, 0}},
     },
 };
 
@@ -88,8 +87,7 @@ const repro_exp repro_hessian_fig3 = {
     TEXT_EXP("--model tiny-charlstm"),
     .n_arms = 1,
     .arms = {
-        {"adam", "--optimizer adam --lr 0.002", "--epochs 20 --eval-every 1", "--epochs 2 --eval-every 0.5", {0},
-         NULL},
+        {"adam", "--optimizer adam --lr 0.002", "--epochs 20 --eval-every 1", "--epochs 2 --eval-every 0.5", {0}},
     },
 };
 
@@ -112,8 +110,8 @@ const repro_exp repro_tiny = {
     .short_s = 0.3,
     .n_arms = 2,
     .arms = {
-        {"sgd", "--optimizer sgd --lr 0.1", "--epochs 2 --eval-every 1", "--epochs 1 --eval-every 0.5", {0}, NULL},
+        {"sgd", "--optimizer sgd --lr 0.1", "--epochs 2 --eval-every 1", "--epochs 1 --eval-every 0.5", {0}},
         {"entropy-sgd", "--optimizer entropy-sgd --L 2", "--epochs 2 --eval-every 1", "--epochs 1 --eval-every 0.5",
-         {0}, NULL},
+         {0}},
     },
 };

@@ -25,15 +25,15 @@ const repro_exp repro_relax_mnistfc = {
     .n_arms = 5,
     .arms = {
         {"entropy-sgd", "--optimizer entropy-sgd --L 20 --gamma0 1e-4 --gamma1 1e-3 --sgld-lr 0.1 --noise 1e-4 --lr 1",
-         DR_MNISTFC_PAPER, DR_SHORT, {1, 1.08, 0.02, 120}, NULL},
+         DR_MNISTFC_PAPER, DR_SHORT, {1, 1.08, 0.02, 120}},
         {"hj", "--optimizer hj-prox --L 20 --lr 0.1", DR_MNISTFC_PAPER, DR_SHORT,
-         {1, 1.17, 0.04, 200}, NULL},
+         {1, 1.17, 0.04, 200}},
         {"hjb", "--optimizer hjb --L 20 --gamma0 1e-4 --gamma1 1e-3", DR_MNISTFC_PAPER, DR_SHORT,
-         {1, 1.15, 0.03, 160}, "--optimizer hjb"},
+         {1, 1.15, 0.03, 160}},
         {"heat", "--optimizer heat --heat-style code --L 20 --gamma0 1e-4 --gamma1 1e-3", DR_MNISTFC_PAPER,
-         DR_SHORT, {1, 1.15, 0.03, 70}, "--heat-style code"},
+         DR_SHORT, {1, 1.15, 0.03, 70}},
         {"sgd", "--optimizer sgd --lr 0.1 --momentum 0.9 --nesterov", DR_MNISTFC_PAPER, DR_SHORT,
-         {1, 1.10, 0.01, 194}, NULL},
+         {1, 1.10, 0.01, 194}},
     },
 };
 
@@ -49,14 +49,12 @@ const repro_exp repro_relax_lenet = {
     .n_arms = 5,
     .arms = {
         {"entropy-sgd", "--optimizer entropy-sgd " DR_LENET_SCOPE " --sgld-lr 0.1 --noise 1e-4 --lr 1",
-         DR_LENET_PAPER, DR_SHORT, {1, 0.50, 0.01, 80}, NULL},
-        {"hj", "--optimizer hj-prox --L 10 --lr 0.1", DR_LENET_PAPER, DR_SHORT, {1, 0.50, 0.01, 70}, NULL},
-        {"hjb", "--optimizer hjb " DR_LENET_SCOPE, DR_LENET_PAPER, DR_SHORT, {1, 0.51, 0.02, 60},
-         "--optimizer hjb"},
+         DR_LENET_PAPER, DR_SHORT, {1, 0.50, 0.01, 80}},
+        {"hj", "--optimizer hj-prox --L 10 --lr 0.1", DR_LENET_PAPER, DR_SHORT, {1, 0.50, 0.01, 70}},
+        {"hjb", "--optimizer hjb " DR_LENET_SCOPE, DR_LENET_PAPER, DR_SHORT, {1, 0.51, 0.02, 60}},
         {"heat", "--optimizer heat --heat-style code " DR_LENET_SCOPE, DR_LENET_PAPER, DR_SHORT,
-         {1, 0.59, 0.01, 100}, "--heat-style code"},
-        {"sgd", "--optimizer sgd --lr 0.1 --momentum 0.9 --nesterov", DR_LENET_PAPER, DR_SHORT, {1, 0.50, 0.02, 67},
-         NULL},
+         {1, 0.59, 0.01, 100}},
+        {"sgd", "--optimizer sgd --lr 0.1 --momentum 0.9 --nesterov", DR_LENET_PAPER, DR_SHORT, {1, 0.50, 0.02, 67}},
     },
 };
 
@@ -76,11 +74,11 @@ const repro_exp repro_parle_lenet = {
     .arms = {
         {"parle", "--optimizer parle --parle-reference --replicas 3 --L 25 --gamma0 0.01 --coupling 0.01 --lr 0.1 "
                   "--lr-factor 0.1",
-         PARLE_PAPER, PARLE_SHORT, {0}, "--parle-reference"},
+         PARLE_PAPER, PARLE_SHORT, {0}},
         {"elastic-sgd", "--optimizer elastic-sgd --replicas 3 --coupling 0.01 --lr 0.1 --lr-factor 0.1", PARLE_PAPER,
-         PARLE_SHORT, {0}, NULL},
+         PARLE_SHORT, {0}},
         {"entropy-sgd", "--optimizer entropy-sgd --L 25 --gamma0 0.01 --gamma1 1e-3 --lr 0.1 --momentum 0.9 "
                         "--nesterov --lr-factor 0.1",
-         PARLE_PAPER, PARLE_SHORT, {0}, NULL},
+         PARLE_PAPER, PARLE_SHORT, {0}},
     },
 };

@@ -108,11 +108,9 @@ static void write_missing(FILE *f, const repro_opts *o, const arm_numbers *arms)
     for (int a = 0; a < o->e->n_arms; a++) {
         const repro_arm *arm = &o->e->arms[a];
         if (arms[a].n == o->seeds) continue;
-        fprintf(f, "%s- `%s`: %d of %d runs finished;", first ? "\n" : "", arm->label, arms[a].n, o->seeds);
+        fprintf(f, "%s- `%s`: %d of %d runs finished; the others failed or stopped (`logs/%s-seed-S.log`).\n",
+                first ? "\n" : "", arm->label, arms[a].n, o->seeds, arm->label);
         first = 0;
-        fprintf(f, " the others failed or stopped (`logs/%s-seed-S.log`)", arm->label);
-        if (arm->needs) fprintf(f, "; this arm needs `%s`, which this build may lack", arm->needs);
-        fprintf(f, ".\n");
     }
 }
 

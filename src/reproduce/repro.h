@@ -23,7 +23,6 @@ typedef struct {
     const char *paper; /* the paper's budget: epochs, schedule, evaluation */
     const char *shrt;  /* the short budget: the same scaled down */
     repro_ref ref;
-    const char *needs; /* NULL, or the flag this arm needs that the build may lack */
 } repro_arm;
 
 #define REPRO_MAX_ARMS 8
